@@ -1,0 +1,3 @@
+from hyperamy.cli import main
+
+main()

@@ -1,0 +1,47 @@
+"""The `hyperamy` command line: click commands, each a thin adapter over the Python API."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from hyperamy import __version__
+from hyperamy.errors import HyperamyError, InputError
+
+
+class Group(click.Group):
+    """Renders hyperamy errors as one clean line: exit 2 for bad input, 1 for the rest."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HyperamyError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2 if isinstance(exc, InputError) else 1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logs.")
+@click.version_option(__version__, prog_name="hyperamy")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Retrieval that understands how text feels as well as what it says.
+
+    \b
+    Example:
+      hyperamy predict "I can't believe they cancelled it, I'm furious"
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hyperamy").setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+from hyperamy.cli import encoder_commands  # noqa: E402,F401  (registers the commands)

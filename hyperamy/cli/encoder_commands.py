@@ -1,0 +1,127 @@
+"""`hyperamy predict`, `eval` and `train`."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from hyperamy.cli import main
+from hyperamy.cli.common import data_dir, emit_json, progress_wanted
+
+weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False), envvar="HYPERAMY_WEIGHTS",
+                              help="Weights folder from `hyperamy train` (default: the shipped model).")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--span", "-s", help="Feel only this part of TEXT (its first occurrence), e.g. a name.")
+@click.option("--top", "-n", default=5, show_default=True, type=click.IntRange(1, 28), help="Emotions to list.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, with mu.")
+@weights_option
+def predict(text: str, span: str | None, top: int, as_json: bool, weights: str | None) -> None:
+    """Show the emotions of TEXT, with kappa (how intense and certain they are).
+
+    \b
+    Example:
+      hyperamy predict "Villefort turned pale and trembled" --span Villefort
+    """
+    from hyperamy.encoder import EmotionEncoder
+
+    encoder = EmotionEncoder.load(weights)
+    batch = encoder.encode([text], spans=[span] if span else None)
+    ranked = batch.top(0, top)
+    decided = [name for name, flag in zip(batch.labels, encoder.predicted_labels(batch.probs)[0]) if flag]
+    if as_json:
+        emit_json({"text": text, "span": span, "kappa": float(batch.kappa[0]),
+                   "top": [{"label": name, "prob": round(p, 6)} for name, p in ranked],
+                   "predicted": decided, "mu": [round(float(x), 6) for x in batch.mu[0]]})
+        return
+    click.echo(f"kappa {batch.kappa[0]:.1f}   predicted: {', '.join(decided) or '(none over threshold)'}")
+    for name, p in ranked:
+        click.echo(f"  {name:<15} {p:6.3f}  {'#' * round(p * 30)}")
+
+
+@main.command(name="eval")
+@click.option("--split", type=click.Choice(["dev", "test"]), default="test", show_default=True)
+@weights_option
+@click.option("--data", "data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
+@click.option("--report", type=click.Path(dir_okay=False), help="Per-label table file [default: eval-<split>.md].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object of metrics.")
+def evaluate_command(split: str, weights: str | None, data: str | None, report: str | None, as_json: bool) -> None:
+    """Score the encoder on GoEmotions and the held-out entity targets, beside baselines.
+
+    \b
+    Example:
+      hyperamy eval --split test --json
+    """
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.evaluate import evaluate, format_metrics
+
+    folder = data_dir(data)  # checked before the model loads, so a wrong path fails fast
+    result, table = evaluate(EmotionEncoder.load(weights), folder, split)
+    report_path = Path(report or f"eval-{split}.md")
+    report_path.write_text(f"# Per-label results, GoEmotions {split}\n\n{table}", encoding="utf-8")
+    result["report"] = str(report_path)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(format_metrics(result))
+        click.echo(f"Per-label table: {report_path}")
+
+
+@main.command()
+@click.option("--out", "-o", type=click.Path(file_okay=False), default="runs/encoder", show_default=True,
+              help="Folder for weights, checkpoint, history, curves and model card.")
+@click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
+@click.option("--backbone", help="Local transformers model folder (default: the packaged all-MiniLM-L6-v2).")
+@click.option("--tuned-layers", type=int, help="Top transformer layers to fine-tune [2].")
+@click.option("--epochs", type=int, help="Most epochs [5].")
+@click.option("--batch-size", type=int, help="Samples per batch [32].")
+@click.option("--grad-accum", type=int, help="Batches per optimizer step [1].")
+@click.option("--lr-backbone", type=float, help="Learning rate of the tuned layers [1e-4].")
+@click.option("--lr-heads", type=float, help="Learning rate of the heads and prototypes [2e-3].")
+@click.option("--weight-decay", type=float, help="AdamW weight decay [0.01].")
+@click.option("--warmup-ratio", type=float, help="Share of steps spent warming up [0.06].")
+@click.option("--patience", type=int, help="Epochs without a better dev loss before stopping [2].")
+@click.option("--seed", type=int, help="Random seed [13].")
+@click.option("--max-train", type=int, help="Use only the first N GoEmotions rows of train and dev (smoke runs).")
+@click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
+@click.option("--skip-eval", is_flag=True, help="Do not score the best weights on the test split at the end.")
+def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | None, resume: bool,
+          skip_eval: bool, **options) -> None:
+    """Fine-tune the emotion encoder on GoEmotions and the entity-level labels.
+
+    \b
+    Example:
+      hyperamy train --out runs/encoder
+    """
+    from hyperamy.config import EncoderConfig, TrainConfig
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.evaluate import evaluate
+    from hyperamy.encoder.report import plot_curves, write_model_card
+    from hyperamy.encoder.train import train as fit
+
+    folder, data_folder = Path(out), data_dir(data)
+    encoder_fields = {"backbone": backbone, "tuned_layers": tuned_layers}
+    encoder_config = EncoderConfig(**{k: v for k, v in encoder_fields.items() if v is not None})
+    config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
+    started = time.time()
+    best = fit(data_folder, folder, encoder_config, config, resume=resume, show_progress=progress_wanted())
+    history = json.loads((folder / "metrics_history.json").read_text())
+    plot_curves(history, folder / "training_curves.png")
+    metrics = None
+    if not skip_eval:
+        metrics, table = evaluate(EmotionEncoder.load(folder), data_folder, "test", config.entity_holdout)
+        (folder / "eval-test.md").write_text(f"# Per-label results, GoEmotions test\n\n{table}", encoding="utf-8")
+        (folder / "eval-test.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    minutes = best["train_seconds_total"] / 60 if resume else (time.time() - started) / 60
+    command = "hyperamy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    write_model_card(folder, command, minutes, metrics)
+    click.echo(json.dumps({"out": str(folder), "best_epoch": best["epoch"], "dev_loss": best["dev_loss"],
+                           "dev_macro_f1": best["dev_macro_f1"], "minutes": round(minutes, 1),
+                           "config": dataclasses.asdict(config)}, indent=2))

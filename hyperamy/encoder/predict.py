@@ -1,0 +1,101 @@
+"""Inference: texts (and spans) -> EmotionBatch(mu, kappa, probs)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from hyperamy.emotions import LABELS
+from hyperamy.encoder.tokens import Span, check_texts, tokenize
+
+
+@dataclasses.dataclass(frozen=True)
+class EmotionBatch:
+    """Emotion of n texts: directions, certainties and label probabilities."""
+
+    mu: np.ndarray  # (n, dim) float32, unit norm
+    kappa: np.ndarray  # (n,) float32, >= 1: higher = more intense, more certain
+    probs: np.ndarray  # (n, 28) float32, softmax of the auxiliary head
+    labels: tuple[str, ...] = LABELS
+
+    def __len__(self) -> int:
+        return len(self.kappa)
+
+    def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
+        """The n most probable labels of one row, with their probabilities."""
+        order = np.argsort(-self.probs[row])[:n]
+        return [(self.labels[i], float(self.probs[row, i])) for i in order]
+
+
+class EmotionEncoder:
+    """The probabilistic emotion encoder with its tuned weights and decision thresholds."""
+
+    def __init__(self, model, tokenizer, thresholds: np.ndarray, info: dict | None = None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.thresholds = thresholds
+        self.info = info or {}
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "EmotionEncoder":
+        """Load a weights folder; with no path, the model shipped inside the package.
+
+        Raises:
+            WeightsError: the folder is missing, incomplete, corrupt, or does not fit its backbone.
+        """
+        from hyperamy.encoder.model import EmotionModel, load_backbone
+        from hyperamy.encoder.weights import SHIPPED, load_state, read_config, read_thresholds
+
+        folder = Path(path) if path is not None else SHIPPED
+        config, raw = read_config(folder)
+        tokenizer, backbone = load_backbone(config.backbone)
+        model = EmotionModel(backbone, config)
+        load_state(model, folder)
+        return cls(model, tokenizer, read_thresholds(folder), info=raw)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None,
+               batch_size: int = 64) -> EmotionBatch:
+        """Encode texts, pooling over the whole text or over each given span.
+
+        Args:
+            texts: non-empty strings.
+            spans: per text, None (whole text), a substring, or a (start, end) character pair.
+            batch_size: texts per forward pass; texts are grouped by length to limit padding.
+
+        Raises:
+            InputError: an empty or non-string text, or a span that is not in its text.
+        """
+        texts = check_texts(texts)
+        spans = list(spans) if spans is not None else [None] * len(texts)
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        mu, kappa, probs = [], [], []
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            batch = tokenize(self.tokenizer, [texts[i] for i in rows], [spans[i] for i in rows],
+                             self.config.max_length)
+            batch_mu, batch_kappa, logits = self.model(**batch)
+            mu.append(batch_mu)
+            kappa.append(batch_kappa)
+            probs.append(torch.softmax(logits, dim=-1))
+        if not texts:
+            dim = self.config.dim
+            return EmotionBatch(np.zeros((0, dim), np.float32), np.zeros(0, np.float32),
+                                np.zeros((0, len(LABELS)), np.float32))
+        inverse = np.argsort(order)
+        return EmotionBatch(
+            mu=torch.cat(mu).numpy()[inverse].astype(np.float32),
+            kappa=torch.cat(kappa).numpy()[inverse].astype(np.float32),
+            probs=torch.cat(probs).numpy()[inverse].astype(np.float32),
+        )
+
+    def predicted_labels(self, probs: np.ndarray) -> np.ndarray:
+        """Multi-label decisions: a (n, 28) boolean array, probability >= the label's threshold."""
+        return probs >= self.thresholds[None, :]

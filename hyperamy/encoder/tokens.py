@@ -1,0 +1,81 @@
+"""Texts and character spans -> token ids and the token mask the heads pool over."""
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import torch
+
+from hyperamy.errors import InputError
+
+Span = Union[None, str, tuple]
+
+
+def check_texts(texts) -> list[str]:
+    """Validate a batch of texts: a list of non-empty strings."""
+    if isinstance(texts, str):
+        raise InputError("texts must be a list of strings, not one string (wrap it in a list)")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InputError(f"text {i} is {type(text).__name__}, not a string")
+        if not text.strip():
+            raise InputError(f"text {i} is empty")
+    return texts
+
+
+def resolve_span(text: str, span: Span) -> tuple[int, int] | None:
+    """Character offsets of a span given as (start, end) or as a substring (its first occurrence)."""
+    if span is None:
+        return None
+    if isinstance(span, str):
+        if not span.strip():
+            raise InputError("span is empty")
+        start = text.find(span)
+        if start < 0:
+            raise InputError(f"span {span!r} does not occur in the text {_preview(text)}")
+        return start, start + len(span)
+    try:
+        start, end = (int(x) for x in span)
+    except (TypeError, ValueError):
+        raise InputError(f"span {span!r} must be a substring or a (start, end) pair") from None
+    if not 0 <= start < end <= len(text):
+        raise InputError(f"span ({start}, {end}) is outside the text of {len(text)} characters")
+    return start, end
+
+
+def tokenize(tokenizer, texts: Sequence[str], spans: Sequence[Span] | None, max_length: int) -> dict:
+    """Token ids, attention mask and pooling mask for a batch.
+
+    Sentence samples pool over every token; span samples over the tokens whose character
+    offsets overlap the span. A span that covers no token (for example one cut off by
+    truncation) is an error naming the span.
+    """
+    spans = list(spans) if spans is not None else [None] * len(texts)
+    if len(spans) != len(texts):
+        raise InputError(f"got {len(spans)} spans for {len(texts)} texts")
+    offsets_wanted = any(span is not None for span in spans)
+    encoded = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
+                        return_tensors="pt", return_offsets_mapping=offsets_wanted)
+    attention = encoded["attention_mask"].bool()
+    token_mask = attention.clone()
+    for row, (text, span) in enumerate(zip(texts, spans)):
+        chars = resolve_span(text, span)
+        if chars is None:
+            continue
+        token_mask[row] = span_token_mask(encoded["offset_mapping"][row], attention[row], chars)
+        if not token_mask[row].any():
+            raise InputError(f"span {text[chars[0]:chars[1]]!r} at characters {chars[0]}-{chars[1]} "
+                             f"covers no token within the first {max_length} tokens of {_preview(text)}")
+    return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
+            "token_mask": token_mask}
+
+
+def span_token_mask(offsets: torch.Tensor, attention: torch.Tensor, chars: tuple[int, int]) -> torch.Tensor:
+    """Tokens overlapping [start, end): special tokens have empty offsets and never match."""
+    start, end = chars
+    token_start, token_end = offsets[:, 0], offsets[:, 1]
+    return attention & (token_end > token_start) & (token_start < end) & (token_end > start)
+
+
+def _preview(text: str, width: int = 60) -> str:
+    return repr(text if len(text) <= width else text[: width - 3] + "...")

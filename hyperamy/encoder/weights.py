@@ -1,0 +1,127 @@
+"""Saving and loading the encoder's tuned weights: safetensors + config.json + thresholds.json."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hyperamy.config import EncoderConfig, from_dict
+from hyperamy.emotions import LABELS, NUM_LABELS
+from hyperamy.errors import WeightsError
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+THRESHOLDS_FILE = "thresholds.json"
+SHIPPED = Path(__file__).resolve().parent / "weights"
+
+
+def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None, extra: dict | None = None) -> None:
+    """Write the tuned parameters (transformer layers in float16) and the config, atomically per file."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = dict(model.named_parameters())
+    tensors = {}
+    for name in model.tuned_parameter_names():
+        tensor = state[name].detach().cpu().contiguous()
+        tensors[name] = tensor.half() if name.startswith("trunk.") else tensor.float()
+    with _atomic(folder / WEIGHTS_FILE) as tmp:
+        save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
+    config = {"format_version": FORMAT_VERSION, "encoder": dataclasses.asdict(model.config),
+              "labels": list(LABELS), **(extra or {})}
+    _write_json(folder / CONFIG_FILE, config)
+    if thresholds is not None:
+        _write_json(folder / THRESHOLDS_FILE, {"labels": list(LABELS), "thresholds": [float(x) for x in thresholds]})
+
+
+def read_config(folder: Path) -> tuple[EncoderConfig, dict]:
+    """The encoder config and the whole config.json of a weights folder."""
+    if not folder.is_dir():
+        raise WeightsError(f"weights folder {folder} does not exist; train one with `hyperamy train --out {folder}`")
+    raw = _read_json(folder / CONFIG_FILE)
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise WeightsError(f"{folder / CONFIG_FILE}: format version {raw.get('format_version')!r}, "
+                           f"this hyperamy reads {FORMAT_VERSION}")
+    try:
+        return from_dict(EncoderConfig, raw["encoder"]), raw
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{folder / CONFIG_FILE}: bad encoder section: {exc}") from exc
+
+
+def load_state(model, folder: Path) -> None:
+    """Copy the saved tuned parameters into a freshly built model, checking names and shapes."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise WeightsError(f"weights folder {folder} is incomplete: {WEIGHTS_FILE} is missing")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
+    wanted = set(model.tuned_parameter_names())
+    missing, unexpected = sorted(wanted - set(tensors)), sorted(set(tensors) - wanted)
+    if missing or unexpected:
+        raise WeightsError(f"{path} does not fit this encoder: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    state = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            if state[name].shape != tensor.shape:
+                raise WeightsError(f"{path}: {name} has shape {tuple(tensor.shape)}, "
+                                   f"the backbone expects {tuple(state[name].shape)}")
+            state[name].copy_(tensor.float())
+
+
+def read_thresholds(folder: Path) -> np.ndarray:
+    """Per-label decision thresholds chosen on dev (0.5 for every label when absent)."""
+    path = folder / THRESHOLDS_FILE
+    if not path.is_file():
+        return np.full(NUM_LABELS, 0.5, dtype=np.float32)
+    values = _read_json(path).get("thresholds")
+    if not isinstance(values, list) or len(values) != NUM_LABELS:
+        raise WeightsError(f"{path}: expected {NUM_LABELS} thresholds")
+    return np.asarray(values, dtype=np.float32)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise WeightsError(f"weights folder {path.parent} is incomplete: {path.name} is missing")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise WeightsError(f"{path} must hold a JSON object")
+    return value
+
+
+def _write_json(path: Path, value: dict) -> None:
+    with _atomic(path) as tmp:
+        tmp.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+class _atomic:
+    """Write to a temporary file beside `path`, rename into place only on success."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        os.close(handle)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

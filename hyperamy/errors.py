@@ -1,0 +1,30 @@
+"""Errors raised by hyperamy. The library raises; only the CLI renders them."""
+from __future__ import annotations
+
+
+class HyperamyError(Exception):
+    """Base class for every error hyperamy raises on purpose."""
+
+
+class InputError(HyperamyError, ValueError):
+    """Bad user input: an empty text, a span that is not in its text, a bad flag value."""
+
+
+class DataFormatError(HyperamyError):
+    """A data file that cannot be read: names the file and, where known, the line."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class WeightsError(HyperamyError):
+    """A model folder that is missing, incomplete, corrupt or does not fit its backbone."""
+
+
+class IndexError_(HyperamyError):
+    """An index that is missing, of another format, or inconsistent."""

@@ -1,0 +1,58 @@
+"""Shared fixtures. The real MiniLM backbone is local, so model tests use it, loaded once."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def backbone():
+    """(tokenizer, transformer) of the packaged all-MiniLM-L6-v2; callers must not modify it."""
+    from hyperamy.encoder.model import load_backbone
+
+    return load_backbone("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def shipped_encoder():
+    """The encoder shipped inside the package, loaded once for the whole run."""
+    from hyperamy import EmotionEncoder
+
+    return EmotionEncoder.load()
+
+
+GOEMOTIONS_ROWS = [
+    ("I am so happy for you, congratulations!", "17,13"),
+    ("This is the worst thing that ever happened to me.", "25"),
+    ("Why would anyone do that? I don't get it.", "6"),
+    ("The meeting is at 3pm in room 4.", "27"),
+    ("Thank you so much, that really helped.", "15"),
+    ("I'm furious they cancelled it again.", "2"),
+    ("That is absolutely disgusting behaviour.", "11"),
+    ("I'm scared of what happens next.", "14"),
+]
+
+
+@pytest.fixture()
+def tiny_data(tmp_path):
+    """A data folder shaped like the project's data/, small enough for a training run in seconds."""
+    import json
+
+    folder = tmp_path / "data"
+    (folder / "goemotions").mkdir(parents=True)
+    for split in ("train", "dev", "test"):
+        lines = [f"{text}\t{ids}\tid{i}" for i, (text, ids) in enumerate(GOEMOTIONS_ROWS)]
+        (folder / "goemotions" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    entity = folder / "entity_granularity"
+    entity.mkdir()
+    soft = [0.0] * 28
+    soft[12] = 1.0  # entity order position 12 is anger
+    records = [{"text": f"Dantes glared at Danglars, passage {i}.",
+                "targets": [{"span_text": "Danglars", "char_start": 17, "char_end": 25, "soft_label": soft,
+                             "intensity": 1.0}]} for i in range(10)]
+    (entity / "entity_granularity_v2.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return folder

@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from hyperamy.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_help_lists_the_commands_and_starts_without_torch():
+    code = ("import sys; from hyperamy.cli import main; "
+            "sys.argv=['hyperamy','--help']\ntry: main()\nexcept SystemExit: pass\n"
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "predict" in result.stdout and "train" in result.stdout and "eval" in result.stdout
+    assert result.stdout.strip().endswith("False")
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "hyperamy", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("hyperamy, version ")
+
+
+def test_missing_weights_folder_is_one_clean_line(tmp_path):
+    result = run("predict", "hello", "--weights", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: weights folder ") and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_eval_without_data_says_where_it_looked(tmp_path):
+    result = run("eval", "--data", str(tmp_path))
+    assert result.exit_code == 1
+    assert "no GoEmotions data here" in result.stderr and "--data" in result.stderr
+
+
+def test_unknown_option_is_a_usage_error():
+    result = run("predict", "hi", "--top", "99")
+    assert result.exit_code == 2 and "--top" in result.stderr
+
+
+@pytest.mark.model
+def test_predict_json_shape_and_span_errors(shipped_encoder):
+    result = run("predict", "I can't believe they cancelled it, I'm furious", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"text", "span", "kappa", "top", "predicted", "mu"}
+    assert len(payload["mu"]) == 64 and len(payload["top"]) == 5
+    missing = run("predict", "Villefort turned pale", "--span", "Morcerf")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"
+    empty = run("predict", "   ")
+    assert empty.exit_code == 2 and empty.stderr.strip() == "Error: text 0 is empty"

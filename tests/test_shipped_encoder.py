@@ -1,0 +1,40 @@
+"""The encoder shipped in the package, used for real."""
+import numpy as np
+import pytest
+
+from hyperamy.emotions import LABELS
+
+pytestmark = pytest.mark.model
+
+
+def test_angry_text_is_angry_and_more_intense_than_a_neutral_one(shipped_encoder):
+    batch = shipped_encoder.encode(["I can't believe they cancelled it, I'm furious", "The meeting is at 3pm."])
+    assert batch.top(0, 1)[0][0] in ("anger", "annoyance")
+    assert batch.top(1, 1)[0][0] == "neutral"
+    assert batch.kappa[0] > batch.kappa[1]
+
+
+def test_encode_returns_unit_mu_and_probabilities_in_input_order(shipped_encoder):
+    texts = ["Thank you so much!", "I am terrified of the dark and what hides in it.", "ok"]
+    batch = shipped_encoder.encode(texts, batch_size=2)
+    assert batch.mu.shape == (3, 64) and batch.mu.dtype == np.float32
+    assert np.allclose(np.linalg.norm(batch.mu, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(batch.probs.sum(1), 1.0, atol=1e-5) and batch.labels == LABELS
+    assert batch.top(0, 1)[0][0] == "gratitude" and batch.top(1, 1)[0][0] == "fear"
+    one_by_one = [shipped_encoder.encode([t]) for t in texts]
+    assert np.allclose(batch.kappa, [b.kappa[0] for b in one_by_one], rtol=1e-4)
+
+
+def test_a_span_changes_what_is_felt(shipped_encoder):
+    text = "Albert was delighted, but Villefort was consumed by fear and dread."
+    batch = shipped_encoder.encode([text, text], spans=["Albert was delighted", "consumed by fear and dread"])
+    assert batch.top(0, 1)[0][0] in ("joy", "excitement", "admiration")
+    assert batch.top(1, 1)[0][0] in ("fear", "nervousness")
+
+
+def test_shipped_weights_are_small_and_carry_thresholds(shipped_encoder):
+    from hyperamy.encoder.weights import SHIPPED
+
+    size = sum(p.stat().st_size for p in SHIPPED.iterdir())
+    assert size < 25 * 1024 * 1024
+    assert shipped_encoder.thresholds.shape == (28,) and not np.all(shipped_encoder.thresholds == 0.5)

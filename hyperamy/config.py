@@ -66,3 +66,24 @@ class TrainConfig:
             raise InputError("epochs, batch_size and grad_accum must be >= 1")
         if not 0.0 < self.entity_holdout < 1.0:
             raise InputError("entity_holdout must be between 0 and 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexConfig:
+    """How an index stores and ranks documents. Saved in its manifest; fixed once built."""
+
+    vector_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
+    hnsw_m: int = 32  # graph degree of HNSW
+    hnsw_ef_search: int = 128  # HNSW search breadth: higher = better recall, slower
+    candidates: int = 100  # documents each leg proposes to the re-ranker
+    rrf_k: float = 60.0  # reciprocal-rank constant for fusing the semantic and keyword legs
+    emotion_weight: float = 0.25  # most the emotion term can add, reached at full query certainty
+    batch_size: int = 64  # texts per encoder batch while indexing
+
+    def __post_init__(self) -> None:
+        if self.vector_index not in ("flat", "hnsw"):
+            raise InputError(f"vector_index must be 'flat' or 'hnsw', not {self.vector_index!r}")
+        if self.candidates < 1 or self.batch_size < 1 or self.hnsw_m < 2 or self.hnsw_ef_search < 1:
+            raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
+        if self.rrf_k <= 0 or self.emotion_weight < 0:
+            raise InputError("rrf_k must be > 0 and emotion_weight >= 0")

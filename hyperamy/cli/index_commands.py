@@ -1,0 +1,142 @@
+"""`hyperamy index`, `search`, `delete` and `info`."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from hyperamy.cli import main
+from hyperamy.cli.common import emit_json, progress_wanted
+
+index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=False), envvar="HYPERAMY_INDEX",
+                            help="Index folder [default: indexes/default, or $HYPERAMY_INDEX].")
+
+
+@main.command(name="index")
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@index_option
+@click.option("--id-field", default="id", show_default=True, help="Field holding document ids (hash of text if absent).")
+@click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
+@click.option("--skip-invalid", is_flag=True, help="Index the valid rows and report the invalid ones.")
+@click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
+              help="Vector search for a new index: exact flat (default) or approximate HNSW.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, as_json) -> None:
+    """Add JSONL, CSV or Parquet files to an index (created if missing); re-adding updates by id.
+
+    \b
+    Example:
+      hyperamy index ../shared/data/monte_cristo/corpus.jsonl
+    """
+    from tqdm import tqdm
+
+    from hyperamy.config import IndexConfig
+    from hyperamy.corpus import Skipped, read_records
+    from hyperamy.engine import HyperAmy
+
+    config = IndexConfig(vector_index=vector_index) if vector_index else None
+    engine = HyperAmy.open(index, create=True, config=config)
+    skipped = Skipped() if skip_invalid else None
+    records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
+    started = time.time()
+    with tqdm(desc="indexing", unit="doc", disable=not progress_wanted(), file=click.get_text_stream("stderr")) as bar:
+        report = engine.add(records, progress=bar.update)
+    seconds = time.time() - started
+    result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,
+              "skipped_rows": skipped.rows if skipped else [], "documents": len(engine),
+              "seconds": round(seconds, 2)}
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{engine.folder}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
+               f"{len(engine)} documents ({seconds:.1f}s)")
+    if report.duplicates:
+        click.echo(f"warning: {report.duplicates} duplicate ids in the input; the last of each won", err=True)
+    if report.truncated:
+        click.echo(f"warning: {report.truncated} texts are longer than the encoder window; they were encoded "
+                   "cut and stored whole", err=True)
+    if skipped and skipped.rows:
+        click.echo(f"skipped {len(skipped.rows)} invalid rows:", err=True)
+        for row in skipped.rows:
+            click.echo(f"  {row}", err=True)
+
+
+@main.command(name="search")
+@click.argument("query")
+@index_option
+@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000), help="Results to return.")
+@click.option("--mode", "-m", type=click.Choice(["hybrid", "semantic", "lexical", "emotion"]), default="hybrid",
+              show_default=True, help="Which signals rank the results.")
+@click.option("--where", help="SQL condition over metadata, e.g. \"chapter > 3 AND kappa > 20\".")
+@click.option("--emotion", "-e", multiple=True, help="Keep documents felt with this label (repeatable: any).")
+@click.option("--span", help="Use the emotion of this part of the query (e.g. a name).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one hit a line.")
+@click.option("--explain", is_flag=True, help="Show how each score was made.")
+def search_command(query, index, k, mode, where, emotion, span, as_json, explain) -> None:
+    """Find documents that match what QUERY says and how it feels.
+
+    \b
+    Example:
+      hyperamy search "a prisoner overcome with despair in his cell" -k 5 --explain
+    """
+    from hyperamy.engine import HyperAmy
+
+    hits = HyperAmy.open(index).search(query, k=k, mode=mode, where=where, emotion=list(emotion), span=span)
+    if as_json:
+        for hit in hits:
+            emit_json(hit.to_dict())
+        return
+    if not hits:
+        click.echo("no results", err=True)
+    for hit in hits:
+        felt = ", ".join(name for name, _ in hit.top_emotions[:2])
+        click.echo(f"{hit.rank:>3}. {hit.id}  score {hit.score:.4f}  kappa {hit.kappa:.1f} ({felt})")
+        click.echo(f"     {hit.snippet}")
+        if explain:
+            click.echo(f"     {hit.explain()}")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@index_option
+def delete(ids, index) -> None:
+    """Remove documents by id.
+
+    \b
+    Example:
+      hyperamy delete chunk_12 chunk_13
+    """
+    from hyperamy.engine import HyperAmy
+
+    engine = HyperAmy.open(index)
+    removed = engine.delete(list(ids))
+    click.echo(f"removed {removed} of {len(ids)} ids; {len(engine)} documents left")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def info(index, as_json) -> None:
+    """Show an index's counts, models, versions, thresholds and size on disk.
+
+    \b
+    Example:
+      hyperamy info --json
+    """
+    from hyperamy.engine import HyperAmy
+
+    details = HyperAmy.open(index).info()
+    if as_json:
+        emit_json(details)
+        return
+    models = details["models"]
+    click.echo(f"index      {details['index']}")
+    click.echo(f"documents  {details['documents']}")
+    click.echo(f"size       {details['size_bytes'] / 1e6:.1f} MB on disk")
+    click.echo(f"encoder    {models['encoder']} (semantic {models['semantic_dimension']}-d, "
+               f"emotion {models['emotion_dimension']}-d, alpha {models['alpha']})")
+    click.echo(f"metadata   {', '.join(details['metadata_fields']) or '(none)'}")
+    click.echo(f"settings   {json.dumps(details['config'])}")
+    click.echo(f"versions   {json.dumps(details['versions'])}")
+    click.echo(f"updated    {details['updated']}")

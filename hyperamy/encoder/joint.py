@@ -1,0 +1,87 @@
+"""Semantic vectors and emotions from one pass of the shared lower transformer layers.
+
+The emotion encoder tunes only the top layers of its backbone. When the semantic model is that
+same backbone (the default: all-MiniLM-L6-v2 for both), the lower layers' work is done once per
+text and branches into the original top layers (mean-pooled, normalised: exactly the
+sentence-transformers embedding) and the tuned ones (mu, kappa, probs).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from hyperamy.encoder.predict import EmotionBatch, EmotionEncoder
+from hyperamy.encoder.tokens import Span, check_texts, tokenize
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """What the index stores per text: a semantic vector and its emotion."""
+
+    semantic: np.ndarray  # (n, d) float32, unit norm
+    emotion: EmotionBatch
+
+
+class SharedTrunkEncoder:
+    """One tokenisation, one pass of the lower layers, two upper branches."""
+
+    def __init__(self, emotion: EmotionEncoder, semantic_layers: torch.nn.ModuleList, model_id: str):
+        self.emotion = emotion
+        self.semantic_layers = semantic_layers.eval()
+        self.model_id = model_id
+
+    @classmethod
+    def from_backbone(cls, emotion: EmotionEncoder) -> "SharedTrunkEncoder":
+        """Rebuild the backbone's original top layers beside the tuned ones of `emotion`."""
+        from hyperamy.encoder.model import load_backbone, transformer_layers
+
+        _, original = load_backbone(emotion.config.backbone)
+        layers = transformer_layers(original)[emotion.model.trunk.split:]
+        return cls(emotion, copy.deepcopy(layers), model_id=emotion.config.backbone)
+
+    @property
+    def dimension(self) -> int:
+        return self.emotion.model.trunk.model.config.hidden_size
+
+    def count_truncated(self, texts: Sequence[str]) -> int:
+        """How many texts are longer than the token window (they are encoded cut, stored whole)."""
+        limit = self.emotion.config.max_length
+        # every token covers at least one UTF-8 byte, so shorter texts cannot overflow
+        long = [t for t in texts if len(t.encode("utf-8")) > limit - 2]
+        if not long:
+            return 0
+        lengths = self.emotion.tokenizer(long, add_special_tokens=True)["input_ids"]
+        return sum(len(ids) > limit for ids in lengths)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64) -> Encoded:
+        """Semantic vectors (whole text) and emotions (whole text or span) for each text."""
+        texts = check_texts(texts)
+        spans = list(spans) if spans is not None else [None] * len(texts)
+        model, trunk = self.emotion.model, self.emotion.model.trunk
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        semantic, mu, kappa, probs = [], [], [], []
+        for start in range(0, len(texts), batch_size):
+            rows = order[start:start + batch_size]
+            batch = tokenize(self.emotion.tokenizer, [texts[i] for i in rows], [spans[i] for i in rows],
+                             self.emotion.config.max_length)
+            attention = batch["attention_mask"]
+            lower = trunk.lower(batch["input_ids"], attention)
+            top = trunk.run_layers(lower, attention, self.semantic_layers)
+            mask = attention.unsqueeze(-1).to(top.dtype)
+            semantic.append(F.normalize((top * mask).sum(1) / mask.sum(1).clamp_min(1.0), dim=-1))
+            batch_mu, batch_kappa, logits = model.forward_from_lower(lower, attention, batch["token_mask"])
+            mu.append(batch_mu)
+            kappa.append(batch_kappa)
+            probs.append(torch.softmax(logits, -1))
+        if not texts:
+            return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
+        inverse = np.argsort(order)
+        emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
+                               probs=torch.cat(probs).numpy()[inverse])
+        return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion)

@@ -1,0 +1,233 @@
+"""HyperAmy: an index of documents searchable by meaning, keywords and feeling."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from hyperamy import persist
+from hyperamy.config import IndexConfig, from_dict
+from hyperamy.corpus import Record
+from hyperamy.errors import IndexError_, InputError
+from hyperamy.lexical import KeywordIndex
+from hyperamy.store import Store
+from hyperamy.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+DEFAULT_INDEX = Path("indexes") / "default"
+STORE_FILE = "store.duckdb"
+
+
+def index_path(path: str | Path | None = None) -> Path:
+    """The index folder: the argument, else $HYPERAMY_INDEX, else indexes/default."""
+    return Path(path or os.environ.get("HYPERAMY_INDEX") or DEFAULT_INDEX)
+
+
+def default_encoder():
+    """The shipped emotion encoder sharing its lower layers with the MiniLM semantic model."""
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+
+    return SharedTrunkEncoder.from_backbone(EmotionEncoder.load())
+
+
+@dataclasses.dataclass
+class AddReport:
+    """What one `add` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0  # ids seen more than once in this input (the last one won)
+    truncated: int = 0  # texts longer than the encoder window (stored whole, encoded cut)
+
+
+@dataclasses.dataclass
+class _Parts:
+    store: Store
+    semantic: VectorIndex
+    emotion: VectorIndex
+    keyword: KeywordIndex
+
+
+class HyperAmy:
+    """Open with `HyperAmy.open(path)`, then `add`, `delete` and `search`."""
+
+    def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None):
+        self.folder, self.manifest, self.config = folder, manifest, config
+        self._encoder = encoder
+        self._parts: _Parts | None = None
+        if manifest is not None:
+            self._parts = self._load(folder / manifest["generation"], read_only=True)
+            self._check_counts()
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
+             config: IndexConfig | None = None) -> "HyperAmy":
+        """Open an index folder; with create=True a missing one starts empty (written on first add).
+
+        Raises:
+            IndexError_: no index there (and create is False), another format version, or
+                an inconsistent index.
+        """
+        folder = index_path(path)
+        if (folder / persist.MANIFEST).is_file():
+            manifest = persist.read_manifest(folder)
+            stored = from_dict(IndexConfig, manifest["config"])
+            if config is not None and config != stored:
+                raise InputError(f"index {folder} was built with other settings; delete it to change them")
+            return cls(folder, manifest, stored, encoder)
+        if not create:
+            persist.read_manifest(folder)  # raises the "no index here; create one with ..." error
+        return cls(folder, None, config or IndexConfig(), encoder)
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = default_encoder()
+        if self.manifest is not None:
+            expected = self.manifest["models"]
+            if expected.get("encoder") != self._encoder.model_id:
+                raise IndexError_(f"index {self.folder} was built with encoder {expected.get('encoder')!r}, "
+                                  f"not {self._encoder.model_id!r}; rebuild it with `hyperamy index`")
+        return self._encoder
+
+    def __len__(self) -> int:
+        return 0 if self._parts is None else self._parts.store.count()
+
+    def _load(self, generation: Path, read_only: bool) -> _Parts:
+        c = self.config
+        return _Parts(store=Store(generation / STORE_FILE, read_only=read_only),
+                      semantic=VectorIndex.load(generation, "semantic", c.vector_index, c.hnsw_m, c.hnsw_ef_search),
+                      emotion=VectorIndex.load(generation, "emotion"),
+                      keyword=KeywordIndex.load(generation / "keywords"))
+
+    def _check_counts(self) -> None:
+        parts, expected = self._parts, self.manifest["counts"]["documents"]
+        counts = {"DuckDB": parts.store.count(), "FAISS semantic": len(parts.semantic),
+                  "FAISS emotion": len(parts.emotion)}
+        if set(counts.values()) != {expected}:
+            raise IndexError_(f"index {self.folder} is inconsistent: manifest says {expected} documents, "
+                              + ", ".join(f"{k} holds {v}" for k, v in counts.items())
+                              + "; rebuild it with `hyperamy index`")
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        """A writable copy of the live generation; it becomes live only if the block succeeds."""
+        persist.remove_stale_generations(self.folder, self.manifest and self.manifest["generation"])
+        generation = persist.new_generation(self.folder)
+        try:
+            if self.manifest is not None:
+                shutil.copy2(self.folder / self.manifest["generation"] / STORE_FILE, generation / STORE_FILE)
+                parts = self._load(self.folder / self.manifest["generation"], read_only=True)
+                parts.store.close()
+                parts.store = Store(generation / STORE_FILE, read_only=False)
+            else:
+                dimension = self.encoder.dimension
+                parts = _Parts(Store(generation / STORE_FILE, read_only=False),
+                               VectorIndex(dimension, self.config.vector_index, self.config.hnsw_m,
+                                           self.config.hnsw_ef_search),
+                               VectorIndex(self.encoder.emotion.config.dim), KeywordIndex())
+            state = {"next_row": self.manifest["next_row"] if self.manifest else 0, "changed": False}
+            yield parts, state
+            if state["changed"] or self.manifest is None:
+                self._commit(generation, parts, state["next_row"])
+            else:
+                parts.store.close()
+                shutil.rmtree(generation, ignore_errors=True)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                parts.store.close()
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+
+    def _commit(self, generation: Path, parts: _Parts, next_row: int) -> None:
+        rows, texts = [], []
+        for chunk_rows, chunk_texts in parts.store.texts():
+            rows.append(chunk_rows)
+            texts += chunk_texts
+        parts.keyword = KeywordIndex.build(np.concatenate(rows) if rows else np.zeros(0, np.int64), texts)
+        parts.keyword.save(generation / "keywords")
+        parts.semantic.save(generation, "semantic")
+        parts.emotion.save(generation, "emotion")
+        count = parts.store.count()
+        parts.store.close()
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        manifest = {
+            "format_version": persist.FORMAT_VERSION, "generation": generation.name,
+            "config": dataclasses.asdict(self.config), "counts": {"documents": count}, "next_row": next_row,
+            "models": self._model_info(), "versions": _versions(),
+            "created": (self.manifest or {}).get("created", now), "updated": now,
+        }
+        persist.write_manifest(self.folder, manifest)
+        old = self._parts
+        self.manifest = manifest
+        self._parts = self._load(generation, read_only=True)
+        if old is not None:
+            old.store.close()
+        persist.remove_stale_generations(self.folder, generation.name)
+
+    def _model_info(self) -> dict:
+        encoder = self.encoder
+        return {"encoder": encoder.model_id, "semantic_dimension": encoder.dimension,
+                "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
+                "thresholds": [round(float(t), 4) for t in encoder.emotion.thresholds]}
+
+    def add(self, records: Iterable[Record], progress: Callable[[int], None] | None = None) -> AddReport:
+        """Insert or replace documents by id; unchanged ones (same content hash) are not re-encoded.
+
+        Nothing is visible, and the previous index stays intact on disk, until every record is in.
+        """
+        from hyperamy.indexing import add_records
+
+        report = AddReport()
+        with self._transaction() as (parts, state):
+            add_records(self.encoder, parts, state, records, self.config.batch_size, report, progress)
+        return report
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Remove documents by id; returns how many were there."""
+        with self._transaction() as (parts, state):
+            rows = list(parts.store.rows_of(list(ids)).values())
+            parts.store.delete_rows(rows)
+            parts.semantic.remove(rows)
+            parts.emotion.remove(rows)
+            state["changed"] = bool(rows)
+        return len(rows)
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
+               emotion: Sequence[str] | None = None, span: str | None = None) -> list:
+        """Rank documents for a query; see hyperamy.search for how scores are made."""
+        from hyperamy.search import search
+
+        if self._parts is None or len(self) == 0:
+            raise IndexError_(f"index {self.folder} is empty; add documents with "
+                              f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
+        return search(self, self._parts, query, k=k, mode=mode, where=where, emotion=emotion, span=span)
+
+    def info(self) -> dict:
+        """Counts, models, versions, thresholds, settings and size on disk."""
+        if self.manifest is None:
+            return {"index": str(self.folder), "exists": False}
+        return {"index": str(self.folder), "exists": True, "documents": len(self),
+                "metadata_fields": self._parts.store.metadata_columns(),
+                "size_bytes": persist.folder_size(self.folder / self.manifest["generation"]),
+                **{k: self.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    names = ("hyperamy", "torch", "transformers", "faiss-cpu", "duckdb", "bm25s")
+    found = {}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found

@@ -1,0 +1,147 @@
+import json
+
+import duckdb
+import pytest
+
+from hyperamy.corpus import Record
+from hyperamy.engine import HyperAmy
+from hyperamy.errors import DataFormatError, IndexError_, InputError
+
+DOCS = [
+    Record("storm", "The ship fought the storm all night near the harbour", {"chapter": 1, "who": "crew"}),
+    Record("rage", "The count was furious and swore revenge on the traitor", {"chapter": 2, "who": "count"}),
+    Record("garden", "Mercedes was delighted to walk in the garden", {"chapter": 3, "who": "mercedes"}),
+    Record("cell", "The prisoner was terrified alone in the dark cell", {"chapter": 4, "who": "dantes"}),
+    Record("harbour", "The harbour was calm and the ship arrived at noon", {"chapter": 5, "who": "crew"}),
+]
+
+
+@pytest.fixture()
+def engine(tmp_path, fake_encoder):
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add(DOCS)
+    return engine
+
+
+def ids(hits):
+    return [h.id for h in hits]
+
+
+def test_lexical_and_semantic_modes_rank_by_their_own_signal(engine):
+    # only matching documents; "calm" is in one of them, so it leads
+    assert ids(engine.search("harbour calm", mode="lexical")) == ["harbour", "storm"]
+    # equal matches: BM25's length normalisation prefers the shorter text
+    assert ids(engine.search("harbour ship", mode="lexical")) == ["storm", "harbour"]
+    assert ids(engine.search("The harbour was calm", mode="semantic", k=1)) == ["harbour"]
+
+
+def test_emotion_mode_ranks_by_feeling(engine):
+    assert ids(engine.search("I am so angry", mode="emotion", k=1)) == ["rage"]
+    assert ids(engine.search("afraid", mode="emotion", k=1)) == ["cell"]
+
+
+def test_a_felt_query_lets_emotion_reorder_a_neutral_one_does_not(engine):
+    neutral = engine.search("the ship and the harbour and the count", k=5)
+    assert {h.emotion_weight for h in neutral} == {0.0}
+    felt = engine.search("the ship and the harbour and the furious count", k=5)
+    assert felt[0].emotion_weight == pytest.approx(0.25 * 0.8)
+    assert felt[0].id == "rage" and ids(neutral)[0] != "rage"
+
+
+def test_hits_explain_their_scores(engine):
+    hit = engine.search("the furious count", k=1)[0]
+    # same emotion axis (cosine 1) times the document's certainty (41 - 1) / 50
+    assert (hit.id, hit.emotion, hit.emotion_weight) == ("rage", pytest.approx(0.8), pytest.approx(0.2))
+    assert hit.score - 0.2 * 0.8 == pytest.approx(1.0)  # first by meaning and by keywords
+    assert hit.metadata == {"chapter": 2, "who": "count"}
+    assert hit.top_emotions[0] == ("anger", pytest.approx(0.9))
+    assert hit.kappa == 41.0 and hit.query_kappa == 41.0
+    assert hit.explain().startswith("score ") and "rank fusion" in hit.explain()
+    assert json.loads(json.dumps(hit.to_dict()))["top_emotions"][0]["label"] == "anger"
+
+
+def test_where_and_emotion_filters(engine):
+    assert ids(engine.search("ship", where="who = 'crew'", mode="lexical")) == ["storm", "harbour"]
+    assert ids(engine.search("the", where="chapter >= 4 AND kappa > 20")) == ["cell"]
+    assert ids(engine.search("the", emotion=["joy"])) == ["garden"]
+    assert engine.search("the", where="chapter > 99") == []
+
+
+@pytest.mark.parametrize("where, message", [
+    ("chapter >", "--where 'chapter >'"),
+    ("1=1; DROP TABLE docs", "one boolean expression"),
+    ("nosuchfield = 1", "nosuchfield"),
+    ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", "Permission"),
+])
+def test_where_is_a_read_only_filter_with_clean_errors(engine, where, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        engine.search("ship", where=where)
+    assert len(engine) == 5
+
+
+def test_upsert_skips_unchanged_replaces_changed_and_counts_duplicates(engine):
+    changed = Record("garden", "Mercedes was afraid in the garden", {"chapter": 3, "who": "mercedes"})
+    report = engine.add([DOCS[0], changed, Record("new", "A new furious text", {}), Record("new", "Last wins", {})])
+    assert (report.added, report.updated, report.unchanged, report.duplicates) == (1, 1, 1, 1)
+    assert len(engine) == 6
+    assert ids(engine.search("afraid", mode="emotion", k=2)) == ["cell", "garden"]
+    assert engine.search("Last wins", mode="lexical", k=1)[0].text == "Last wins"
+
+
+def test_delete_and_reopen_give_identical_hits(engine, fake_encoder):
+    assert engine.delete(["storm", "missing"]) == 1
+    before = [h.to_dict() for h in engine.search("the ship in the harbour", k=4)]
+    reopened = HyperAmy.open(engine.folder, encoder=fake_encoder)
+    assert len(reopened) == 4
+    assert [h.to_dict() for h in reopened.search("the ship in the harbour", k=4)] == before
+
+
+def test_a_failed_add_leaves_the_previous_index_intact(engine, fake_encoder):
+    def records():
+        yield Record("extra", "A furious extra document", {})
+        raise DataFormatError("malformed JSON", "c.jsonl", 2)
+
+    with pytest.raises(DataFormatError, match="c.jsonl:2"):
+        engine.add(records())
+    assert len(engine) == 5 and len(list(engine.folder.glob("gen-*"))) == 1
+    assert "extra" not in ids(HyperAmy.open(engine.folder, encoder=fake_encoder).search("extra", k=10))
+
+
+def test_missing_and_empty_indexes_say_how_to_create_one(tmp_path, fake_encoder):
+    with pytest.raises(IndexError_, match=r"no index at .*; create one with `hyperamy index CORPUS.jsonl"):
+        HyperAmy.open(tmp_path / "none")
+    empty = HyperAmy.open(tmp_path / "empty", create=True, encoder=fake_encoder)
+    empty.add([])
+    with pytest.raises(IndexError_, match="is empty; add documents with `hyperamy index"):
+        HyperAmy.open(tmp_path / "empty", encoder=fake_encoder).search("x")
+
+
+def test_other_format_versions_and_disagreeing_counts_are_refused(engine, fake_encoder):
+    manifest_path = engine.folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    database = engine.folder / manifest["generation"] / "store.duckdb"
+    engine._parts.store.close()
+    connection = duckdb.connect(str(database))
+    connection.execute("DELETE FROM docs WHERE id = 'storm'")
+    connection.close()
+    with pytest.raises(IndexError_, match="inconsistent: manifest says 5 documents, DuckDB holds 4"):
+        HyperAmy.open(engine.folder, encoder=fake_encoder)
+    manifest_path.write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(IndexError_, match="format version 99"):
+        HyperAmy.open(engine.folder, encoder=fake_encoder)
+
+
+def test_an_index_built_by_another_encoder_is_refused(engine, fake_encoder):
+    other = type(fake_encoder)()
+    other.model_id = "another-model"
+    with pytest.raises(IndexError_, match="built with encoder 'fake-encoder', not 'another-model'"):
+        HyperAmy.open(engine.folder, encoder=other).search("ship")
+
+
+def test_hnsw_index_finds_the_same_documents(tmp_path, fake_encoder):
+    from hyperamy.config import IndexConfig
+
+    approximate = HyperAmy.open(tmp_path / "h", create=True, encoder=fake_encoder, config=IndexConfig(vector_index="hnsw"))
+    approximate.add(DOCS)
+    assert ids(approximate.search("The harbour was calm", mode="semantic", k=2))[0] == "harbour"
+    assert HyperAmy.open(tmp_path / "h", encoder=fake_encoder).info()["config"]["vector_index"] == "hnsw"

@@ -1,17 +1,26 @@
 """hyperamy: retrieval that understands how text feels as well as what it says."""
 from __future__ import annotations
 
-from hyperamy.errors import DataFormatError, HyperamyError, InputError, WeightsError
+from hyperamy.errors import DataFormatError, HyperamyError, IndexStateError, InputError, WeightsError
 
 __version__ = "0.1.0"
-__all__ = ["EmotionEncoder", "EmotionBatch", "HyperamyError", "InputError", "DataFormatError",
-           "WeightsError", "__version__"]
+__all__ = ["HyperAmy", "Hit", "Record", "read_records", "EmotionEncoder", "EmotionBatch", "IndexConfig",
+           "EncoderConfig", "HyperamyError", "InputError", "DataFormatError", "WeightsError", "IndexStateError",
+           "__version__"]
+
+# Heavy modules (torch, transformers, faiss, duckdb) load only when first asked for,
+# so `hyperamy --help` and `import hyperamy` stay fast.
+_LAZY = {
+    "EmotionEncoder": "hyperamy.encoder.predict", "EmotionBatch": "hyperamy.encoder.predict",
+    "HyperAmy": "hyperamy.engine", "Hit": "hyperamy.search",
+    "Record": "hyperamy.corpus", "read_records": "hyperamy.corpus",
+    "IndexConfig": "hyperamy.config", "EncoderConfig": "hyperamy.config",
+}
 
 
 def __getattr__(name: str):
-    # torch and transformers load only when the encoder is asked for, so `hyperamy --help` is fast.
-    if name in ("EmotionEncoder", "EmotionBatch"):
-        from hyperamy.encoder import predict
+    if name in _LAZY:
+        import importlib
 
-        return getattr(predict, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'hyperamy' has no attribute {name!r}")

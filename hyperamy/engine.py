@@ -15,7 +15,7 @@ import numpy as np
 from hyperamy import persist
 from hyperamy.config import IndexConfig, from_dict
 from hyperamy.corpus import Record
-from hyperamy.errors import IndexError_, InputError
+from hyperamy.errors import IndexStateError, InputError
 from hyperamy.lexical import KeywordIndex
 from hyperamy.store import Store
 from hyperamy.vectors import VectorIndex
@@ -74,7 +74,7 @@ class HyperAmy:
         """Open an index folder; with create=True a missing one starts empty (written on first add).
 
         Raises:
-            IndexError_: no index there (and create is False), another format version, or
+            IndexStateError: no index there (and create is False), another format version, or
                 an inconsistent index.
         """
         folder = index_path(path)
@@ -95,7 +95,7 @@ class HyperAmy:
         if self.manifest is not None:
             expected = self.manifest["models"]
             if expected.get("encoder") != self._encoder.model_id:
-                raise IndexError_(f"index {self.folder} was built with encoder {expected.get('encoder')!r}, "
+                raise IndexStateError(f"index {self.folder} was built with encoder {expected.get('encoder')!r}, "
                                   f"not {self._encoder.model_id!r}; rebuild it with `hyperamy index`")
         return self._encoder
 
@@ -114,7 +114,7 @@ class HyperAmy:
         counts = {"DuckDB": parts.store.count(), "FAISS semantic": len(parts.semantic),
                   "FAISS emotion": len(parts.emotion)}
         if set(counts.values()) != {expected}:
-            raise IndexError_(f"index {self.folder} is inconsistent: manifest says {expected} documents, "
+            raise IndexStateError(f"index {self.folder} is inconsistent: manifest says {expected} documents, "
                               + ", ".join(f"{k} holds {v}" for k, v in counts.items())
                               + "; rebuild it with `hyperamy index`")
 
@@ -208,7 +208,7 @@ class HyperAmy:
         from hyperamy.search import search
 
         if self._parts is None or len(self) == 0:
-            raise IndexError_(f"index {self.folder} is empty; add documents with "
+            raise IndexStateError(f"index {self.folder} is empty; add documents with "
                               f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
         return search(self, self._parts, query, k=k, mode=mode, where=where, emotion=emotion, span=span)
 

@@ -26,5 +26,5 @@ class WeightsError(HyperamyError):
     """A model folder that is missing, incomplete, corrupt or does not fit its backbone."""
 
 
-class IndexError_(HyperamyError):
+class IndexStateError(HyperamyError):
     """An index that is missing, of another format, or inconsistent."""

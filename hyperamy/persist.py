@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hyperamy.errors import IndexError_
+from hyperamy.errors import IndexStateError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -22,17 +22,17 @@ MANIFEST = "manifest.json"
 def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.is_file():
-        raise IndexError_(f"no index at {folder}; create one with `hyperamy index CORPUS.jsonl --index {folder}`")
+        raise IndexStateError(f"no index at {folder}; create one with `hyperamy index CORPUS.jsonl --index {folder}`")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexError_(f"{path} is not valid JSON: {exc}") from exc
+        raise IndexStateError(f"{path} is not valid JSON: {exc}") from exc
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexError_(f"{path}: index format version {version!r}, this hyperamy reads version "
+        raise IndexStateError(f"{path}: index format version {version!r}, this hyperamy reads version "
                           f"{FORMAT_VERSION}; rebuild the index with `hyperamy index`")
     if not (folder / manifest.get("generation", "")).is_dir():
-        raise IndexError_(f"{path} names generation {manifest.get('generation')!r}, which is missing")
+        raise IndexStateError(f"{path} names generation {manifest.get('generation')!r}, which is missing")
     return manifest
 
 

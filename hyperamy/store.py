@@ -7,7 +7,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from hyperamy.errors import DataFormatError, IndexError_, InputError
+from hyperamy.errors import DataFormatError, IndexStateError, InputError
 
 # Columns of the `documents` view that metadata may not shadow; such fields get a meta_ prefix.
 RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs"}
@@ -34,7 +34,7 @@ class Store:
         try:
             self.db = duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.Error as exc:
-            raise IndexError_(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
+            raise IndexStateError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
         if not read_only:
             self.db.execute(SCHEMA)
             self._refresh_view()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperamy.errors import IndexError_
+from hyperamy.errors import IndexStateError
 
 KINDS = ("flat", "hnsw")
 
@@ -21,7 +21,7 @@ class VectorIndex:
         import faiss
 
         if kind not in KINDS:
-            raise IndexError_(f"unknown vector index {kind!r}; choose one of {', '.join(KINDS)}")
+            raise IndexStateError(f"unknown vector index {kind!r}; choose one of {', '.join(KINDS)}")
         self.dimension, self.kind, self.hnsw_m, self.ef_search = dimension, kind, hnsw_m, ef_search
         self.exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self.graph = None
@@ -96,7 +96,7 @@ class VectorIndex:
 
         path = folder / f"{name}.faiss"
         if not path.is_file():
-            raise IndexError_(f"index is incomplete: {path} is missing")
+            raise IndexStateError(f"index is incomplete: {path} is missing")
         index = cls(1, kind, hnsw_m, ef_search)
         try:
             index.exact = faiss.read_index(str(path))
@@ -104,6 +104,6 @@ class VectorIndex:
                 index.graph = faiss.read_index(str(folder / f"{name}.hnsw.faiss"))
                 index._graph_stale = False
         except RuntimeError as exc:
-            raise IndexError_(f"{path} is corrupt: {str(exc).splitlines()[0]}") from exc
+            raise IndexStateError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from exc
         index.dimension = index.exact.d
         return index

@@ -56,3 +56,21 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"
     empty = run("predict", "   ")
     assert empty.exit_code == 2 and empty.stderr.strip() == "Error: text 0 is empty"
+
+
+def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "--data", str(tiny_data), "--out", str(out), "--epochs", "2", "--tuned-layers", "1",
+                 "--batch-size", "4", "--skip-eval")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["best_epoch"] in (1, 2) and summary["config"]["epochs"] == 2
+    for name in ("model.safetensors", "config.json", "thresholds.json", "metrics_history.json",
+                 "training_curves.png", "README.md"):
+        assert (out / name).is_file(), name
+    card = (out / "README.md").read_text()
+    assert f"hyperamy train --out {out} --data {tiny_data} --tuned-layers 1 --epochs 2 --batch-size 4 --skip-eval" in card
+    resumed = run("train", "--data", str(tiny_data), "--out", str(out), "--epochs", "3", "--tuned-layers", "1",
+                  "--batch-size", "4", "--skip-eval", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert [e["epoch"] for e in json.loads((out / "metrics_history.json").read_text())] == [1, 2, 3]

@@ -5,7 +5,7 @@ import pytest
 
 from hyperamy.corpus import Record
 from hyperamy.engine import HyperAmy
-from hyperamy.errors import DataFormatError, IndexError_, InputError
+from hyperamy.errors import DataFormatError, IndexStateError, InputError
 
 DOCS = [
     Record("storm", "The ship fought the storm all night near the harbour", {"chapter": 1, "who": "crew"}),
@@ -108,11 +108,11 @@ def test_a_failed_add_leaves_the_previous_index_intact(engine, fake_encoder):
 
 
 def test_missing_and_empty_indexes_say_how_to_create_one(tmp_path, fake_encoder):
-    with pytest.raises(IndexError_, match=r"no index at .*; create one with `hyperamy index CORPUS.jsonl"):
+    with pytest.raises(IndexStateError, match=r"no index at .*; create one with `hyperamy index CORPUS.jsonl"):
         HyperAmy.open(tmp_path / "none")
     empty = HyperAmy.open(tmp_path / "empty", create=True, encoder=fake_encoder)
     empty.add([])
-    with pytest.raises(IndexError_, match="is empty; add documents with `hyperamy index"):
+    with pytest.raises(IndexStateError, match="is empty; add documents with `hyperamy index"):
         HyperAmy.open(tmp_path / "empty", encoder=fake_encoder).search("x")
 
 
@@ -124,17 +124,17 @@ def test_other_format_versions_and_disagreeing_counts_are_refused(engine, fake_e
     connection = duckdb.connect(str(database))
     connection.execute("DELETE FROM docs WHERE id = 'storm'")
     connection.close()
-    with pytest.raises(IndexError_, match="inconsistent: manifest says 5 documents, DuckDB holds 4"):
+    with pytest.raises(IndexStateError, match="inconsistent: manifest says 5 documents, DuckDB holds 4"):
         HyperAmy.open(engine.folder, encoder=fake_encoder)
     manifest_path.write_text(json.dumps({**manifest, "format_version": 99}))
-    with pytest.raises(IndexError_, match="format version 99"):
+    with pytest.raises(IndexStateError, match="format version 99"):
         HyperAmy.open(engine.folder, encoder=fake_encoder)
 
 
 def test_an_index_built_by_another_encoder_is_refused(engine, fake_encoder):
     other = type(fake_encoder)()
     other.model_id = "another-model"
-    with pytest.raises(IndexError_, match="built with encoder 'fake-encoder', not 'another-model'"):
+    with pytest.raises(IndexStateError, match="built with encoder 'fake-encoder', not 'another-model'"):
         HyperAmy.open(engine.folder, encoder=other).search("ship")
 
 

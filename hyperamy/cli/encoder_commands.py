@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -101,9 +100,7 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
       hyperamy train --out runs/encoder
     """
     from hyperamy.config import EncoderConfig, TrainConfig
-    from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.evaluate import evaluate
-    from hyperamy.encoder.report import plot_curves, write_model_card
+    from hyperamy.encoder.report import finish_run
     from hyperamy.encoder.train import train as fit
 
     folder, data_folder = Path(out), data_dir(data)
@@ -112,16 +109,21 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
     config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
     started = time.time()
     best = fit(data_folder, folder, encoder_config, config, resume=resume, show_progress=progress_wanted())
-    history = json.loads((folder / "metrics_history.json").read_text())
-    plot_curves(history, folder / "training_curves.png")
-    metrics = None
-    if not skip_eval:
-        metrics, table = evaluate(EmotionEncoder.load(folder), data_folder, "test", config.entity_holdout)
-        (folder / "eval-test.md").write_text(f"# Per-label results, GoEmotions test\n\n{table}", encoding="utf-8")
-        (folder / "eval-test.json").write_text(json.dumps(metrics, indent=2) + "\n")
     minutes = best["train_seconds_total"] / 60 if resume else (time.time() - started) / 60
-    command = "hyperamy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    write_model_card(folder, command, minutes, metrics)
+    command = _command_line(click.get_current_context())
+    finish_run(folder, data_folder, command, minutes, config.entity_holdout, evaluate_test=not skip_eval)
     click.echo(json.dumps({"out": str(folder), "best_epoch": best["epoch"], "dev_loss": best["dev_loss"],
                            "dev_macro_f1": best["dev_macro_f1"], "minutes": round(minutes, 1),
                            "config": dataclasses.asdict(config)}, indent=2))
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as a user would type it, from the options actually given."""
+    words = ["hyperamy", ctx.info_name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value in (None, False) or ctx.get_parameter_source(param.name) == click.core.ParameterSource.DEFAULT:
+            continue
+        flag = param.opts[0]
+        words += [flag] if value is True else [flag, shlex.quote(str(value))]
+    return " ".join(words)

@@ -90,3 +90,20 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
         "- Texts are cut at the token window; a span past it is an error.", "",
     ]
     (folder / CARD_FILE).write_text("\n".join(lines), encoding="utf-8")
+
+
+def finish_run(folder: Path, data_dir: Path, command: str, minutes: float, entity_holdout: float,
+               evaluate_test: bool = True) -> dict | None:
+    """After training: curves, test metrics with their per-label table, and the model card."""
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.evaluate import evaluate
+
+    history = json.loads((folder / "metrics_history.json").read_text())
+    plot_curves(history, folder / CURVES_FILE)
+    metrics = None
+    if evaluate_test:
+        metrics, table = evaluate(EmotionEncoder.load(folder), data_dir, "test", entity_holdout)
+        (folder / "eval-test.md").write_text(f"# Per-label results, GoEmotions test\n\n{table}", encoding="utf-8")
+        (folder / "eval-test.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_model_card(folder, command, minutes, metrics)
+    return metrics

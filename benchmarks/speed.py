@@ -1,0 +1,148 @@
+"""Speed: indexing throughput, query latency (API and CLI), search at 1M vectors, memory, disk.
+
+    python benchmarks/speed.py
+    python benchmarks/speed.py --limit 300 --queries 5 --synthetic 20000 --cli-queries 1 --no-txtai  # smoke
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from common import SHARED, markdown_table, peak_memory_mb, percentile, write_record  # noqa: E402
+
+
+def latencies(function, queries) -> list[float]:
+    function(queries[0])  # warm
+    result = []
+    for query in queries:
+        started = time.perf_counter()
+        function(query)
+        result.append((time.perf_counter() - started) * 1000)
+    return result
+
+
+def synthetic_search(count: int, dimension: int, queries: int, seed: int = 0) -> dict:
+    """The vector search path at `count` random unit vectors: exact flat and HNSW, HNSW recall@10 vs exact."""
+    from hyperamy.vectors import VectorIndex
+
+    rng = np.random.default_rng(seed)
+    results = {}
+    exact = VectorIndex(dimension, "flat")
+    for start in range(0, count, 100_000):
+        block = rng.standard_normal((min(100_000, count - start), dimension)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        exact.add(np.arange(start, start + len(block)), block)
+    probes = rng.standard_normal((queries, dimension)).astype(np.float32)
+    probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+    truth = [exact.search(q, 10)[1] for q in probes]
+    flat_ms = latencies(lambda q: exact.search(q, 100), list(probes))
+    approximate = VectorIndex(dimension, "hnsw")
+    approximate.exact = exact.exact  # same vectors, graph built from them
+    started = time.perf_counter()
+    approximate._ensure_graph()
+    results["hnsw_build_seconds"] = round(time.perf_counter() - started, 1)
+    hnsw_ms = latencies(lambda q: approximate.search(q, 100), list(probes))
+    found = [approximate.search(q, 10)[1] for q in probes]
+    results["hnsw_recall@10_vs_exact"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+    results["flat_p50_ms"], results["flat_p95_ms"] = percentile(flat_ms, 50), percentile(flat_ms, 95)
+    results["hnsw_p50_ms"], results["hnsw_p95_ms"] = percentile(hnsw_ms, 50), percentile(hnsw_ms, 95)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARED / "monte_cristo" / "corpus.jsonl")
+    parser.add_argument("--qa", type=Path, default=SHARED / "monte_cristo" / "qa.jsonl")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N passages")
+    parser.add_argument("--queries", type=int, default=50, help="timed single queries through the API")
+    parser.add_argument("--cli-queries", type=int, default=5, help="timed `hyperamy search` processes")
+    parser.add_argument("--synthetic", type=int, default=1_000_000, help="vectors for the search-path test (0: skip)")
+    parser.add_argument("--no-txtai", action="store_true")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/speed.jsonl)")
+    args = parser.parse_args()
+
+    from hyperamy.corpus import read_records
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.engine import HyperAmy
+    from hyperamy.persist import folder_size
+    from peers import txtai_or_reason
+    from sentence_transformers import SentenceTransformer
+
+    records = list(read_records(args.corpus))
+    records = records[: args.limit] if args.limit else records
+    texts = [r.text for r in records]
+    questions = [json.loads(line)["question"] for line in args.qa.read_text().splitlines() if line.strip()]
+    questions = (questions * (1 + args.queries // max(1, len(questions))))[: args.queries]
+    encoder = SharedTrunkEncoder.from_backbone(EmotionEncoder.load())
+    model_folder = str(resolve_backbone(encoder.emotion.config.backbone))
+    plain = SentenceTransformer(model_folder, device="cpu")
+    plain.encode(texts[:64])
+
+    started = time.perf_counter()
+    plain.encode(texts, batch_size=64)
+    plain_rate = len(texts) / (time.perf_counter() - started)
+    folder = Path(tempfile.mkdtemp(prefix="hyperamy-speed-")) / "idx"
+    engine = HyperAmy.open(folder, create=True, encoder=encoder)
+    started = time.perf_counter()
+    engine.add(records)
+    ours_rate = len(texts) / (time.perf_counter() - started)
+    rows = [["sentence-transformers encoding only", f"{plain_rate:.1f}", "1.00"],
+            ["hyperamy index (both encoders, DuckDB, FAISS, BM25)", f"{ours_rate:.1f}", f"{ours_rate / plain_rate:.2f}"]]
+    timings = {"plain_docs_per_s": plain_rate, "hyperamy_docs_per_s": ours_rate}
+    txtai, reason = (None, "left out (--no-txtai)") if args.no_txtai else txtai_or_reason(model_folder)
+    if txtai:
+        started = time.perf_counter()
+        txtai.build([r.id for r in records], texts)
+        timings["txtai_docs_per_s"] = len(texts) / (time.perf_counter() - started)
+        rows.append(["txtai hybrid index", f"{timings['txtai_docs_per_s']:.1f}",
+                     f"{timings['txtai_docs_per_s'] / plain_rate:.2f}"])
+    else:
+        rows.append(["txtai hybrid index", reason, ""])
+    print(markdown_table(["indexing", "docs/s", "ratio to plain encoding"], rows), "\n")
+
+    api = latencies(lambda q: engine.search(q, k=10), questions)
+    timings.update({"api_p50_ms": percentile(api, 50), "api_p95_ms": percentile(api, 95)})
+    latency_rows = [[f"hyperamy search, Python API, {len(records)} docs", percentile(api, 50), percentile(api, 95)]]
+    if txtai:
+        peer = latencies(lambda q: txtai.search(q, 10), questions)
+        timings.update({"txtai_p50_ms": percentile(peer, 50), "txtai_p95_ms": percentile(peer, 95)})
+        latency_rows.append([f"txtai hybrid search, {len(records)} docs", percentile(peer, 50), percentile(peer, 95)])
+    if args.cli_queries:
+        command = [sys.executable, "-m", "hyperamy", "search", "--index", str(folder), "--json"]
+        cli = latencies(lambda q: subprocess.run(command + [q], capture_output=True, check=True),
+                        questions[: args.cli_queries + 1])
+        timings.update({"cli_p50_ms": percentile(cli, 50), "cli_p95_ms": percentile(cli, 95)})
+        latency_rows.append(["`hyperamy search` process (includes model load)", percentile(cli, 50), percentile(cli, 95)])
+    if args.synthetic:
+        synthetic = synthetic_search(args.synthetic, encoder.dimension, 50)
+        timings[f"synthetic_{args.synthetic}"] = synthetic
+        latency_rows.append([f"vector search path, {args.synthetic:,} vectors, exact", synthetic["flat_p50_ms"],
+                             synthetic["flat_p95_ms"]])
+        latency_rows.append([f"vector search path, {args.synthetic:,} vectors, HNSW "
+                             f"(recall@10 {synthetic['hnsw_recall@10_vs_exact']:.3f})", synthetic["hnsw_p50_ms"],
+                             synthetic["hnsw_p95_ms"]])
+    print(markdown_table(["query latency", "p50 ms", "p95 ms"], latency_rows), "\n")
+    size = folder_size(folder)
+    timings["bytes_per_document"] = size / len(records)
+    print(f"index on disk: {size / 1e6:.1f} MB, {size / len(records):.0f} bytes per document; "
+          f"peak memory {peak_memory_mb():.0f} MB")
+    path = write_record("speed", {"queries": len(questions), "synthetic": args.synthetic, "txtai": reason or "ran"},
+                        f"{args.corpus.name} ({len(records)} passages)", {}, timings, args.out)
+    print(f"\nrecord appended to {path}")
+
+
+if __name__ == "__main__":
+    main()

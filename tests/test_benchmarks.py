@@ -1,0 +1,73 @@
+"""Every benchmark script runs on a tiny input and writes its record, so none of them rots."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = [
+    ("c0", "Dantes sat alone in his cell, overcome with despair."),
+    ("c1", "The wedding feast was merry, full of laughter and toasts."),
+    ("c2", "Villefort trembled with fear when he read the letter."),
+    ("c3", "The ship entered the harbour of Marseilles at noon."),
+    ("c4", "Mercedes wept for Edmond, grieving in silence."),
+]
+
+
+def run_script(name, *args):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *map(str, args)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture()
+def tiny_monte_cristo(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in CORPUS))
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"qid": 0, "question": "Who was in despair in a prison cell?", "gold_ids": ["c0"]}) + "\n"
+                  + json.dumps({"qid": 1, "question": "Which man was afraid of a letter?", "gold_ids": ["c2"]}) + "\n")
+    return corpus, qa
+
+
+def test_recall_monte_cristo_runs_every_system(tiny_monte_cristo, tmp_path):
+    corpus, qa = tiny_monte_cristo
+    out = tmp_path / "r.jsonl"
+    table = run_script("recall_monte_cristo.py", "--corpus", corpus, "--qa", qa, "--out", out)
+    for system in ("hyperamy hybrid", "hyperamy emotion", "BM25 (bm25s)", "MiniLM + FAISS (dense)",
+                   "reciprocal-rank fusion", "txtai hybrid"):
+        assert system in table
+    record = json.loads(out.read_text().splitlines()[-1])
+    assert record["metrics"]["hyperamy hybrid"]["R@20"] == 1.0  # 5 passages: everything is in the top 20
+    assert record["metrics"]["txtai hybrid"]["R@20"] == 1.0 and record["commit"]
+
+
+def test_recall_goemotions_runs_every_system(tmp_path):
+    out = tmp_path / "g.jsonl"
+    table = run_script("recall_goemotions.py", "--corpus-limit", 60, "--queries", 8, "--out", out)
+    for system in ("hyperamy emotion", "MiniLM + FAISS (dense)", "NRC emotion lexicon", "random (expected)"):
+        assert system in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert 0.0 <= metrics["hyperamy emotion"]["P@10"] <= 1.0 and 0.0 < metrics["random"]["P@10"] < 1.0
+
+
+def test_speed_reports_throughput_and_latency(tiny_monte_cristo, tmp_path):
+    corpus, qa = tiny_monte_cristo
+    out = tmp_path / "s.jsonl"
+    table = run_script("speed.py", "--corpus", corpus, "--qa", qa, "--queries", 3, "--cli-queries", 1,
+                       "--synthetic", 5000, "--out", out)
+    assert "txtai hybrid index" in table and "Python API" in table and "HNSW" in table
+    timings = json.loads(out.read_text().splitlines()[-1])["timings"]
+    assert timings["hyperamy_docs_per_s"] > 0 and timings["api_p50_ms"] > 0 and timings["cli_p50_ms"] > 0
+    assert 0.0 <= timings["synthetic_5000"]["hnsw_recall@10_vs_exact"] <= 1.0
+
+
+def test_encoder_speed_compares_with_sentence_transformers(tmp_path):
+    out = tmp_path / "e.jsonl"
+    table = run_script("encoder_speed.py", "--limit", 100, "--repeats", 1, "--out", out)
+    assert "sentence-transformers" in table
+    assert json.loads(out.read_text().splitlines()[-1])["metrics"]["ratio"] > 0

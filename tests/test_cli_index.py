@@ -1,0 +1,123 @@
+"""`hyperamy index / search / info / delete` with the real shipped encoder."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from hyperamy.cli import main
+
+pytestmark = pytest.mark.model
+
+PASSAGES = [
+    {"id": "cell", "text": "Dantes sat alone in his dark cell, overcome with despair, and wished to die.", "chapter": 15},
+    {"id": "feast", "text": "The marriage feast was full of laughter, music and joyful toasts to the couple.", "chapter": 5},
+    {"id": "ship", "text": "The Pharaon entered the harbour of Marseilles at noon on the 24th of February.", "chapter": 1},
+    {"id": "rage", "text": "Villefort was furious; he crushed the letter in his fist and swore revenge.", "chapter": 7},
+]
+
+
+def write_corpus(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, shipped_encoder):
+    folder = tmp_path_factory.mktemp("cli")
+    corpus = write_corpus(folder / "corpus.jsonl", PASSAGES)
+    result = run("index", corpus, "--index", folder / "idx", "--json")
+    assert result.exit_code == 0, result.stderr
+    return folder, json.loads(result.stdout)
+
+
+def test_index_reports_counts_as_json(built):
+    _, report = built
+    assert (report["added"], report["updated"], report["unchanged"], report["documents"]) == (4, 0, 0, 4)
+
+
+def test_search_json_lines_rank_the_despairing_prisoner_first(built):
+    folder, _ = built
+    result = run("search", "a prisoner overcome with despair in his cell", "--index", folder / "idx", "--json", "-k", "2")
+    assert result.exit_code == 0, result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [h["id"] for h in hits][0] == "cell" and len(hits) == 2
+    assert {"id", "score", "semantic", "lexical", "emotion", "query_kappa", "kappa", "top_emotions", "snippet",
+            "metadata"} <= set(hits[0])
+    assert hits[0]["metadata"] == {"chapter": 15}
+
+
+def test_search_explain_and_where(built):
+    folder, _ = built
+    result = run("search", "harbour", "--index", folder / "idx", "--where", "chapter < 3", "--explain")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].lstrip().startswith("1. ship")
+    assert "score " in result.stdout and "kappa" in result.stdout
+    bad = run("search", "harbour", "--index", folder / "idx", "--where", "chapter <")
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: --where 'chapter <'")
+
+
+def test_info_reports_documents_and_models(built):
+    folder, _ = built
+    result = run("info", "--index", folder / "idx", "--json")
+    details = json.loads(result.stdout)
+    assert details["documents"] == 4 and details["metadata_fields"] == ["chapter"]
+    assert details["models"]["encoder"] == "all-MiniLM-L6-v2" and len(details["models"]["thresholds"]) == 28
+
+
+def test_bad_line_names_file_and_line_and_changes_nothing(built, tmp_path):
+    folder, _ = built
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text(json.dumps({"id": "new", "text": "fine"}) + "\n{broken\n")
+    result = run("index", corpus, "--index", folder / "idx")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {corpus}:2: malformed JSON: Expecting property name enclosed in " \
+                                    "double quotes at column 2"
+    assert json.loads(run("info", "--index", folder / "idx", "--json").stdout)["documents"] == 4
+    skipped = run("index", corpus, "--index", tmp_path / "other", "--skip-invalid", "--json")
+    report = json.loads(skipped.stdout)
+    assert (report["added"], report["skipped"]) == (1, 1) and report["skipped_rows"][0].startswith(f"{corpus}:2:")
+
+
+def test_missing_index_says_how_to_create_one(tmp_path):
+    result = run("search", "anything", "--index", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert "no index at" in result.stderr and "create one with `hyperamy index" in result.stderr
+
+
+def test_delete_then_search(tmp_path):
+    corpus = write_corpus(tmp_path / "c.jsonl", PASSAGES)
+    assert run("index", corpus, "--index", tmp_path / "idx").exit_code == 0
+    result = run("delete", "rage", "nope", "--index", tmp_path / "idx")
+    assert result.stdout.strip() == "removed 1 of 2 ids; 3 documents left"
+    hits = run("search", "furious revenge", "--index", tmp_path / "idx", "--json", "-k", "10").stdout.splitlines()
+    assert "rage" not in [json.loads(h)["id"] for h in hits]
+
+
+def test_killed_build_leaves_the_previous_index_searchable(tmp_path):
+    corpus = write_corpus(tmp_path / "small.jsonl", PASSAGES)
+    assert run("index", corpus, "--index", tmp_path / "idx").exit_code == 0
+    big = write_corpus(tmp_path / "big.jsonl", [{"id": f"x{i}", "text": f"Passage number {i} about the sea and "
+                                                 "the sailors who crossed it in the spring."} for i in range(20000)])
+    process = subprocess.Popen([sys.executable, "-m", "hyperamy", "index", str(big), "--index", str(tmp_path / "idx")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((tmp_path / "idx").glob("gen-*"))) < 2:
+        time.sleep(0.2)
+    time.sleep(3)  # let it write part of the new generation
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    info = json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)
+    assert info["documents"] == 4
+    hits = run("search", "a prisoner in despair", "--index", tmp_path / "idx", "--json", "-k", "1").stdout
+    assert json.loads(hits)["id"] == "cell"
+    again = run("index", corpus, "--index", tmp_path / "idx", "--json")  # the next write clears the half-built one
+    assert json.loads(again.stdout)["unchanged"] == 4 and len(list((tmp_path / "idx").glob("gen-*"))) == 1

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
 
 from hyperamy import persist
 from hyperamy.config import IndexConfig, from_dict
@@ -149,11 +148,7 @@ class HyperAmy:
             raise
 
     def _commit(self, generation: Path, parts: _Parts, next_row: int) -> None:
-        rows, texts = [], []
-        for chunk_rows, chunk_texts in parts.store.texts():
-            rows.append(chunk_rows)
-            texts += chunk_texts
-        parts.keyword = KeywordIndex.build(np.concatenate(rows) if rows else np.zeros(0, np.int64), texts)
+        parts.keyword = KeywordIndex.build(parts.store.texts())
         parts.keyword.save(generation / "keywords")
         parts.semantic.save(generation, "semantic")
         parts.emotion.save(generation, "emotion")

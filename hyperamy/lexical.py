@@ -22,16 +22,29 @@ class KeywordIndex:
         self.rows = rows if rows is not None else np.zeros(0, np.int64)
 
     @classmethod
-    def build(cls, rows: np.ndarray, texts: list[str]) -> "KeywordIndex":
-        import bm25s
+    def build(cls, chunks) -> "KeywordIndex":
+        """Index (rows, texts) chunks in ascending row order.
 
+        Texts are turned into vocabulary ids chunk by chunk, so the raw texts of a large
+        corpus never sit in memory together.
+        """
+        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        vocabulary: dict[str, int] = {}
+        ids: list[list[int]] = []
+        all_rows = []
+        for rows, texts in chunks:
+            all_rows.append(np.asarray(rows, np.int64))
+            for text in texts:
+                ids.append([vocabulary.setdefault(token, len(vocabulary)) for token in words(text)])
+        rows = np.concatenate(all_rows) if all_rows else np.zeros(0, np.int64)
         if not len(rows):
             return cls()
-        retriever = bm25s.BM25()
-        retriever.index([words(t) for t in texts], show_progress=False)
-        rows = np.asarray(rows, np.int64)
         if np.any(np.diff(rows) <= 0):
             raise ValueError("keyword index rows must be strictly ascending")
+        retriever = bm25s.BM25()
+        retriever.index(Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
         return cls(retriever, rows)
 
     def score_all(self, query: str) -> np.ndarray:

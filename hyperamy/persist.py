@@ -42,6 +42,7 @@ def write_manifest(folder: Path, manifest: dict) -> None:
         json.dump(manifest, out, indent=2)
         out.flush()
         os.fsync(out.fileno())
+    os.chmod(name, 0o644)
     os.replace(name, folder / MANIFEST)
 
 

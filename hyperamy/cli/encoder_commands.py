@@ -11,6 +11,7 @@ import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import data_dir, emit_json, progress_wanted
+from hyperamy.config import EncoderConfig, TrainConfig
 
 weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False), envvar="HYPERAMY_WEIGHTS",
                               help="Weights folder from `hyperamy train` (default: the shipped model).")
@@ -78,16 +79,16 @@ def evaluate_command(split: str, weights: str | None, data: str | None, report: 
               help="Folder for weights, checkpoint, history, curves and model card.")
 @click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
 @click.option("--backbone", help="Local transformers model folder (default: the packaged all-MiniLM-L6-v2).")
-@click.option("--tuned-layers", type=int, help="Top transformer layers to fine-tune [2].")
-@click.option("--epochs", type=int, help="Most epochs [5].")
-@click.option("--batch-size", type=int, help="Samples per batch [32].")
-@click.option("--grad-accum", type=int, help="Batches per optimizer step [1].")
-@click.option("--lr-backbone", type=float, help="Learning rate of the tuned layers [1e-4].")
-@click.option("--lr-heads", type=float, help="Learning rate of the heads and prototypes [2e-3].")
-@click.option("--weight-decay", type=float, help="AdamW weight decay [0.01].")
-@click.option("--warmup-ratio", type=float, help="Share of steps spent warming up [0.06].")
-@click.option("--patience", type=int, help="Epochs without a better dev loss before stopping [2].")
-@click.option("--seed", type=int, help="Random seed [13].")
+@click.option("--tuned-layers", type=int, help=f"Top transformer layers to fine-tune [{EncoderConfig.tuned_layers}].")
+@click.option("--epochs", type=int, help=f"Most epochs [{TrainConfig.epochs}].")
+@click.option("--batch-size", type=int, help=f"Samples per batch [{TrainConfig.batch_size}].")
+@click.option("--grad-accum", type=int, help=f"Batches per optimizer step [{TrainConfig.grad_accum}].")
+@click.option("--lr-backbone", type=float, help=f"Learning rate of the tuned layers [{TrainConfig.lr_backbone:g}].")
+@click.option("--lr-heads", type=float, help=f"Learning rate of heads and prototypes [{TrainConfig.lr_heads:g}].")
+@click.option("--weight-decay", type=float, help=f"AdamW weight decay [{TrainConfig.weight_decay:g}].")
+@click.option("--warmup-ratio", type=float, help=f"Share of steps spent warming up [{TrainConfig.warmup_ratio:g}].")
+@click.option("--patience", type=int, help=f"Epochs without a better dev loss before stopping [{TrainConfig.patience}].")
+@click.option("--seed", type=int, help=f"Random seed [{TrainConfig.seed}].")
 @click.option("--max-train", type=int, help="Use only the first N GoEmotions rows of train and dev (smoke runs).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--skip-eval", is_flag=True, help="Do not score the best weights on the test split at the end.")
@@ -99,7 +100,6 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
     Example:
       hyperamy train --out runs/encoder
     """
-    from hyperamy.config import EncoderConfig, TrainConfig
     from hyperamy.encoder.report import finish_run
     from hyperamy.encoder.train import train as fit
 

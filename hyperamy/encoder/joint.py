@@ -78,7 +78,7 @@ class SharedTrunkEncoder:
             batch_mu, batch_kappa, logits = model.forward_from_lower(lower, attention, batch["token_mask"])
             mu.append(batch_mu)
             kappa.append(batch_kappa)
-            probs.append(torch.softmax(logits, -1))
+            probs.append(model.label_probabilities(batch_mu, batch_kappa))
         if not texts:
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
         inverse = np.argsort(order)

@@ -18,7 +18,7 @@ class EmotionBatch:
 
     mu: np.ndarray  # (n, dim) float32, unit norm
     kappa: np.ndarray  # (n,) float32, >= 1: higher = more intense, more certain
-    probs: np.ndarray  # (n, 28) float32, softmax of the auxiliary head
+    probs: np.ndarray  # (n, 28) float32: softmax(kappa * cos(mu, label prototypes))
     labels: tuple[str, ...] = LABELS
 
     def __len__(self) -> int:
@@ -81,10 +81,10 @@ class EmotionEncoder:
             rows = order[start:start + batch_size]
             batch = tokenize(self.tokenizer, [texts[i] for i in rows], [spans[i] for i in rows],
                              self.config.max_length)
-            batch_mu, batch_kappa, logits = self.model(**batch)
+            batch_mu, batch_kappa, _ = self.model(**batch)
             mu.append(batch_mu)
             kappa.append(batch_kappa)
-            probs.append(torch.softmax(logits, dim=-1))
+            probs.append(self.model.label_probabilities(batch_mu, batch_kappa))
         if not texts:
             dim = self.config.dim
             return EmotionBatch(np.zeros((0, dim), np.float32), np.zeros(0, np.float32),

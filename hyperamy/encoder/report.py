@@ -42,7 +42,9 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
         "# hyperamy emotion encoder", "",
         "A probabilistic emotion encoder: per-token 64-d vectors mean-pooled and L2-normalised to a",
         "direction `mu`, per-token energies max-pooled into a concentration `kappa = 1 + alpha * energy`,",
-        "and an auxiliary head from `mu` to the 28 GoEmotions labels.", "",
+        "and an auxiliary head from `mu` to the 28 GoEmotions labels (a training regulariser).",
+        "Label probabilities are the von Mises-Fisher posterior over 28 learned prototypes,",
+        "`softmax(kappa * cos(mu, prototype))`: a low kappa flattens it, a high kappa sharpens it.", "",
         "## Architecture",
         f"- backbone: `{encoder['backbone']}`; the top {encoder['tuned_layers']} transformer layers are "
         "fine-tuned, the lower ones stay frozen and shared with the backbone",
@@ -92,6 +94,24 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
     (folder / CARD_FILE).write_text("\n".join(lines), encoding="utf-8")
 
 
+def tune_shipped_thresholds(folder: Path, data_dir: Path) -> None:
+    """Choose each label's threshold on GoEmotions dev through the real inference path."""
+    import numpy as np
+
+    from hyperamy.emotions import LABELS
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.data import read_goemotions
+    from hyperamy.encoder.metrics import gold_matrix, tune_thresholds
+    from hyperamy.encoder.weights import THRESHOLDS_FILE
+
+    dev = read_goemotions(data_dir / "goemotions" / "dev.tsv")
+    probs = EmotionEncoder.load(folder).encode([s.text for s in dev]).probs
+    thresholds = tune_thresholds(probs, gold_matrix([s.labels for s in dev]))
+    payload = {"labels": list(LABELS), "chosen_on": "GoEmotions dev",
+               "thresholds": [round(float(x), 2) for x in thresholds]}
+    (folder / THRESHOLDS_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
 def finish_run(folder: Path, data_dir: Path, command: str, minutes: float, entity_holdout: float,
                evaluate_test: bool = True) -> dict | None:
     """After training: curves, test metrics with their per-label table, and the model card."""
@@ -100,6 +120,7 @@ def finish_run(folder: Path, data_dir: Path, command: str, minutes: float, entit
 
     history = json.loads((folder / "metrics_history.json").read_text())
     plot_curves(history, folder / CURVES_FILE)
+    tune_shipped_thresholds(folder, data_dir)
     metrics = None
     if evaluate_test:
         metrics, table = evaluate(EmotionEncoder.load(folder), data_dir, "test", entity_holdout)

@@ -146,7 +146,7 @@ def evaluate_cached(model, cache: CachedSet, config: TrainConfig, weights: torch
     means = {name: float((value * sample_weight).sum() / sample_weight.sum()) for name, value in parts.items()}
     loss = (config.prototype_weight * means["prototype"] + config.calibration_weight * means["calibration"]
             + config.auxiliary_weight * means["auxiliary"])
-    probs = torch.softmax(logits, -1).numpy()
+    probs = model.label_probabilities(mu, kappa).numpy()
     gold = cache.targets.numpy() > 0
     thresholds = tune_thresholds(probs, gold)
     metrics = multilabel_metrics(probs, gold, thresholds)

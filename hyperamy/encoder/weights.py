@@ -122,6 +122,7 @@ class _atomic:
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is None:
+            os.chmod(self.tmp, 0o644)  # mkstemp makes files private; weights are meant to be shared
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)

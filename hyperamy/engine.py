@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-
 from hyperamy import persist
 from hyperamy.config import IndexConfig, from_dict
 from hyperamy.corpus import Record

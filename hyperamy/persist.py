@@ -6,14 +6,12 @@ previous generation, untouched; its half-written folder is removed by the next w
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from hyperamy.errors import IndexStateError
+from hyperamy.files import read_json_object, write_json
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -23,10 +21,7 @@ def read_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.is_file():
         raise IndexStateError(f"no index at {folder}; create one with `hyperamy index CORPUS.jsonl --index {folder}`")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IndexStateError(f"{path} is not valid JSON: {exc}") from exc
+    manifest = read_json_object(path, IndexStateError)
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexStateError(f"{path}: index format version {version!r}, this hyperamy reads version "
@@ -37,13 +32,7 @@ def read_manifest(folder: Path) -> dict:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    handle, name = tempfile.mkstemp(dir=folder, prefix=".manifest.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(manifest, out, indent=2)
-        out.flush()
-        os.fsync(out.fileno())
-    os.chmod(name, 0o644)
-    os.replace(name, folder / MANIFEST)
+    write_json(folder / MANIFEST, manifest)
 
 
 def new_generation(folder: Path) -> Path:

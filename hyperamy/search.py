@@ -80,14 +80,14 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
     if not len(candidates):
         return []
-    stored = parts.store.fetch(candidates)
-    kappa = np.asarray([stored[int(r)]["kappa"] for r in candidates], np.float32)
+    kappa = parts.store.kappas(candidates)
     semantic = parts.semantic.vectors(candidates) @ query_semantic
     lexical = parts.keyword.lookup(keyword_scores, candidates)
     feeling = emotion_similarity(query_mu, parts.emotion.vectors(candidates), kappa, alpha)
     scores, weight = fuse(mode, semantic, lexical, feeling, float(certainty(query_kappa, alpha)),
                           config.rrf_k, config.emotion_weight)
     order = np.argsort(-scores, kind="stable")[:k]
+    stored = parts.store.fetch(candidates[order])
     probs = parts.store.probabilities(candidates[order])
     hits = []
     for rank, (i, row_probs) in enumerate(zip(order, probs), 1):

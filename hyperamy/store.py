@@ -149,6 +149,12 @@ class Store:
         found = {int(r): p for r, p in result.fetchall()}
         return np.asarray([found[int(r)] for r in rows], np.float32).reshape(len(rows), 28)
 
+    def kappas(self, rows: Sequence[int]) -> np.ndarray:
+        """The kappa of each row, in the given order."""
+        result = self.db.execute("SELECT row, kappa FROM docs WHERE row IN (SELECT unnest(?))", [list(map(int, rows))])
+        found = dict(result.fetchall())
+        return np.asarray([found[int(r)] for r in rows], np.float32)
+
     def texts(self, chunk: int = 10000) -> Iterator[tuple[np.ndarray, list[str]]]:
         """(rows, texts) of every document, ascending by row, in chunks."""
         result = self.db.execute("SELECT row, text FROM docs ORDER BY row")

@@ -5,7 +5,6 @@ import os
 import zlib
 
 import numpy as np
-
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -117,7 +117,8 @@ def test_killed_build_leaves_the_previous_index_searchable(tmp_path):
     process.wait()
     info = json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)
     assert info["documents"] == 4
-    hits = run("search", "a prisoner in despair", "--index", tmp_path / "idx", "--json", "-k", "1").stdout
+    hits = run("search", "a prisoner overcome with despair in his cell", "--index", tmp_path / "idx", "--json",
+               "-k", "1").stdout
     assert json.loads(hits)["id"] == "cell"
     again = run("index", corpus, "--index", tmp_path / "idx", "--json")  # the next write clears the half-built one
     assert json.loads(again.stdout)["unchanged"] == 4 and len(list((tmp_path / "idx").glob("gen-*"))) == 1

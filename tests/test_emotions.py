@@ -3,8 +3,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hyperamy.emotions import (EKMAN, ENTITY_LABEL_ORDER, ENTITY_TO_GOEMOTIONS, GROUPS, LABEL_TO_EKMAN,
-                               LABEL_TO_GROUP, LABELS, group_matrix, label_index)
+from hyperamy.emotions import (
+    EKMAN,
+    ENTITY_LABEL_ORDER,
+    ENTITY_TO_GOEMOTIONS,
+    GROUPS,
+    LABEL_TO_EKMAN,
+    LABEL_TO_GROUP,
+    LABELS,
+    group_matrix,
+    label_index,
+)
 from hyperamy.errors import InputError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "goemotions"

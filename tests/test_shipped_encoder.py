@@ -38,3 +38,23 @@ def test_shipped_weights_are_small_and_carry_thresholds(shipped_encoder):
     size = sum(p.stat().st_size for p in SHIPPED.iterdir())
     assert size < 25 * 1024 * 1024
     assert shipped_encoder.thresholds.shape == (28,) and not np.all(shipped_encoder.thresholds == 0.5)
+
+
+def test_eval_on_dev_beats_every_baseline(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from hyperamy.cli import main
+
+    report = tmp_path / "report.md"
+    result = CliRunner().invoke(main, ["eval", "--split", "dev", "--json", "--report", str(report)])
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == 5426 and metrics["entity_n"] == 360
+    assert metrics["macro_f1"] > 0.44 and metrics["kappa_spearman"] > 0.40
+    assert metrics["top1_accuracy"] > metrics["majority_baseline"] + 0.2
+    assert metrics["group_accuracy"] > metrics["group_majority_baseline"] + 0.2
+    assert metrics["ekman_accuracy"] > metrics["ekman_majority_baseline"] + 0.2
+    assert metrics["entity_top1_accuracy"] >= metrics["entity_majority_baseline"]
+    assert report.read_text().count("\n| ") == 30  # header, 28 labels and the macro row

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import click
@@ -40,7 +41,7 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     skipped = Skipped() if skip_invalid else None
     records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
     started = time.time()
-    with tqdm(desc="indexing", unit="doc", disable=not progress_wanted(), file=click.get_text_stream("stderr")) as bar:
+    with tqdm(desc="indexing", unit="doc", disable=not progress_wanted(), file=sys.stderr) as bar:
         report = engine.add(records, progress=bar.update)
     seconds = time.time() - started
     result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,

@@ -7,8 +7,15 @@ import numpy as np
 
 from hyperamy.emotions import EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABELS, NEUTRAL, group_matrix
 from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
-from hyperamy.encoder.metrics import (coarse_accuracy, gold_matrix, majority_rate, multilabel_metrics,
-                                      per_label_prf, spearman, top1_macro_f1)
+from hyperamy.encoder.metrics import (
+    coarse_accuracy,
+    gold_matrix,
+    majority_rate,
+    multilabel_metrics,
+    per_label_prf,
+    spearman,
+    top1_macro_f1,
+)
 from hyperamy.errors import InputError
 
 SPLITS = ("dev", "test")

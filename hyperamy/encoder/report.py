@@ -55,7 +55,7 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
         "- GoEmotions train (43,410 Reddit comments, Apache-2.0), multi-labels as soft labels "
         "(mass split evenly); early stopping and thresholds on GoEmotions dev",
         "- entity-level soft labels on Monte Cristo passages (LLM-made, noisy): 80% of passages train, "
-        f"20% held out by passage hash", "",
+        "20% held out by passage hash", "",
         "## Training",
         f"- command: `{command}`",
         f"- time: {minutes:.1f} minutes on this machine (2 CPU cores), best epoch "
@@ -96,7 +96,6 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
 
 def tune_shipped_thresholds(folder: Path, data_dir: Path) -> None:
     """Choose each label's threshold on GoEmotions dev through the real inference path."""
-    import numpy as np
 
     from hyperamy.emotions import LABELS
     from hyperamy.encoder import EmotionEncoder

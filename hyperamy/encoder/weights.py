@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +10,7 @@ import torch
 from hyperamy.config import EncoderConfig, from_dict
 from hyperamy.emotions import LABELS, NUM_LABELS
 from hyperamy.errors import WeightsError
+from hyperamy.files import atomic_path, read_json_object, write_json
 
 FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
@@ -32,13 +30,13 @@ def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None
     for name in model.tuned_parameter_names():
         tensor = state[name].detach().cpu().contiguous()
         tensors[name] = tensor.half() if name.startswith("trunk.") else tensor.float()
-    with _atomic(folder / WEIGHTS_FILE) as tmp:
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_file(tensors, str(tmp), metadata={"format_version": str(FORMAT_VERSION)})
     config = {"format_version": FORMAT_VERSION, "encoder": dataclasses.asdict(model.config),
               "labels": list(LABELS), **(extra or {})}
-    _write_json(folder / CONFIG_FILE, config)
+    write_json(folder / CONFIG_FILE, config)
     if thresholds is not None:
-        _write_json(folder / THRESHOLDS_FILE, {"labels": list(LABELS), "thresholds": [float(x) for x in thresholds]})
+        write_json(folder / THRESHOLDS_FILE, {"labels": list(LABELS), "thresholds": [float(x) for x in thresholds]})
 
 
 def read_config(folder: Path) -> tuple[EncoderConfig, dict]:
@@ -94,35 +92,4 @@ def read_thresholds(folder: Path) -> np.ndarray:
 def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise WeightsError(f"weights folder {path.parent} is incomplete: {path.name} is missing")
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise WeightsError(f"{path} must hold a JSON object")
-    return value
-
-
-def _write_json(path: Path, value: dict) -> None:
-    with _atomic(path) as tmp:
-        tmp.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-
-
-class _atomic:
-    """Write to a temporary file beside `path`, rename into place only on success."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        handle, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        os.close(handle)
-        self.tmp = Path(name)
-        return self.tmp
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            os.chmod(self.tmp, 0o644)  # mkstemp makes files private; weights are meant to be shared
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+    return read_json_object(path, WeightsError)

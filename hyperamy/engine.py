@@ -174,8 +174,10 @@ class HyperAmy:
                 "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
                 "thresholds": [round(float(t), 4) for t in encoder.emotion.thresholds]}
 
-    def add(self, records: Iterable[Record], progress: Callable[[int], None] | None = None) -> AddReport:
+    def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None) -> AddReport:
         """Insert or replace documents by id; unchanged ones (same content hash) are not re-encoded.
+
+        Records are `Record`s (see `read_records`) or dicts with `id` and `text` (other keys are metadata).
 
         Nothing is visible, and the previous index stays intact on disk, until every record is in.
         """

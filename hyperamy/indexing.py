@@ -20,9 +20,8 @@ def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_si
     iterator = iter(records)
     while chunk := list(itertools.islice(iterator, batch_size * 8)):
         latest: dict[str, Record] = {}
-        for record in chunk:
-            if not isinstance(record, Record):
-                raise InputError(f"add() takes Record objects, got {type(record).__name__}")
+        for position, record in enumerate(chunk):
+            record = _as_record(record, position)
             if record.id in seen or record.id in latest:
                 report.duplicates += 1
                 latest.pop(record.id, None)  # re-insert so the last occurrence keeps its place
@@ -36,6 +35,21 @@ def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_si
                    batch_size, report)
         if progress is not None:
             progress(len(chunk))
+
+
+def _as_record(value, position: int) -> Record:
+    """Records pass through; dicts become records (`id` and `text` keys, the rest metadata)."""
+    if isinstance(value, Record):
+        return value
+    if not isinstance(value, dict):
+        raise InputError(f"add() takes Record objects or dicts, got {type(value).__name__}")
+    text = value.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"record {position} of this batch needs a non-empty string 'text'")
+    if value.get("id") in (None, ""):
+        raise InputError(f"record {position} of this batch needs an 'id'")
+    metadata = {k: v for k, v in value.items() if k not in ("id", "text")}
+    return Record(id=str(value["id"]), text=text, metadata=metadata)
 
 
 def _write(encoder, parts, state: dict, todo: list[Record], replaced: list[int], batch_size: int, report) -> None:

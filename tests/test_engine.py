@@ -145,3 +145,12 @@ def test_hnsw_index_finds_the_same_documents(tmp_path, fake_encoder):
     approximate.add(DOCS)
     assert ids(approximate.search("The harbour was calm", mode="semantic", k=2))[0] == "harbour"
     assert HyperAmy.open(tmp_path / "h", encoder=fake_encoder).info()["config"]["vector_index"] == "hnsw"
+
+
+def test_add_takes_plain_dicts_and_names_bad_ones(tmp_path, fake_encoder):
+    engine = HyperAmy.open(tmp_path / "d", create=True, encoder=fake_encoder)
+    report = engine.add([{"id": 1, "text": "The harbour at dawn", "chapter": 9}])
+    assert report.added == 1 and engine.search("harbour", k=1)[0].metadata == {"chapter": 9}
+    with pytest.raises(InputError, match="record 1 of this batch needs a non-empty string 'text'"):
+        engine.add([{"id": 2, "text": "fine"}, {"id": 3, "text": ""}])
+    assert len(engine) == 1

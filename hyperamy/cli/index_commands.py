@@ -125,6 +125,7 @@ def info(index, as_json) -> None:
     Example:
       hyperamy info --json
     """
+    from hyperamy.emotions import LABELS
     from hyperamy.engine import HyperAmy
 
     details = HyperAmy.open(index).info()
@@ -138,6 +139,8 @@ def info(index, as_json) -> None:
     click.echo(f"encoder    {models['encoder']} (semantic {models['semantic_dimension']}-d, "
                f"emotion {models['emotion_dimension']}-d, alpha {models['alpha']})")
     click.echo(f"metadata   {', '.join(details['metadata_fields']) or '(none)'}")
+    thresholds = ", ".join(f"{name} {t:.2f}" for name, t in zip(LABELS, models["thresholds"]))
+    click.echo(f"thresholds {thresholds}")
     click.echo(f"settings   {json.dumps(details['config'])}")
     click.echo(f"versions   {json.dumps(details['versions'])}")
     click.echo(f"updated    {details['updated']}")

@@ -45,11 +45,11 @@ class EncoderConfig:
 class TrainConfig:
     """How `hyperamy train` fits the encoder."""
 
-    epochs: int = 8  # upper bound; early stopping may end sooner
+    epochs: int = 5  # upper bound; early stopping may end sooner
     batch_size: int = 32
     grad_accum: int = 1  # optimizer step every N batches
-    lr_backbone: float = 5e-5  # tuned transformer layers
-    lr_heads: float = 1e-3  # projection, energy, auxiliary head, prototypes
+    lr_backbone: float = 1e-4  # tuned transformer layers
+    lr_heads: float = 2e-3  # projection, energy, auxiliary head, prototypes
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06  # linear warm-up, then linear decay
     patience: int = 2  # epochs without a better dev loss before stopping

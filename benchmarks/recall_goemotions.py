@@ -59,12 +59,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/recall_goemotions.jsonl)")
     args = parser.parse_args()
 
+    from peers import DensePeer, LexiconPeer
+
     from hyperamy.corpus import Record
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.encoder.model import resolve_backbone
     from hyperamy.engine import HyperAmy
-    from peers import DensePeer, LexiconPeer
 
     corpus = read_tsv(args.corpus, args.corpus_limit)
     queries = [q for q in read_tsv(args.queries_file) if q[2]][: args.queries]

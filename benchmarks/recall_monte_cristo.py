@@ -43,12 +43,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/recall_monte_cristo.jsonl)")
     args = parser.parse_args()
 
+    from peers import BM25Peer, DensePeer, FusionPeer, txtai_or_reason
+
     from hyperamy.corpus import read_records
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.encoder.model import resolve_backbone
     from hyperamy.engine import HyperAmy
-    from peers import BM25Peer, DensePeer, FusionPeer, txtai_or_reason
 
     questions = [json.loads(line) for line in args.qa.read_text(encoding="utf-8").splitlines() if line.strip()]
     gold = [set(q["gold_ids"]) for q in questions]

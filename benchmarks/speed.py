@@ -72,14 +72,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/speed.jsonl)")
     args = parser.parse_args()
 
+    from peers import txtai_or_reason
+    from sentence_transformers import SentenceTransformer
+
     from hyperamy.corpus import read_records
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.encoder.model import resolve_backbone
     from hyperamy.engine import HyperAmy
     from hyperamy.persist import folder_size
-    from peers import txtai_or_reason
-    from sentence_transformers import SentenceTransformer
 
     records = list(read_records(args.corpus))
     records = records[: args.limit] if args.limit else records

@@ -20,6 +20,8 @@ from hyperamy.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
+# Settings baked into the stored files; the others only steer ranking and may change at open time.
+STORAGE_FIELDS = ("vector_index", "hnsw_m")
 STORE_FILE = "store.duckdb"
 
 
@@ -71,6 +73,9 @@ class HyperAmy:
              config: IndexConfig | None = None) -> "HyperAmy":
         """Open an index folder; with create=True a missing one starts empty (written on first add).
 
+        `config` sets a new index's settings; for an existing index it may change the ranking
+        settings (candidates, rrf_k, emotion_weight, hnsw_ef_search) but not the stored ones.
+
         Raises:
             IndexStateError: no index there (and create is False), another format version, or
                 an inconsistent index.
@@ -79,8 +84,13 @@ class HyperAmy:
         if (folder / persist.MANIFEST).is_file():
             manifest = persist.read_manifest(folder)
             stored = from_dict(IndexConfig, manifest["config"])
-            if config is not None and config != stored:
-                raise InputError(f"index {folder} was built with other settings; delete it to change them")
+            if config is not None:
+                fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
+                         if getattr(stored, name) != getattr(config, name)}
+                if fixed:
+                    raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
+                                     f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
+                stored = config  # ranking settings may change from one session to the next
             return cls(folder, manifest, stored, encoder)
         if not create:
             persist.read_manifest(folder)  # raises the "no index here; create one with ..." error

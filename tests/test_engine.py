@@ -5,7 +5,10 @@ import pytest
 
 from hyperamy.corpus import Record
 from hyperamy.engine import HyperAmy
+from hyperamy.config import IndexConfig
 from hyperamy.errors import DataFormatError, IndexStateError, InputError
+
+WEIGHT = IndexConfig().emotion_weight
 
 DOCS = [
     Record("storm", "The ship fought the storm all night near the harbour", {"chapter": 1, "who": "crew"}),
@@ -44,15 +47,15 @@ def test_a_felt_query_lets_emotion_reorder_a_neutral_one_does_not(engine):
     neutral = engine.search("the ship and the harbour and the count", k=5)
     assert {h.emotion_weight for h in neutral} == {0.0}
     felt = engine.search("the ship and the harbour and the furious count", k=5)
-    assert felt[0].emotion_weight == pytest.approx(0.25 * 0.8)
+    assert felt[0].emotion_weight == pytest.approx(WEIGHT * 0.8)
     assert felt[0].id == "rage" and ids(neutral)[0] != "rage"
 
 
 def test_hits_explain_their_scores(engine):
     hit = engine.search("the furious count", k=1)[0]
     # same emotion axis (cosine 1) times the document's certainty (41 - 1) / 50
-    assert (hit.id, hit.emotion, hit.emotion_weight) == ("rage", pytest.approx(0.8), pytest.approx(0.2))
-    assert hit.score - 0.2 * 0.8 == pytest.approx(1.0)  # first by meaning and by keywords
+    assert (hit.id, hit.emotion, hit.emotion_weight) == ("rage", pytest.approx(0.8), pytest.approx(WEIGHT * 0.8))
+    assert hit.score - WEIGHT * 0.8 * 0.8 == pytest.approx(1.0)  # first by meaning and by keywords
     assert hit.metadata == {"chapter": 2, "who": "count"}
     assert hit.top_emotions[0] == ("anger", pytest.approx(0.9))
     assert hit.kappa == 41.0 and hit.query_kappa == 41.0
@@ -154,3 +157,12 @@ def test_add_takes_plain_dicts_and_names_bad_ones(tmp_path, fake_encoder):
     with pytest.raises(InputError, match="record 1 of this batch needs a non-empty string 'text'"):
         engine.add([{"id": 2, "text": "fine"}, {"id": 3, "text": ""}])
     assert len(engine) == 1
+
+
+def test_ranking_settings_change_at_open_time_storage_settings_do_not(engine, fake_encoder):
+    from hyperamy.config import IndexConfig
+
+    stronger = HyperAmy.open(engine.folder, encoder=fake_encoder, config=IndexConfig(emotion_weight=1.0))
+    assert stronger.search("the furious count", k=1)[0].emotion_weight == pytest.approx(0.8)
+    with pytest.raises(InputError, match="built with vector_index='flat'; build a new index to use vector_index='hnsw'"):
+        HyperAmy.open(engine.folder, encoder=fake_encoder, config=IndexConfig(vector_index="hnsw"))

@@ -77,7 +77,7 @@ class IndexConfig:
     hnsw_ef_search: int = 128  # HNSW search breadth: higher = better recall, slower
     candidates: int = 100  # documents each leg proposes to the re-ranker
     rrf_k: float = 60.0  # reciprocal-rank constant for fusing the semantic and keyword legs
-    emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (tuned on Monte Cristo qa)
+    emotion_weight: float = 0.25  # most the emotion term adds, at full query certainty (see README)
     batch_size: int = 64  # texts per encoder batch while indexing
 
     def __post_init__(self) -> None:

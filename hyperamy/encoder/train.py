@@ -112,13 +112,19 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     return best
 
 
-def _batch_losses(model, batch, config: TrainConfig, weights: torch.Tensor):
-    mu, kappa, logits = model.forward_from_lower(batch["lower_hidden"], batch["attention_mask"], batch["token_mask"])
-    parts = encoder_losses(model.prototype_logits(mu, kappa), logits, kappa, batch["target"], model.config.alpha)
-    sample_weight = weights[batch["is_span"].long()]
+def _weighted_losses(model, mu, kappa, logits, target, is_span, config: TrainConfig, weights: torch.Tensor):
+    """Per-part means over samples (entity spans weighted by entity_weight) and their weighted total."""
+    parts = encoder_losses(model.prototype_logits(mu, kappa), logits, kappa, target, model.config.alpha)
+    sample_weight = weights[is_span.long()]
     means = {name: (value * sample_weight).sum() / sample_weight.sum() for name, value in parts.items()}
     total = (config.prototype_weight * means["prototype"] + config.calibration_weight * means["calibration"]
              + config.auxiliary_weight * means["auxiliary"])
+    return means, total
+
+
+def _batch_losses(model, batch, config: TrainConfig, weights: torch.Tensor):
+    mu, kappa, logits = model.forward_from_lower(batch["lower_hidden"], batch["attention_mask"], batch["token_mask"])
+    means, total = _weighted_losses(model, mu, kappa, logits, batch["target"], batch["is_span"], config, weights)
     return {k: v.detach() for k, v in means.items()}, total
 
 
@@ -141,11 +147,8 @@ def run_cached(model, cache: CachedSet, batch_size: int = 128):
 def evaluate_cached(model, cache: CachedSet, config: TrainConfig, weights: torch.Tensor) -> dict:
     """Dev loss, thresholds tuned on these rows, macro-F1 at those thresholds, mean kappa."""
     mu, kappa, logits = run_cached(model, cache)
-    parts = encoder_losses(model.prototype_logits(mu, kappa), logits, kappa, cache.targets, model.config.alpha)
-    sample_weight = weights[cache.is_span.long()]
-    means = {name: float((value * sample_weight).sum() / sample_weight.sum()) for name, value in parts.items()}
-    loss = (config.prototype_weight * means["prototype"] + config.calibration_weight * means["calibration"]
-            + config.auxiliary_weight * means["auxiliary"])
+    means, total = _weighted_losses(model, mu, kappa, logits, cache.targets, cache.is_span, config, weights)
+    means, loss = {name: float(value) for name, value in means.items()}, float(total)
     probs = model.label_probabilities(mu, kappa).numpy()
     gold = cache.targets.numpy() > 0
     thresholds = tune_thresholds(probs, gold)

@@ -88,10 +88,9 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
                           config.rrf_k, config.emotion_weight)
     order = np.argsort(-scores, kind="stable")[:k]
     stored = parts.store.fetch(candidates[order])
-    probs = parts.store.probabilities(candidates[order])
     hits = []
-    for rank, (i, row_probs) in enumerate(zip(order, probs), 1):
-        fields = stored[int(candidates[i])]
+    for rank, i in enumerate(order, 1):
+        fields, row_probs = stored[int(candidates[i])]
         top = np.argsort(-row_probs)[:3]
         metadata = {name: value for name, value in fields.items()
                     if name not in ("_row", "id", "text", "kappa", "emotion", "emotions")}

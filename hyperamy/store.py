@@ -136,18 +136,15 @@ class Store:
         except duckdb.Error as exc:
             raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
 
-    def fetch(self, rows: Sequence[int]) -> dict[int, dict]:
-        """Stored fields and metadata of some rows, keyed by row."""
+    def fetch(self, rows: Sequence[int]) -> dict[int, tuple[dict, np.ndarray]]:
+        """Stored fields and metadata of some rows, and their 28 label probabilities, keyed by row."""
         if not len(rows):
             return {}
-        result = self.db.execute("SELECT * FROM documents WHERE _row IN (SELECT unnest(?))", [list(map(int, rows))])
-        names = [d[0] for d in result.description]
-        return {int(values[0]): dict(zip(names, values)) for values in result.fetchall()}
-
-    def probabilities(self, rows: Sequence[int]) -> np.ndarray:
-        result = self.db.execute("SELECT row, probs FROM docs WHERE row IN (SELECT unnest(?))", [list(map(int, rows))])
-        found = {int(r): p for r, p in result.fetchall()}
-        return np.asarray([found[int(r)] for r in rows], np.float32).reshape(len(rows), 28)
+        result = self.db.execute("SELECT d.probs AS _probs, v.* FROM documents v JOIN docs d ON d.row = v._row "
+                                 "WHERE v._row IN (SELECT unnest(?))", [list(map(int, rows))])
+        names = [d[0] for d in result.description][1:]
+        return {int(values[1]): (dict(zip(names, values[1:])), np.asarray(values[0], np.float32))
+                for values in result.fetchall()}
 
     def kappas(self, rows: Sequence[int]) -> np.ndarray:
         """The kappa of each row, in the given order."""

@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from hyperamy.encoder.predict import EmotionBatch, EmotionEncoder
-from hyperamy.encoder.tokens import Span, check_texts, tokenize
+from hyperamy.encoder.tokens import Span, length_sorted_batches
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,15 +61,11 @@ class SharedTrunkEncoder:
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64) -> Encoded:
         """Semantic vectors (whole text) and emotions (whole text or span) for each text."""
-        texts = check_texts(texts)
-        spans = list(spans) if spans is not None else [None] * len(texts)
         model, trunk = self.emotion.model, self.emotion.model.trunk
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans,
+                                                 self.emotion.config.max_length, batch_size)
         semantic, mu, kappa, probs = [], [], [], []
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            batch = tokenize(self.emotion.tokenizer, [texts[i] for i in rows], [spans[i] for i in rows],
-                             self.emotion.config.max_length)
+        for batch in batches:
             attention = batch["attention_mask"]
             lower = trunk.lower(batch["input_ids"], attention)
             top = trunk.run_layers(lower, attention, self.semantic_layers)
@@ -79,9 +75,8 @@ class SharedTrunkEncoder:
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(model.label_probabilities(batch_mu, batch_kappa))
-        if not texts:
+        if not len(inverse):
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
-        inverse = np.argsort(order)
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
                                probs=torch.cat(probs).numpy()[inverse])
         return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion)

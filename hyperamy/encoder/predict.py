@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from hyperamy.emotions import LABELS
-from hyperamy.encoder.tokens import Span, check_texts, tokenize
+from hyperamy.encoder.tokens import Span, length_sorted_batches
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,23 +73,17 @@ class EmotionEncoder:
         Raises:
             InputError: an empty or non-string text, or a span that is not in its text.
         """
-        texts = check_texts(texts)
-        spans = list(spans) if spans is not None else [None] * len(texts)
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        inverse, batches = length_sorted_batches(self.tokenizer, texts, spans, self.config.max_length, batch_size)
         mu, kappa, probs = [], [], []
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            batch = tokenize(self.tokenizer, [texts[i] for i in rows], [spans[i] for i in rows],
-                             self.config.max_length)
+        for batch in batches:
             batch_mu, batch_kappa, _ = self.model(**batch)
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(self.model.label_probabilities(batch_mu, batch_kappa))
-        if not texts:
+        if not len(inverse):
             dim = self.config.dim
             return EmotionBatch(np.zeros((0, dim), np.float32), np.zeros(0, np.float32),
                                 np.zeros((0, len(LABELS)), np.float32))
-        inverse = np.argsort(order)
         return EmotionBatch(
             mu=torch.cat(mu).numpy()[inverse].astype(np.float32),
             kappa=torch.cat(kappa).numpy()[inverse].astype(np.float32),

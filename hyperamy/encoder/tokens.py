@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
+import numpy as np
 import torch
 
 from hyperamy.errors import InputError
@@ -21,6 +22,21 @@ def check_texts(texts) -> list[str]:
         if not text.strip():
             raise InputError(f"text {i} is empty")
     return texts
+
+
+def length_sorted_batches(tokenizer, texts, spans, max_length: int, batch_size: int):
+    """Validate texts, then tokenize them longest first, `batch_size` at a time (less padding).
+
+    Returns (inverse, batches): outputs concatenated in batch order, indexed with `inverse`,
+    come back in input order.
+    """
+    texts = check_texts(texts)
+    spans = list(spans) if spans is not None else [None] * len(texts)
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    batches = (tokenize(tokenizer, [texts[i] for i in order[start:start + batch_size]],
+                        [spans[i] for i in order[start:start + batch_size]], max_length)
+               for start in range(0, len(texts), batch_size))
+    return np.argsort(order), batches
 
 
 def resolve_span(text: str, span: Span) -> tuple[int, int] | None:

@@ -76,8 +76,8 @@ class IndexConfig:
     hnsw_m: int = 32  # graph degree of HNSW
     hnsw_ef_search: int = 128  # HNSW search breadth: higher = better recall, slower
     candidates: int = 100  # documents each leg proposes to the re-ranker
-    rrf_k: float = 60.0  # reciprocal-rank constant for fusing the semantic and keyword legs
-    emotion_weight: float = 0.25  # most the emotion term adds, at full query certainty (see README)
+    semantic_share: float = 0.5  # share of relevance from the semantic cosine, the rest from BM25
+    emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
     batch_size: int = 64  # texts per encoder batch while indexing
 
     def __post_init__(self) -> None:
@@ -85,5 +85,5 @@ class IndexConfig:
             raise InputError(f"vector_index must be 'flat' or 'hnsw', not {self.vector_index!r}")
         if self.candidates < 1 or self.batch_size < 1 or self.hnsw_m < 2 or self.hnsw_ef_search < 1:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
-        if self.rrf_k <= 0 or self.emotion_weight < 0:
-            raise InputError("rrf_k must be > 0 and emotion_weight >= 0")
+        if not 0.0 <= self.semantic_share <= 1.0 or self.emotion_weight < 0:
+            raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")

@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from hyperamy import persist
 from hyperamy.config import IndexConfig, from_dict
 from hyperamy.corpus import Record
@@ -50,11 +52,19 @@ class AddReport:
 
 
 @dataclasses.dataclass
-class _Parts:
+class Parts:
     store: Store
     semantic: VectorIndex
     emotion: VectorIndex
     keyword: KeywordIndex
+    _feelings: tuple[np.ndarray, np.ndarray] | None = None
+
+    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kappa and label probabilities of some rows, from an in-memory copy read on first use."""
+        if self._feelings is None:
+            self._feelings = self.store.emotion_table()
+        kappa, probs = self._feelings
+        return kappa[rows], probs[rows]
 
 
 class HyperAmy:
@@ -63,7 +73,7 @@ class HyperAmy:
     def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None):
         self.folder, self.manifest, self.config = folder, manifest, config
         self._encoder = encoder
-        self._parts: _Parts | None = None
+        self._parts: Parts | None = None
         if manifest is not None:
             self._parts = self._load(folder / manifest["generation"], read_only=True)
             self._check_counts()
@@ -74,7 +84,7 @@ class HyperAmy:
         """Open an index folder; with create=True a missing one starts empty (written on first add).
 
         `config` sets a new index's settings; for an existing index it may change the ranking
-        settings (candidates, rrf_k, emotion_weight, hnsw_ef_search) but not the stored ones.
+        settings (candidates, semantic_share, emotion_weight, hnsw_ef_search) but not the stored ones.
 
         Raises:
             IndexStateError: no index there (and create is False), another format version, or
@@ -108,13 +118,13 @@ class HyperAmy:
         return self._encoder
 
     def __len__(self) -> int:
-        return 0 if self._parts is None else self._parts.store.count()
+        return 0 if self.manifest is None else self.manifest["counts"]["documents"]
 
-    def _load(self, generation: Path, read_only: bool) -> _Parts:
+    def _load(self, generation: Path, read_only: bool) -> Parts:
         c = self.config
-        return _Parts(store=Store(generation / STORE_FILE, read_only=read_only),
+        return Parts(store=Store(generation / STORE_FILE, read_only=read_only),
                       semantic=VectorIndex.load(generation, "semantic", c.vector_index, c.hnsw_m, c.hnsw_ef_search),
-                      emotion=VectorIndex.load(generation, "emotion"),
+                      emotion=VectorIndex.load(generation, "emotion", c.vector_index, c.hnsw_m, c.hnsw_ef_search),
                       keyword=KeywordIndex.load(generation / "keywords"))
 
     def _check_counts(self) -> None:
@@ -139,10 +149,11 @@ class HyperAmy:
                 parts.store = Store(generation / STORE_FILE, read_only=False)
             else:
                 dimension = self.encoder.dimension
-                parts = _Parts(Store(generation / STORE_FILE, read_only=False),
+                parts = Parts(Store(generation / STORE_FILE, read_only=False),
                                VectorIndex(dimension, self.config.vector_index, self.config.hnsw_m,
                                            self.config.hnsw_ef_search),
-                               VectorIndex(self.encoder.emotion.config.dim), KeywordIndex())
+                               VectorIndex(self.encoder.emotion.config.dim, self.config.vector_index,
+                                           self.config.hnsw_m, self.config.hnsw_ef_search), KeywordIndex())
             state = {"next_row": self.manifest["next_row"] if self.manifest else 0, "changed": False}
             yield parts, state
             if state["changed"] or self.manifest is None:
@@ -156,7 +167,7 @@ class HyperAmy:
             shutil.rmtree(generation, ignore_errors=True)
             raise
 
-    def _commit(self, generation: Path, parts: _Parts, next_row: int) -> None:
+    def _commit(self, generation: Path, parts: Parts, next_row: int) -> None:
         parts.keyword = KeywordIndex.build(parts.store.texts())
         parts.keyword.save(generation / "keywords")
         parts.semantic.save(generation, "semantic")

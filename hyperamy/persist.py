@@ -13,7 +13,7 @@ from pathlib import Path
 from hyperamy.errors import IndexStateError
 from hyperamy.files import read_json_object, write_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 

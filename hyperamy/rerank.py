@@ -2,16 +2,19 @@
 
 For a candidate document d and a query q:
 
-    relevance(d) = [1/(k + r_sem(d)) + 1/(k + r_lex(d))] / [2/(k + 1)]        in [0, 1]
-    emotion(d)   = cos(mu_q, mu_d) * c(kappa_d)                               in [-1, 1]
+    relevance(d) = s * n(cos(q, d)) + (1 - s) * n(bm25(q, d))                 in [0, 1]
+    emotion(d)   = [sum_j sqrt(p_q(j) * p_d(j))] * c(kappa_d)                 in [0, 1]
     score(d)     = relevance(d) + w * c(kappa_q) * emotion(d)
 
-r_sem and r_lex are d's ranks among the candidates by cosine and by BM25 (a document with no
-keyword match gets no keyword share); c(kappa) = clip((kappa - 1) / alpha, 0, 1) is how certain
-an emotion is (kappa = 1 + alpha * energy); w is `emotion_weight`. The emotion term is a
-kappa-weighted cosine between the two von Mises-Fisher distributions: a neutral, low-kappa query
-(c near 0) ranks by meaning and keywords alone, a strongly felt query lets emotion reorder,
-and a document's emotion counts as much as it is certain.
+n() rescales a score to [0, 1] over the candidates (min-max), so the two legs are comparable and
+a document far ahead in either keeps its lead (rank fusion would flatten it); s is
+`semantic_share`. p is the encoder's posterior over the 28 labels, softmax(kappa * cos(mu,
+prototypes)): the bracket is the Bhattacharyya coefficient of the two von Mises-Fisher readings,
+1 when both put their mass on the same labels and near 0 when they feel different things.
+c(kappa) = clip((kappa - 1) / alpha, 0, 1) is how certain an emotion is (kappa = 1 + alpha *
+energy), so a document counts by how strongly it feels what the query feels; w is
+`emotion_weight`. A neutral, low-kappa query ranks by meaning and keywords alone; a strongly
+felt one lets emotion reorder.
 """
 from __future__ import annotations
 
@@ -25,28 +28,28 @@ def certainty(kappa, alpha: float) -> np.ndarray:
     return np.clip((np.asarray(kappa, np.float32) - 1.0) / alpha, 0.0, 1.0)
 
 
-def ranks(scores: np.ndarray) -> np.ndarray:
-    """1-based ranks, best score first; ties keep input order."""
-    order = np.argsort(-scores, kind="stable")
-    result = np.empty(len(scores), np.int64)
-    result[order] = np.arange(1, len(scores) + 1)
-    return result
+def rescale(scores: np.ndarray) -> np.ndarray:
+    """Min-max rescaling to [0, 1]; all zeros when every score is the same."""
+    scores = np.asarray(scores, np.float64)
+    if not len(scores):
+        return scores
+    spread = scores.max() - scores.min()
+    return (scores - scores.min()) / spread if spread > 0 else np.zeros_like(scores)
 
 
-def relevance(semantic: np.ndarray, lexical: np.ndarray, k: float) -> np.ndarray:
-    """Normalised reciprocal-rank fusion of semantic and keyword scores over the candidates."""
-    semantic_part = 1.0 / (k + ranks(semantic))
-    lexical_part = np.where(lexical > 0, 1.0 / (k + ranks(lexical)), 0.0)
-    return (semantic_part + lexical_part) / (2.0 / (k + 1.0))
+def relevance(semantic: np.ndarray, lexical: np.ndarray, semantic_share: float) -> np.ndarray:
+    """Convex combination of the rescaled semantic and keyword scores over the candidates."""
+    return semantic_share * rescale(semantic) + (1.0 - semantic_share) * rescale(lexical)
 
 
-def emotion_similarity(query_mu: np.ndarray, mu: np.ndarray, kappa: np.ndarray, alpha: float) -> np.ndarray:
-    """Kappa-weighted cosine of each document's emotion to the query's."""
-    return (mu @ query_mu) * certainty(kappa, alpha)
+def emotion_similarity(query_probs: np.ndarray, probs: np.ndarray, kappa: np.ndarray, alpha: float) -> np.ndarray:
+    """How strongly each document feels what the query feels: label overlap times certainty."""
+    overlap = np.sqrt(np.clip(probs, 0.0, None)) @ np.sqrt(np.clip(query_probs, 0.0, None))
+    return overlap * certainty(kappa, alpha)
 
 
 def fuse(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarray,
-         query_certainty: float, rrf_k: float, emotion_weight: float) -> tuple[np.ndarray, float]:
+         query_certainty: float, semantic_share: float, emotion_weight: float) -> tuple[np.ndarray, float]:
     """Final scores of the candidates in a mode, and the weight the emotion term got."""
     if mode == "semantic":
         return semantic.astype(np.float32), 0.0
@@ -55,4 +58,4 @@ def fuse(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarr
     if mode == "emotion":
         return emotion.astype(np.float32), 1.0
     weight = emotion_weight * float(query_certainty)
-    return (relevance(semantic, lexical, rrf_k) + weight * emotion).astype(np.float32), weight
+    return (relevance(semantic, lexical, semantic_share) + weight * emotion).astype(np.float32), weight

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any, Sequence
 
@@ -23,7 +24,7 @@ class Hit:
     score: float  # what the ranking sorted on
     semantic: float  # cosine of query and document meaning
     lexical: float  # BM25 keyword score
-    emotion: float  # kappa-weighted cosine of the two emotions
+    emotion: float  # label overlap of the two emotions times the document's certainty, 0 to 1
     emotion_weight: float  # how much the emotion term counted (grows with the query's certainty)
     query_kappa: float
     kappa: float
@@ -40,16 +41,41 @@ class Hit:
     def explain(self) -> str:
         """One line saying how the score was made from its parts."""
         felt = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
-        parts = f"semantic {self.semantic:.3f}, keyword {self.lexical:.2f}, emotion {self.emotion:+.3f}"
+        parts = f"semantic {self.semantic:.3f}, keyword {self.lexical:.2f}, emotion {self.emotion:.3f}"
         how = {
             "semantic": "the semantic cosine",
             "lexical": "the BM25 keyword score",
-            "emotion": "the kappa-weighted emotion cosine",
-            "hybrid": f"rank fusion {self.score - self.emotion_weight * self.emotion:.4f} "
+            "emotion": "the certainty-weighted emotion overlap",
+            "hybrid": f"relevance {self.score - self.emotion_weight * self.emotion:.4f} "
                       f"+ {self.emotion_weight:.3f} x emotion",
         }[self.mode]
         return (f"score {self.score:.4f} = {how} ({parts}); kappa: query {self.query_kappa:.1f}, "
                 f"document {self.kappa:.1f} [{felt}]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """A query as the ranker sees it: its words, meaning vector and emotion."""
+
+    text: str
+    semantic: np.ndarray  # (d,) unit norm
+    mu: np.ndarray  # (64,) unit norm
+    probs: np.ndarray  # (28,) label posterior
+    kappa: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranked:
+    """The k best candidates (in order) with every part of their scores."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    semantic: np.ndarray
+    lexical: np.ndarray
+    emotion: np.ndarray
+    kappa: np.ndarray
+    probs: np.ndarray
+    emotion_weight: float
 
 
 def search(engine, parts, query: str, k: int, mode: str, where: str | None,
@@ -64,42 +90,68 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
     allowed = parts.store.filter_rows(where, labels)
     if allowed is not None and not len(allowed):
         return []
-    config, alpha = engine.config, engine.manifest["models"]["alpha"]
     encoded = engine.encoder.encode([query], spans=[span] if span else None)
-    query_semantic, query_mu = encoded.semantic[0], encoded.emotion.mu[0]
-    query_kappa = float(encoded.emotion.kappa[0])
-    wanted = max(config.candidates, k)
-    keyword_scores = parts.keyword.score_all(query)
-    legs = []
-    if mode in ("hybrid", "semantic"):
-        legs.append(parts.semantic.search(query_semantic, wanted, allowed)[1])
-    if mode in ("hybrid", "lexical"):
-        legs.append(parts.keyword.top(keyword_scores, wanted, allowed)[1])
-    if mode == "emotion" or (mode == "hybrid" and certainty(query_kappa, alpha) > 0 and config.emotion_weight > 0):
-        legs.append(parts.emotion.search(query_mu, wanted, allowed)[1])
-    candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
-    if not len(candidates):
-        return []
-    kappa = parts.store.kappas(candidates)
-    semantic = parts.semantic.vectors(candidates) @ query_semantic
-    lexical = parts.keyword.lookup(keyword_scores, candidates)
-    feeling = emotion_similarity(query_mu, parts.emotion.vectors(candidates), kappa, alpha)
-    scores, weight = fuse(mode, semantic, lexical, feeling, float(certainty(query_kappa, alpha)),
-                          config.rrf_k, config.emotion_weight)
-    order = np.argsort(-scores, kind="stable")[:k]
-    stored = parts.store.fetch(candidates[order])
+    felt = encoded.emotion
+    with single_threaded_blas():
+        ranked = rank(parts, engine.config, engine.manifest["models"]["alpha"],
+                      Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
+                      k, mode, allowed)
+    stored = parts.store.fetch(ranked.rows)
     hits = []
-    for rank, i in enumerate(order, 1):
-        fields, row_probs = stored[int(candidates[i])]
+    for i, row in enumerate(ranked.rows):
+        fields, row_probs = stored[int(row)], ranked.probs[i]
         top = np.argsort(-row_probs)[:3]
         metadata = {name: value for name, value in fields.items()
                     if name not in ("_row", "id", "text", "kappa", "emotion", "emotions")}
-        hits.append(Hit(rank=rank, id=fields["id"], mode=mode, score=float(scores[i]), semantic=float(semantic[i]),
-                        lexical=float(lexical[i]), emotion=float(feeling[i]), emotion_weight=weight,
-                        query_kappa=query_kappa, kappa=float(kappa[i]),
+        hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
+                        semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
+                        emotion=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
+                        query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=metadata))
     return hits
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """NumPy's BLAS on one thread while a query is ranked.
+
+    The products here are small (one query against at most the candidates, or 10k vectors);
+    a second BLAS thread gains nothing on them, but its spinning afterwards slows the next
+    query's encoder passes, which need both cores (search p50 at 10k docs: 70-90 ms with two
+    BLAS threads, 36-44 ms with one, on 2 cores).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+def rank(parts, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None) -> Ranked:
+    """Candidates from each leg, scored by `rerank.fuse`; the k best, best first."""
+    wanted = max(config.candidates, k)
+    keyword_scores = parts.keyword.score_all(query.text)
+    query_certainty = float(certainty(query.kappa, alpha))
+    legs = []
+    if mode in ("hybrid", "semantic"):
+        legs.append(parts.semantic.search(query.semantic, wanted, allowed)[1])
+    if mode in ("hybrid", "lexical"):
+        legs.append(parts.keyword.top(keyword_scores, wanted, allowed)[1])
+    if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
+        legs.append(parts.emotion.search(query.mu, wanted, allowed)[1])
+    candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
+    kappa, probs = parts.feelings(candidates)
+    semantic = parts.semantic.vectors(candidates) @ query.semantic
+    lexical = parts.keyword.lookup(keyword_scores, candidates)
+    feeling = emotion_similarity(query.probs, probs, kappa, alpha)
+    scores, weight = fuse(mode, semantic, lexical, feeling, query_certainty, config.semantic_share,
+                          config.emotion_weight)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return Ranked(candidates[order], scores[order], semantic[order], lexical[order], feeling[order],
+                  kappa[order], probs[order], weight)
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -59,7 +59,7 @@ def test_hits_explain_their_scores(engine):
     assert hit.metadata == {"chapter": 2, "who": "count"}
     assert hit.top_emotions[0] == ("anger", pytest.approx(0.9))
     assert hit.kappa == 41.0 and hit.query_kappa == 41.0
-    assert hit.explain().startswith("score ") and "rank fusion" in hit.explain()
+    assert hit.explain().startswith("score ") and "relevance" in hit.explain()
     assert json.loads(json.dumps(hit.to_dict()))["top_emotions"][0]["label"] == "anger"
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hyperamy.rerank import certainty, fuse, ranks, relevance
+from hyperamy.rerank import certainty, emotion_similarity, fuse, relevance, rescale
 from hyperamy.vectors import VectorIndex
 
 
@@ -30,17 +30,29 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     assert np.allclose(loaded.vectors(np.array([1003, 1004])), data[3:5])
 
 
-def test_ranks_and_relevance():
-    assert ranks(np.array([0.1, 0.9, 0.5])).tolist() == [3, 1, 2]
-    score = relevance(np.array([0.9, 0.5]), np.array([3.0, 0.0]), k=60)
-    assert score[0] == pytest.approx(1.0)  # first in both legs
-    assert score[1] == pytest.approx((1 / 62) / (2 / 61))  # second by meaning, no keyword match
+def test_relevance_is_a_convex_mix_of_rescaled_scores():
+    assert rescale(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
+    assert rescale(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]  # no keyword matched: no keyword share
+    score = relevance(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), semantic_share=0.5)
+    assert score.tolist() == pytest.approx([1.0, 0.0, 0.25])
+    assert relevance(np.array([0.9, 0.5]), np.array([0.0, 3.0]), semantic_share=0.75).tolist() == [0.75, 0.25]
+
+
+def test_emotion_similarity_is_label_overlap_times_document_certainty():
+    query = np.zeros(28)
+    query[[0, 1]] = 0.5  # half admiration, half amusement
+    docs = np.zeros((3, 28))
+    docs[0, [0, 1]] = 0.5  # feels the same
+    docs[1, 2] = 1.0  # feels something else
+    docs[2, [0, 1]] = 0.5  # feels the same, but vaguely
+    similarity = emotion_similarity(query, docs, np.array([51.0, 51.0, 26.0]), alpha=50.0)
+    assert similarity.tolist() == pytest.approx([1.0, 0.0, 0.5])
 
 
 def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert certainty(np.array([1.0, 26.0, 80.0]), 50.0).tolist() == [0.0, 0.5, 1.0]
-    semantic, lexical, emotion = np.array([0.9, 0.8]), np.array([2.0, 1.0]), np.array([-0.5, 0.9])
-    neutral, weight = fuse("hybrid", semantic, lexical, emotion, 0.0, 60, 0.25)
-    assert weight == 0.0 and neutral.argmax() == 0
-    felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 60, 0.25)
-    assert weight == 0.25 and felt.argmax() == 1
+    semantic, lexical, emotion = np.array([0.9, 0.8]), np.array([2.0, 1.0]), np.array([0.0, 0.9])
+    neutral, weight = fuse("hybrid", semantic, lexical, emotion, 0.0, 0.5, 0.25)
+    assert weight == 0.0 and neutral.tolist() == [1.0, 0.0]
+    felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 0.5, 2.0)
+    assert weight == 2.0 and felt.argmax() == 1

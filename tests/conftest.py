@@ -86,9 +86,6 @@ class FakeEncoder:
     dimension = 32
     emotion = FakeEmotion()
 
-    def count_truncated(self, texts):
-        return 0
-
     def encode(self, texts, spans=None, batch_size=64):
         from hyperamy.emotions import LABELS
         from hyperamy.encoder.joint import Encoded

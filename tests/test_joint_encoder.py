@@ -32,4 +32,4 @@ def test_emotions_equal_the_standalone_encoder(joint, shipped_encoder):
 
 def test_texts_past_the_window_are_counted(joint):
     long_text = "word " * 400
-    assert joint.count_truncated([long_text, "short", "é" * 100]) == 1
+    assert joint.encode([long_text, "short", "é" * 100]).truncated == 1

@@ -31,7 +31,7 @@ def test_split_trunk_reproduces_the_whole_backbone(backbone, model):
 def test_heads_give_unit_mu_and_kappa_of_at_least_one(backbone, model):
     batch = tokenize(backbone[0], ["I love this!", "It rains."], ["love", None], 256)
     with torch.no_grad():
-        mu, kappa, logits = model(**batch)
+        mu, kappa, logits = model(batch["input_ids"], batch["attention_mask"], batch["token_mask"])
     assert mu.shape == (2, 64) and logits.shape == (2, 28)
     assert torch.allclose(mu.norm(dim=-1), torch.ones(2), atol=1e-6)
     assert bool((kappa >= 1.0).all())

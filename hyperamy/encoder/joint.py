@@ -25,6 +25,7 @@ class Encoded:
 
     semantic: np.ndarray  # (n, d) float32, unit norm
     emotion: EmotionBatch
+    truncated: int = 0  # texts longer than the token window (encoded cut; the index stores them whole)
 
 
 class SharedTrunkEncoder:
@@ -42,21 +43,11 @@ class SharedTrunkEncoder:
 
         _, original = load_backbone(emotion.config.backbone)
         layers = transformer_layers(original)[emotion.model.trunk.split:]
-        return cls(emotion, copy.deepcopy(layers), model_id=emotion.config.backbone)
+        return cls(emotion, copy.deepcopy(layers), model_id=emotion.model_id)
 
     @property
     def dimension(self) -> int:
         return self.emotion.model.trunk.model.config.hidden_size
-
-    def count_truncated(self, texts: Sequence[str]) -> int:
-        """How many texts are longer than the token window (they are encoded cut, stored whole)."""
-        limit = self.emotion.config.max_length
-        # every token covers at least one UTF-8 byte, so shorter texts cannot overflow
-        long = [t for t in texts if len(t.encode("utf-8")) > limit - 2]
-        if not long:
-            return 0
-        lengths = self.emotion.tokenizer(long, add_special_tokens=True)["input_ids"]
-        return sum(len(ids) > limit for ids in lengths)
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64) -> Encoded:
@@ -64,8 +55,9 @@ class SharedTrunkEncoder:
         model, trunk = self.emotion.model, self.emotion.model.trunk
         inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans,
                                                  self.emotion.config.max_length, batch_size)
-        semantic, mu, kappa, probs = [], [], [], []
+        semantic, mu, kappa, probs, truncated = [], [], [], [], 0
         for batch in batches:
+            truncated += batch["truncated"]
             attention = batch["attention_mask"]
             lower = trunk.lower(batch["input_ids"], attention)
             top = trunk.run_layers(lower, attention, self.semantic_layers)
@@ -79,4 +71,4 @@ class SharedTrunkEncoder:
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
                                probs=torch.cat(probs).numpy()[inverse])
-        return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion)
+        return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated)

@@ -33,11 +33,17 @@ class EmotionBatch:
 class EmotionEncoder:
     """The probabilistic emotion encoder with its tuned weights and decision thresholds."""
 
-    def __init__(self, model, tokenizer, thresholds: np.ndarray, info: dict | None = None):
+    def __init__(self, model, tokenizer, thresholds: np.ndarray, info: dict | None = None, fingerprint: str = ""):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.thresholds = thresholds
         self.info = info or {}
+        self.fingerprint = fingerprint  # short hash of the weights file: an index is tied to one model
+
+    @property
+    def model_id(self) -> str:
+        """Backbone name and weights fingerprint, e.g. 'all-MiniLM-L6-v2+3f9c0a1b2c4d'."""
+        return f"{self.config.backbone}+{self.fingerprint}" if self.fingerprint else self.config.backbone
 
     @property
     def config(self):
@@ -51,14 +57,14 @@ class EmotionEncoder:
             WeightsError: the folder is missing, incomplete, corrupt, or does not fit its backbone.
         """
         from hyperamy.encoder.model import EmotionModel, load_backbone
-        from hyperamy.encoder.weights import SHIPPED, load_state, read_config, read_thresholds
+        from hyperamy.encoder.weights import SHIPPED, fingerprint, load_state, read_config, read_thresholds
 
         folder = Path(path) if path is not None else SHIPPED
         config, raw = read_config(folder)
         tokenizer, backbone = load_backbone(config.backbone)
         model = EmotionModel(backbone, config)
         load_state(model, folder)
-        return cls(model, tokenizer, read_thresholds(folder), info=raw)
+        return cls(model, tokenizer, read_thresholds(folder), info=raw, fingerprint=fingerprint(folder))
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None,
@@ -76,7 +82,7 @@ class EmotionEncoder:
         inverse, batches = length_sorted_batches(self.tokenizer, texts, spans, self.config.max_length, batch_size)
         mu, kappa, probs = [], [], []
         for batch in batches:
-            batch_mu, batch_kappa, _ = self.model(**batch)
+            batch_mu, batch_kappa, _ = self.model(batch["input_ids"], batch["attention_mask"], batch["token_mask"])
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(self.model.label_probabilities(batch_mu, batch_kappa))

@@ -83,7 +83,13 @@ def tokenize(tokenizer, texts: Sequence[str], spans: Sequence[Span] | None, max_
             raise InputError(f"span {text[chars[0]:chars[1]]!r} at characters {chars[0]}-{chars[1]} "
                              f"covers no token within the first {max_length} tokens of {_preview(text)}")
     return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
-            "token_mask": token_mask}
+            "token_mask": token_mask, "truncated": _count_truncated(encoded)}
+
+
+def _count_truncated(encoded) -> int:
+    """Texts of the batch cut at max_length (fast tokenizers keep the cut tokens as overflow)."""
+    encodings = getattr(encoded, "encodings", None) or []
+    return sum(bool(e.overflowing) for e in encodings)
 
 
 def span_token_mask(offsets: torch.Tensor, attention: torch.Tensor, chars: tuple[int, int]) -> torch.Tensor:

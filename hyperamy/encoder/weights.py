@@ -78,6 +78,17 @@ def load_state(model, folder: Path) -> None:
             state[name].copy_(tensor.float())
 
 
+def fingerprint(folder: Path) -> str:
+    """First 12 hex digits of the SHA-256 of the weights file: which trained model this is."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(folder / WEIGHTS_FILE, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
 def read_thresholds(folder: Path) -> np.ndarray:
     """Per-label decision thresholds chosen on dev (0.5 for every label when absent)."""
     path = folder / THRESHOLDS_FILE

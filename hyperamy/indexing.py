@@ -55,7 +55,7 @@ def _as_record(value, position: int) -> Record:
 def _write(encoder, parts, state: dict, todo: list[Record], replaced: list[int], batch_size: int, report) -> None:
     texts = [r.text for r in todo]
     encoded = encoder.encode(texts, batch_size=batch_size)
-    report.truncated += encoder.count_truncated(texts)
+    report.truncated += encoded.truncated
     report.updated += len(replaced)
     report.added += len(todo) - len(replaced)
     parts.store.delete_rows(replaced)

@@ -11,6 +11,7 @@ from hyperamy.corpus import Record
 from hyperamy.errors import InputError
 
 log = logging.getLogger(__name__)
+CHUNK_BATCHES = 64  # encoder batches per chunk of records read
 
 
 def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_size: int, report,
@@ -18,7 +19,8 @@ def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_si
     """Upsert records chunk by chunk, so memory stays flat however long the input is."""
     seen: set[str] = set()
     iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, batch_size * 8)):
+    # large chunks let the encoder sort many texts by length, so its batches carry little padding
+    while chunk := list(itertools.islice(iterator, batch_size * CHUNK_BATCHES)):
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)
@@ -32,9 +34,9 @@ def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_si
         report.unchanged += len(latest) - len(todo)
         if todo:
             _write(encoder, parts, state, todo, [existing[r.id][0] for r in todo if r.id in existing],
-                   batch_size, report)
+                   batch_size, report, progress)
         if progress is not None:
-            progress(len(chunk))
+            progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
 
 
 def _as_record(value, position: int) -> Record:
@@ -52,9 +54,10 @@ def _as_record(value, position: int) -> Record:
     return Record(id=str(value["id"]), text=text, metadata=metadata)
 
 
-def _write(encoder, parts, state: dict, todo: list[Record], replaced: list[int], batch_size: int, report) -> None:
+def _write(encoder, parts, state: dict, todo: list[Record], replaced: list[int], batch_size: int, report,
+           progress: Callable[[int], None] | None) -> None:
     texts = [r.text for r in todo]
-    encoded = encoder.encode(texts, batch_size=batch_size)
+    encoded = encoder.encode(texts, batch_size=batch_size, on_batch=progress)
     report.truncated += encoded.truncated
     report.updated += len(replaced)
     report.added += len(todo) - len(replaced)

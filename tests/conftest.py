@@ -86,7 +86,7 @@ class FakeEncoder:
     dimension = 32
     emotion = FakeEmotion()
 
-    def encode(self, texts, spans=None, batch_size=64):
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
         from hyperamy.emotions import LABELS
         from hyperamy.encoder.joint import Encoded
         from hyperamy.encoder.predict import EmotionBatch
@@ -113,6 +113,8 @@ class FakeEncoder:
                 mu[i, 7] = 1.0
                 probs[i, LABELS.index("neutral")] = 1.0
         semantic /= np.maximum(np.linalg.norm(semantic, axis=1, keepdims=True), 1e-9)
+        if on_batch is not None:
+            on_batch(len(texts))
         return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs))
 
 

@@ -84,8 +84,11 @@ def test_where_is_a_read_only_filter_with_clean_errors(engine, where, message):
 
 def test_upsert_skips_unchanged_replaces_changed_and_counts_duplicates(engine):
     changed = Record("garden", "Mercedes was afraid in the garden", {"chapter": 3, "who": "mercedes"})
-    report = engine.add([DOCS[0], changed, Record("new", "A new furious text", {}), Record("new", "Last wins", {})])
+    seen = []
+    report = engine.add([DOCS[0], changed, Record("new", "A new furious text", {}), Record("new", "Last wins", {})],
+                        progress=seen.append)
     assert (report.added, report.updated, report.unchanged, report.duplicates) == (1, 1, 1, 1)
+    assert sum(seen) == 4  # every record read counts once: encoded, unchanged or superseded
     assert len(engine) == 6
     assert ids(engine.search("afraid", mode="emotion", k=2)) == ["cell", "garden"]
     assert engine.search("Last wins", mode="lexical", k=1)[0].text == "Last wins"

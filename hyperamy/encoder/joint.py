@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -50,8 +50,12 @@ class SharedTrunkEncoder:
         return self.emotion.model.trunk.model.config.hidden_size
 
     @torch.inference_mode()
-    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64) -> Encoded:
-        """Semantic vectors (whole text) and emotions (whole text or span) for each text."""
+    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64,
+               on_batch: Callable[[int], None] | None = None) -> Encoded:
+        """Semantic vectors (whole text) and emotions (whole text or span) for each text.
+
+        `on_batch(n)` is called after each batch of n texts (for progress bars).
+        """
         model, trunk = self.emotion.model, self.emotion.model.trunk
         inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans,
                                                  self.emotion.config.max_length, batch_size)
@@ -67,6 +71,8 @@ class SharedTrunkEncoder:
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(model.label_probabilities(batch_mu, batch_kappa))
+            if on_batch is not None:
+                on_batch(len(attention))
         if not len(inverse):
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],

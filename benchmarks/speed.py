@@ -38,8 +38,8 @@ def jitter(vectors: np.ndarray, rng, noise: float = 0.5) -> np.ndarray:
     return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 
-def synthetic_search(engine, questions: list[str], count: int, seed: int = 0) -> dict:
-    """The search path at `count` documents drawn near the real ones: exact flat and HNSW.
+def synthetic_search(engine, questions: list[str], count: int, ef_values: list[int], seed: int = 0) -> dict:
+    """The search path at `count` documents drawn near the real ones: exact flat, and HNSW at each efSearch.
 
     Each synthetic document copies a random real document's kappa and label posterior, with its
     semantic and emotion vectors moved by noise, so the collection keeps the neighbourhood
@@ -76,14 +76,17 @@ def synthetic_search(engine, questions: list[str], count: int, seed: int = 0) ->
     queries = [Query(text, encoded.semantic[i], encoded.emotion.mu[i], encoded.emotion.probs[i],
                      float(encoded.emotion.kappa[i])) for i, text in enumerate(questions)]
     alpha = engine.manifest["models"]["alpha"]
-    found = {}
-    for kind, legs in (("flat", flat), ("hnsw", graph)):
+    exact = None
+    for kind, legs, ef in [("flat", flat, 0)] + [(f"hnsw_ef{ef}", graph, ef) for ef in ef_values]:
+        for index in legs.values():
+            index.ef_search = ef or index.ef_search
         parts = Parts(None, legs["semantic"], legs["emotion"], KeywordIndex(), feelings)
         search = lambda q, p=parts: rank(p, engine.config, alpha, q, 10, "hybrid", None)  # noqa: E731
         timed = latencies(search, queries)
         results[f"{kind}_p50_ms"], results[f"{kind}_p95_ms"] = percentile(timed, 50), percentile(timed, 95)
-        found[kind] = [set(search(q).rows.tolist()) for q in queries]
-    results["hnsw_recall@10_vs_exact"] = float(np.mean([len(a & b) / 10 for a, b in zip(found["hnsw"], found["flat"])]))
+        found = [set(search(q).rows.tolist()) for q in queries]
+        exact = exact or found
+        results[f"{kind}_recall@10_vs_exact"] = float(np.mean([len(a & b) / 10 for a, b in zip(found, exact)]))
     return results
 
 
@@ -95,6 +98,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50, help="timed single queries through the API")
     parser.add_argument("--cli-queries", type=int, default=5, help="timed `hyperamy search` processes")
     parser.add_argument("--synthetic", type=int, default=1_000_000, help="vectors for the search-path test (0: skip)")
+    parser.add_argument("--ef-search", default="128,512,1024", help="HNSW search breadths to time at 1M")
     parser.add_argument("--no-txtai", action="store_true")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/speed.jsonl)")
     args = parser.parse_args()
@@ -162,13 +166,16 @@ def main() -> None:
         timings.update({"cli_p50_ms": percentile(cli, 50), "cli_p95_ms": percentile(cli, 95)})
         latency_rows.append(["`hyperamy search` process (includes model load)", percentile(cli, 50), percentile(cli, 95)])
     if args.synthetic:
-        synthetic = synthetic_search(engine, questions[:50], args.synthetic)
+        ef_values = [int(v) for v in args.ef_search.split(",") if v.strip()]
+        synthetic = synthetic_search(engine, questions[:50], args.synthetic, ef_values)
         timings[f"synthetic_{args.synthetic}"] = synthetic
         latency_rows.append([f"search path, {args.synthetic:,} synthetic docs, exact", synthetic["flat_p50_ms"],
                              synthetic["flat_p95_ms"]])
-        latency_rows.append([f"search path, {args.synthetic:,} synthetic docs, HNSW "
-                             f"(recall@10 {synthetic['hnsw_recall@10_vs_exact']:.3f})", synthetic["hnsw_p50_ms"],
-                             synthetic["hnsw_p95_ms"]])
+        for ef in ef_values:
+            default = " (default)" if ef == engine.config.hnsw_ef_search else ""
+            latency_rows.append([f"search path, {args.synthetic:,} synthetic docs, HNSW efSearch {ef}{default} "
+                                 f"(recall@10 {synthetic[f'hnsw_ef{ef}_recall@10_vs_exact']:.3f})",
+                                 synthetic[f"hnsw_ef{ef}_p50_ms"], synthetic[f"hnsw_ef{ef}_p95_ms"]])
     print(markdown_table(["query latency", "p50 ms", "p95 ms"], latency_rows), "\n")
     size = folder_size(folder)
     timings["bytes_per_document"] = size / len(records)

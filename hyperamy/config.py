@@ -74,7 +74,7 @@ class IndexConfig:
 
     vector_index: str = "flat"  # "flat" (exact) or "hnsw" (approximate, for large collections)
     hnsw_m: int = 32  # graph degree of HNSW
-    hnsw_ef_search: int = 128  # HNSW search breadth: higher = better recall, slower
+    hnsw_ef_search: int = 512  # HNSW search breadth: higher = better recall, slower
     candidates: int = 100  # documents each leg proposes to the re-ranker
     semantic_share: float = 0.5  # share of relevance from the semantic cosine, the rest from BM25
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)

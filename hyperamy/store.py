@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS meta (row BIGINT);
 """
 
 
+# The stored fields every document shows in the `documents` view and in search hits.
+DOC_FIELDS = "row AS _row, id, text, kappa, emotion, emotions"
+
+
 def metadata_column(name: str) -> str:
     return f"meta_{name}" if name.lower() in RESERVED else name
 
@@ -110,9 +114,9 @@ class Store:
         self._refresh_view()
 
     def _refresh_view(self) -> None:
-        self.db.execute("""CREATE OR REPLACE VIEW documents AS
-            SELECT d.row AS _row, d.id, d.text, d.kappa, d.emotion, d.emotions, m.* EXCLUDE (row)
-            FROM docs d LEFT JOIN meta m ON d.row = m.row""")
+        self.db.execute(f"""CREATE OR REPLACE VIEW documents AS
+            SELECT d.* EXCLUDE (m_row), m.* EXCLUDE (row)
+            FROM (SELECT {DOC_FIELDS}, row AS m_row FROM docs) d LEFT JOIN meta m ON d.m_row = m.row""")
 
     def filter_rows(self, where: str | None = None, emotions: Sequence[str] | None = None) -> np.ndarray | None:
         """Rows passing a read-only SQL condition over the `documents` view and an emotion filter.
@@ -143,7 +147,7 @@ class Store:
             return {}
         # without metadata columns the view's join only costs time (about 2 of 5 ms per search)
         source = ("documents" if self.metadata_columns()
-                  else "(SELECT row AS _row, id, text, kappa, emotion, emotions FROM docs)")
+                  else f"(SELECT {DOC_FIELDS} FROM docs)")
         result = self.db.execute(f"SELECT * FROM {source} WHERE _row = ANY(?)", [list(map(int, rows))])
         names = [d[0] for d in result.description]
         return {int(values[0]): dict(zip(names, values)) for values in result.fetchall()}

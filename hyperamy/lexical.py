@@ -9,6 +9,20 @@ import numpy as np
 WORD = re.compile(r"\w+")
 
 
+def _bm25s():
+    """bm25s, with its logger put back under the application's control.
+
+    bm25s sets its own logger to DEBUG on import, so every build printed a debug line on the
+    CLI; NOTSET makes it follow the root level (WARNING, or DEBUG under `hyperamy --debug`).
+    """
+    import logging
+
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, the unit BM25 matches on."""
     return WORD.findall(text.lower())
@@ -28,7 +42,7 @@ class KeywordIndex:
         Texts are turned into vocabulary ids chunk by chunk, so the raw texts of a large
         corpus never sit in memory together.
         """
-        import bm25s
+        bm25s = _bm25s()
         from bm25s.tokenization import Tokenized
 
         vocabulary: dict[str, int] = {}
@@ -84,7 +98,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        import bm25s
+        bm25s = _bm25s()
 
         rows = np.load(folder / "rows.npy")
         if not len(rows):

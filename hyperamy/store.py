@@ -16,7 +16,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (row BIGINT, id VARCHAR, text VARCHAR, hash VARCHAR, kappa FLOAT,
                                  emotion VARCHAR, emotions VARCHAR[], probs FLOAT[28]);
 CREATE TABLE IF NOT EXISTS meta (row BIGINT);
+CREATE INDEX IF NOT EXISTS docs_row ON docs (row);
 """
+# docs_row lets a search fetch its hits by index lookups instead of a scan (1.9 against 3.1 ms
+# for 10 of 10,000 passages). meta has no index: DuckDB cannot add columns to an indexed table.
 
 
 # The stored fields every document shows in the `documents` view and in search hits.
@@ -142,15 +145,19 @@ class Store:
             raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
 
     def fetch(self, rows: Sequence[int]) -> dict[int, dict]:
-        """Stored fields and metadata of some rows, keyed by row."""
+        """id, text and metadata of some rows, keyed by row (kappa and emotions live in memory)."""
         if not len(rows):
             return {}
-        # without metadata columns the view's join only costs time (about 2 of 5 ms per search)
-        source = ("documents" if self.metadata_columns()
-                  else f"(SELECT {DOC_FIELDS} FROM docs)")
-        result = self.db.execute(f"SELECT * FROM {source} WHERE _row = ANY(?)", [list(map(int, rows))])
-        names = [d[0] for d in result.description]
-        return {int(values[0]): dict(zip(names, values)) for values in result.fetchall()}
+        rows = [int(r) for r in rows]
+        found = {r: {"_row": r, "id": i, "text": t}
+                 for r, i, t in self.db.execute("SELECT row, id, text FROM docs WHERE row = ANY(?)", [rows]).fetchall()}
+        if self.metadata_columns():
+            result = self.db.execute("SELECT * FROM meta WHERE row = ANY(?)", [rows])
+            names = [d[0] for d in result.description]
+            for values in result.fetchall():
+                fields = dict(zip(names, values))
+                found.get(int(fields.pop("row")), {}).update(fields)
+        return found
 
     def emotion_table(self) -> tuple[np.ndarray, np.ndarray]:
         """Kappa (rows,) and label probabilities (rows, 28) of every row, indexed by row number."""

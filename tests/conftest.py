@@ -117,6 +117,9 @@ class FakeEncoder:
             on_batch(len(texts))
         return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs))
 
+    def encode_query(self, text, span=None):
+        return self.encode([text], [span])
+
 
 @pytest.fixture()
 def fake_encoder():

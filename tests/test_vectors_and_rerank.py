@@ -56,3 +56,16 @@ def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert weight == 0.0 and neutral.tolist() == [1.0, 0.0]
     felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 0.5, 2.0)
     assert weight == 2.0 and felt.argmax() == 1
+
+
+def test_keyword_index_scores_and_keeps_bm25s_quiet(tmp_path):
+    import logging
+
+    from hyperamy.lexical import KeywordIndex
+
+    keyword = KeywordIndex.build([(np.array([3, 8]), ["the prisoner in his cell", "a ball at the count's house"])])
+    assert logging.getLogger("bm25s").level == logging.NOTSET  # bm25s sets DEBUG on import: a line per build
+    scores = keyword.score_all("prisoner cell")
+    assert keyword.top(scores, 5)[1].tolist() == [3] and scores[1] == 0.0
+    keyword.save(tmp_path / "kw")
+    assert KeywordIndex.load(tmp_path / "kw").score_all("prisoner cell").tolist() == scores.tolist()

@@ -44,11 +44,18 @@ def percentile(values, q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def _query_precision() -> str:
+    """How searches encoded their queries in this run (hyperamy/encoder/fast.py)."""
+    from hyperamy.encoder.fast import query_precision
+
+    return query_precision()
+
+
 def write_record(script: str, config: dict, dataset: str, metrics: dict, timings: dict, out: Path | None) -> Path:
     """Append one JSON line per run to benchmarks/results/<script>.jsonl (or `out`)."""
     record = {"script": script, "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": git_commit(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "config": config, "dataset": dataset, "metrics": metrics, "timings": timings,
+              "config": config, "query_precision": _query_precision(), "dataset": dataset, "metrics": metrics, "timings": timings,
               "peak_memory_mb": round(peak_memory_mb(), 1)}
     path = out or RESULTS / f"{script}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -69,15 +69,24 @@ class SharedTrunkEncoder:
         Gives what `encode([text], [span])` gives, to float32 precision or, on CPUs that compute
         bfloat16 natively, to a cosine of at least 0.9999 (fast.py), in about half the time.
         """
+        from hyperamy.encoder.fast import QueryLayer
         from hyperamy.encoder.tokens import tokenize
 
         model, trunk = self.emotion.model, self.emotion.model.trunk
         lower_layers, tuned_layers, semantic_layers = self.query_layers()
         batch = tokenize(self.emotion.tokenizer, check_texts([text]), [span], self.emotion.config.max_length)
         attention = batch["attention_mask"]
-        hidden = trunk.run_layers(trunk.model.embeddings(input_ids=batch["input_ids"]), attention, lower_layers)
-        semantic = F.normalize(trunk.run_layers(hidden, attention, semantic_layers).mean(1), dim=-1)
-        mu, kappa, _ = model.heads(trunk.run_layers(hidden, attention, tuned_layers), batch["token_mask"])
+
+        def run(hidden, layers):
+            if all(isinstance(layer, QueryLayer) for layer in layers):  # one unpadded text: no mask to build
+                for layer in layers:
+                    hidden = layer(hidden)
+                return hidden
+            return trunk.run_layers(hidden, attention, layers)
+
+        hidden = run(trunk.model.embeddings(input_ids=batch["input_ids"]), lower_layers)
+        semantic = F.normalize(run(hidden, semantic_layers).mean(1), dim=-1)
+        mu, kappa, _ = model.heads(run(hidden, tuned_layers), batch["token_mask"])
         emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy())
         return Encoded(semantic.numpy().astype(np.float32), emotion, batch["truncated"])
 

@@ -73,3 +73,15 @@ def test_encoder_speed_compares_with_sentence_transformers(tmp_path):
     table = run_script("encoder_speed.py", "--limit", 100, "--repeats", 1, "--out", out)
     assert "sentence-transformers" in table
     assert json.loads(out.read_text().splitlines()[-1])["metrics"]["ratio"] > 0
+
+
+def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
+    corpus, qa = tiny_monte_cristo
+    out = tmp_path / "q.jsonl"
+    table = run_script("query_latency.py", "--corpus", corpus, "--qa", qa, "--index", tmp_path / "idx",
+                       "--repeats", 1, "--out", out)
+    record = json.loads(out.read_text().splitlines()[-1])
+    steps = record["timings"]
+    assert "batch path" in table and "fetch the 10 hits" in table and record["dataset"] == "corpus.jsonl (5 passages)"
+    assert len(steps) == (6 if record["config"]["native_bfloat16"] else 5)
+    assert all(0 < t["p50_ms"] <= t["p95_ms"] for t in steps.values())

@@ -36,6 +36,7 @@ class SharedTrunkEncoder:
         self.semantic_layers = semantic_layers.eval()
         self.model_id = model_id
         self._query_layers: tuple[torch.nn.ModuleList, ...] | None = None  # packed on first query
+        self.query_precision: str | None = None  # that of the packed layers, once built
 
     @classmethod
     def from_backbone(cls, emotion: EmotionEncoder) -> "SharedTrunkEncoder":
@@ -50,16 +51,21 @@ class SharedTrunkEncoder:
     def dimension(self) -> int:
         return self.emotion.model.trunk.model.config.hidden_size
 
-    def query_layers(self) -> tuple[torch.nn.ModuleList, torch.nn.ModuleList, torch.nn.ModuleList]:
-        """(lower, tuned, semantic) layers with packed weights, built on the first query (see fast.py)."""
-        if self._query_layers is None:
-            from hyperamy.encoder.fast import query_layers, query_precision
+    def query_layers(self, precision: str | None = None) -> tuple[torch.nn.ModuleList, ...]:
+        """(lower, tuned, semantic) layers with packed weights, built on the first query (see fast.py).
 
-            precision, trunk = query_precision(), self.emotion.model.trunk
+        `precision` ("float32" or "bfloat16") rebuilds them in that precision; by default the
+        first build follows HYPERAMY_QUERY_PRECISION, or the CPU.
+        """
+        from hyperamy.encoder.fast import query_layers, query_precision
+
+        wanted = query_precision(precision) if precision else None
+        if self._query_layers is None or (wanted and wanted != self.query_precision):
+            self.query_precision, trunk = wanted or query_precision(), self.emotion.model.trunk
             config = trunk.model.config
-            self._query_layers = (query_layers(trunk.layers[: trunk.split], config, precision),
-                                  query_layers(trunk.layers[trunk.split:], config, precision),
-                                  query_layers(self.semantic_layers, config, precision))
+            self._query_layers = (query_layers(trunk.layers[: trunk.split], config, self.query_precision),
+                                  query_layers(trunk.layers[trunk.split:], config, self.query_precision),
+                                  query_layers(self.semantic_layers, config, self.query_precision))
         return self._query_layers
 
     @torch.inference_mode()

@@ -1,0 +1,98 @@
+"""Where a search's time goes: encoding the query (three ways), ranking, fetching the hits.
+
+    python benchmarks/query_latency.py --index DIR     # an existing index of the Monte Cristo corpus
+    python benchmarks/query_latency.py                 # builds one first (about 2 minutes)
+    python benchmarks/query_latency.py --limit 50 --queries 2 --repeats 1   # smoke run
+
+Every step is timed per question, warm, one question at a time; p50 / p95 over all of them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from common import SHARED, markdown_table, percentile, write_record  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=SHARED / "monte_cristo" / "corpus.jsonl")
+    parser.add_argument("--qa", type=Path, default=SHARED / "monte_cristo" / "qa.jsonl")
+    parser.add_argument("--index", type=Path, help="index to search (built from --corpus if it does not exist)")
+    parser.add_argument("--limit", type=int, default=0, help="index only the first N passages when building")
+    parser.add_argument("--queries", type=int, default=50, help="questions to time")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the questions")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/query_latency.jsonl)")
+    args = parser.parse_args()
+
+    import torch
+
+    from hyperamy.corpus import read_records
+    from hyperamy.engine import HyperAmy
+    from hyperamy.search import Query, rank, single_threaded_blas
+
+    folder = args.index or Path(tempfile.mkdtemp(prefix="hyperamy-latency-")) / "idx"
+    engine = HyperAmy.open(folder, create=True)
+    if len(engine) == 0:
+        records = list(read_records(args.corpus))
+        engine.add(records[: args.limit] if args.limit else records)
+    questions = [json.loads(line)["question"] for line in args.qa.read_text().splitlines() if line.strip()]
+    questions = questions[: args.queries]
+    encoder, parts, alpha = engine.encoder, engine._parts, engine.manifest["models"]["alpha"]
+    native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+
+    def as_query(text, encoded):
+        felt = encoded.emotion
+        return Query(text, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0]))
+
+    def ranked(query):
+        with single_threaded_blas():
+            return rank(parts, engine.config, alpha, query, 10, "hybrid", None)
+
+    steps = {
+        "encode the query, batch path (float32, as documents are)": lambda q: encoder.encode([q]),
+        "encode the query, packed float32 layers": lambda q: (encoder.query_layers("float32"),
+                                                              encoder.encode_query(q)),
+    }
+    if native_bf16:
+        steps["encode the query, packed bfloat16 layers"] = lambda q: (encoder.query_layers("bfloat16"),
+                                                                       encoder.encode_query(q))
+    encoder.query_layers(None)
+    default = encoder.query_precision  # what searches use here (HYPERAMY_QUERY_PRECISION, or the CPU)
+    prepared = {q: as_query(q, encoder.encode_query(q)) for q in questions}
+    steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
+    hits = {q: ranked(prepared[q]).rows for q in questions}
+    steps["fetch the 10 hits from DuckDB"] = lambda q: parts.store.fetch(hits[q])
+    steps[f"whole search, Python API ({default} queries)"] = lambda q: (encoder.query_layers(default),
+                                                                         engine.search(q, k=10))
+
+    timings = {}
+    for name, step in steps.items():
+        step(questions[0])  # warm: first calls pack weights and fill caches
+        times = []
+        for _ in range(args.repeats):
+            for question in questions:
+                started = time.perf_counter()
+                step(question)
+                times.append((time.perf_counter() - started) * 1000)
+        timings[name] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
+    rows = [[name, t["p50_ms"], t["p95_ms"]] for name, t in timings.items()]
+    print(markdown_table(["step", "p50 ms", "p95 ms"], rows))
+    if not native_bf16:
+        print("\n(this CPU has no native bfloat16 products, so queries run in float32)")
+    path = write_record("query_latency", {"queries": len(questions), "repeats": args.repeats,
+                                          "native_bfloat16": native_bf16, "threads": torch.get_num_threads()},
+                        f"{args.corpus.name} ({len(engine)} passages)", {}, timings, args.out)
+    print(f"\nrecord appended to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,8 +18,9 @@ CREATE TABLE IF NOT EXISTS docs (row BIGINT, id VARCHAR, text VARCHAR, hash VARC
 CREATE TABLE IF NOT EXISTS meta (row BIGINT);
 CREATE INDEX IF NOT EXISTS docs_row ON docs (row);
 """
-# docs_row lets a search fetch its hits by index lookups instead of a scan (1.9 against 3.1 ms
-# for 10 of 10,000 passages). meta has no index: DuckDB cannot add columns to an indexed table.
+# docs_row lets a search fetch its hits by index lookups instead of a scan (up to 122,880 rows
+# make one row group, whose zone map prunes nothing; benchmarks/query_latency.py times the fetch).
+# meta has no index: DuckDB cannot add columns to an indexed table.
 
 
 # The stored fields every document shows in the `documents` view and in search hits.

@@ -10,7 +10,7 @@ calls after freezing a model):
   (AMX or AVX-512 BF16). Products accumulate in float32 and everything between them (attention
   softmax, layer norms, GELU, pooling) stays float32; a query's vectors then keep a cosine of
   at least 0.9999 to the float32 ones (tests/test_fast.py).
-- "float32": MKL products on packed float32 weights, the same numbers as the plain layers.
+- "float32": MKL products on packed float32 weights: the plain layers' numbers, to float32 rounding.
 
 Indexing keeps the plain float32 layers: there a batch holds thousands of tokens, packing costs
 little, and stored vectors stay exactly those of sentence-transformers on any machine.

@@ -101,14 +101,12 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
     for i, row in enumerate(ranked.rows):
         fields, row_probs = stored[int(row)], ranked.probs[i]
         top = np.argsort(-row_probs)[:3]
-        metadata = {name: value for name, value in fields.items()
-                    if name not in ("_row", "id", "text", "kappa", "emotion", "emotions")}
         hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
                         semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
                         emotion=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
                         query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
-                        text=fields["text"], snippet=snippet(fields["text"], query), metadata=metadata))
+                        text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))
     return hits
 
 

@@ -23,9 +23,6 @@ CREATE INDEX IF NOT EXISTS docs_row ON docs (row);
 # meta has no index: DuckDB cannot add columns to an indexed table.
 
 
-# The stored fields every document shows in the `documents` view and in search hits.
-DOC_FIELDS = "row AS _row, id, text, kappa, emotion, emotions"
-
 
 def metadata_column(name: str) -> str:
     return f"meta_{name}" if name.lower() in RESERVED else name
@@ -118,9 +115,9 @@ class Store:
         self._refresh_view()
 
     def _refresh_view(self) -> None:
-        self.db.execute(f"""CREATE OR REPLACE VIEW documents AS
-            SELECT d.* EXCLUDE (m_row), m.* EXCLUDE (row)
-            FROM (SELECT {DOC_FIELDS}, row AS m_row FROM docs) d LEFT JOIN meta m ON d.m_row = m.row""")
+        self.db.execute("""CREATE OR REPLACE VIEW documents AS
+            SELECT d.row AS _row, d.id, d.text, d.kappa, d.emotion, d.emotions, m.* EXCLUDE (row)
+            FROM docs d LEFT JOIN meta m ON d.row = m.row""")
 
     def filter_rows(self, where: str | None = None, emotions: Sequence[str] | None = None) -> np.ndarray | None:
         """Rows passing a read-only SQL condition over the `documents` view and an emotion filter.
@@ -146,18 +143,20 @@ class Store:
             raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
 
     def fetch(self, rows: Sequence[int]) -> dict[int, dict]:
-        """id, text and metadata of some rows, keyed by row (kappa and emotions live in memory)."""
+        """{"id", "text", "metadata"} of some rows, keyed by row (kappa and emotions live in memory)."""
         if not len(rows):
             return {}
         rows = [int(r) for r in rows]
-        found = {r: {"_row": r, "id": i, "text": t}
+        found = {r: {"id": i, "text": t, "metadata": {}}
                  for r, i, t in self.db.execute("SELECT row, id, text FROM docs WHERE row = ANY(?)", [rows]).fetchall()}
         if self.metadata_columns():
             result = self.db.execute("SELECT * FROM meta WHERE row = ANY(?)", [rows])
             names = [d[0] for d in result.description]
             for values in result.fetchall():
                 fields = dict(zip(names, values))
-                found.get(int(fields.pop("row")), {}).update(fields)
+                row = int(fields.pop("row"))
+                if row in found:
+                    found[row]["metadata"] = fields
         return found
 
     def emotion_table(self) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ HYPERAMY_QUERY_PRECISION=float32 makes queries float32 on every machine too.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -134,6 +135,7 @@ def query_layers(layers: nn.ModuleList, config, precision: str) -> nn.ModuleList
     return nn.ModuleList(QueryLayer(layer, precision) for layer in layers).eval()
 
 
+@functools.lru_cache(maxsize=None)  # one check per precision, not one per group of layers
 def _kernels_agree(precision: str) -> bool:
     generator = torch.Generator().manual_seed(0)
     linear = nn.Linear(48, 40)

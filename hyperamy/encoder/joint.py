@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from hyperamy.encoder.fast import QueryLayer, query_layers, query_precision
 from hyperamy.encoder.predict import EmotionBatch, EmotionEncoder
-from hyperamy.encoder.tokens import Span, check_texts, length_sorted_batches
+from hyperamy.encoder.tokens import Span, check_texts, length_sorted_batches, tokenize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +58,6 @@ class SharedTrunkEncoder:
         `precision` ("float32" or "bfloat16") rebuilds them in that precision; by default the
         first build follows HYPERAMY_QUERY_PRECISION, or the CPU.
         """
-        from hyperamy.encoder.fast import query_layers, query_precision
-
         wanted = query_precision(precision) if precision else None
         if self._query_layers is None or (wanted and wanted != self.query_precision):
             self.query_precision, trunk = wanted or query_precision(), self.emotion.model.trunk
@@ -75,9 +74,6 @@ class SharedTrunkEncoder:
         Gives what `encode([text], [span])` gives, to float32 precision or, on CPUs that compute
         bfloat16 natively, to a cosine of at least 0.9999 (fast.py), in about half the time.
         """
-        from hyperamy.encoder.fast import QueryLayer
-        from hyperamy.encoder.tokens import tokenize
-
         model, trunk = self.emotion.model, self.emotion.model.trunk
         lower_layers, tuned_layers, semantic_layers = self.query_layers()
         batch = tokenize(self.emotion.tokenizer, check_texts([text]), [span], self.emotion.config.max_length)

@@ -1,6 +1,7 @@
 """Shared by the benchmark scripts: timing, memory, result records and Markdown tables."""
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -14,6 +15,17 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def input_file(value: str) -> Path:
+    """argparse type for a file the script reads: a missing one is a usage error (exit 2), not a traceback.
+
+    Give defaults as strings so argparse checks them too.
+    """
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {value}")
+    return path
 
 
 def git_commit() -> str:
@@ -55,8 +67,8 @@ def write_record(script: str, config: dict, dataset: str, metrics: dict, timings
     """Append one JSON line per run to benchmarks/results/<script>.jsonl (or `out`)."""
     record = {"script": script, "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": git_commit(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "config": config, "query_precision": _query_precision(), "dataset": dataset, "metrics": metrics, "timings": timings,
-              "peak_memory_mb": round(peak_memory_mb(), 1)}
+              "config": config, "query_precision": _query_precision(), "dataset": dataset, "metrics": metrics,
+              "timings": timings, "peak_memory_mb": round(peak_memory_mb(), 1)}
     path = out or RESULTS / f"{script}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:

@@ -13,12 +13,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import DATA, markdown_table, timed, write_record  # noqa: E402
+from common import DATA, input_file, markdown_table, timed, write_record  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--texts", type=Path, default=DATA / "goemotions" / "test.tsv", help="GoEmotions-style TSV")
+    parser.add_argument("--texts", type=input_file, default=str(DATA / "goemotions" / "test.tsv"), help="GoEmotions-style TSV")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N texts")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per system; the median is reported")

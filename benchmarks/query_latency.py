@@ -19,13 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import SHARED, markdown_table, percentile, write_record  # noqa: E402
+from common import SHARED, input_file, markdown_table, percentile, write_record  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARED / "monte_cristo" / "corpus.jsonl")
-    parser.add_argument("--qa", type=Path, default=SHARED / "monte_cristo" / "qa.jsonl")
+    parser.add_argument("--corpus", type=input_file, default=str(SHARED / "monte_cristo" / "corpus.jsonl"))
+    parser.add_argument("--qa", type=input_file, default=str(SHARED / "monte_cristo" / "qa.jsonl"))
     parser.add_argument("--index", type=Path, help="index to search (built from --corpus if it does not exist)")
     parser.add_argument("--limit", type=int, default=0, help="index only the first N passages when building")
     parser.add_argument("--queries", type=int, default=50, help="questions to time")

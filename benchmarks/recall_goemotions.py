@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import DATA, markdown_table, write_record  # noqa: E402
+from common import DATA, input_file, markdown_table, write_record  # noqa: E402
 
 NEUTRAL = 27
 
@@ -51,8 +51,8 @@ def precision_and_ndcg(rankings, query_labels, doc_labels: dict, all_gains_sorte
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=DATA / "goemotions" / "test.tsv")
-    parser.add_argument("--queries-file", type=Path, default=DATA / "goemotions" / "dev.tsv")
+    parser.add_argument("--corpus", type=input_file, default=str(DATA / "goemotions" / "test.tsv"))
+    parser.add_argument("--queries-file", type=input_file, default=str(DATA / "goemotions" / "dev.tsv"))
     parser.add_argument("--queries", type=int, default=1000, help="how many non-neutral dev texts to ask")
     parser.add_argument("--corpus-limit", type=int, default=0, help="use only the first N corpus texts")
     parser.add_argument("--weights", help="encoder weights folder (default: shipped)")

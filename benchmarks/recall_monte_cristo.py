@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import SHARED, markdown_table, write_record  # noqa: E402
+from common import SHARED, input_file, markdown_table, write_record  # noqa: E402
 
 CUTOFFS = (1, 5, 10, 20)
 
@@ -34,8 +34,8 @@ def recall_and_mrr(rankings: list[list[str]], gold: list[set[str]]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARED / "monte_cristo" / "corpus.jsonl")
-    parser.add_argument("--qa", type=Path, default=SHARED / "monte_cristo" / "qa.jsonl")
+    parser.add_argument("--corpus", type=input_file, default=str(SHARED / "monte_cristo" / "corpus.jsonl"))
+    parser.add_argument("--qa", type=input_file, default=str(SHARED / "monte_cristo" / "qa.jsonl"))
     parser.add_argument("--index", type=Path, help="reuse or build the hyperamy index here (default: a temp folder)")
     parser.add_argument("--weights", help="encoder weights folder (default: shipped)")
     parser.add_argument("--emotion-weights", default="", help="extra hybrid runs with these emotion weights, e.g. 0,0.5")

@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import SHARED, markdown_table, peak_memory_mb, percentile, write_record  # noqa: E402
+from common import SHARED, input_file, markdown_table, peak_memory_mb, percentile, write_record  # noqa: E402
 
 
 def latencies(function, queries) -> list[float]:
@@ -92,8 +92,8 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=SHARED / "monte_cristo" / "corpus.jsonl")
-    parser.add_argument("--qa", type=Path, default=SHARED / "monte_cristo" / "qa.jsonl")
+    parser.add_argument("--corpus", type=input_file, default=str(SHARED / "monte_cristo" / "corpus.jsonl"))
+    parser.add_argument("--qa", type=input_file, default=str(SHARED / "monte_cristo" / "qa.jsonl"))
     parser.add_argument("--limit", type=int, default=0, help="use only the first N passages")
     parser.add_argument("--queries", type=int, default=50, help="timed single queries through the API")
     parser.add_argument("--cli-queries", type=int, default=5, help="timed `hyperamy search` processes")

@@ -85,3 +85,14 @@ def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
     assert "batch path" in table and "fetch the 10 hits" in table and record["dataset"] == "corpus.jsonl (5 passages)"
     assert len(steps) == (6 if record["config"]["native_bfloat16"] else 5)
     assert all(0 < t["p50_ms"] <= t["p95_ms"] for t in steps.values())
+
+
+@pytest.mark.parametrize("name, option", [("recall_monte_cristo.py", "--qa"), ("recall_goemotions.py", "--corpus"),
+                                          ("speed.py", "--corpus"), ("encoder_speed.py", "--texts"),
+                                          ("query_latency.py", "--qa")])
+def test_a_missing_input_file_is_a_usage_error(name, option, tmp_path):
+    missing = tmp_path / "nope.jsonl"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), option, str(missing)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert f"error: argument {option}: no such file: {missing}" in result.stderr and "Traceback" not in result.stderr

@@ -46,3 +46,19 @@ def test_resume_continues_from_the_last_epoch(tiny_data, tmp_path):
 def test_resume_without_a_checkpoint_says_so(tiny_data, tmp_path):
     with pytest.raises(WeightsError, match="cannot resume: .*checkpoint.pt does not exist"):
         fit(tiny_data, tmp_path / "empty", epochs=1, resume=True)
+
+
+def test_data_seed_keeps_the_start_and_changes_the_order(tiny_data, tmp_path):
+    # With learning rates of zero, a run's weights are its starting weights.
+    frozen = dict(epochs=1, batch_size=4, lr_backbone=0.0, lr_heads=0.0, weight_decay=0.0)
+    for name, seeds in (("a", dict(seed=5, data_seed=1)), ("b", dict(seed=5, data_seed=2)), ("c", dict(seed=6))):
+        train(tiny_data, tmp_path / name, SMALL, TrainConfig(**frozen, **seeds), show_progress=False)
+    a, b, c = (load_file(str(tmp_path / name / "model.safetensors")) for name in "abc")
+    assert all(bool((a[name] == b[name]).all()) for name in a)
+    assert not bool((a["prototypes"] == c["prototypes"]).all())
+    moving = TrainConfig(epochs=1, batch_size=2, patience=10, lr_backbone=3e-4, lr_heads=1e-2, seed=5)
+    for name, data_seed in (("d", 1), ("e", 2)):
+        config = TrainConfig(**{**moving.__dict__, "data_seed": data_seed})
+        train(tiny_data, tmp_path / name, SMALL, config, show_progress=False)
+    d, e = (load_file(str(tmp_path / name / "model.safetensors")) for name in "de")
+    assert not bool((d["prototypes"] == e["prototypes"]).all())

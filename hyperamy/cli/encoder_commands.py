@@ -89,6 +89,9 @@ def evaluate_command(split: str, weights: str | None, data: str | None, report: 
 @click.option("--warmup-ratio", type=float, help=f"Share of steps spent warming up [{TrainConfig.warmup_ratio:g}].")
 @click.option("--patience", type=int, help=f"Epochs without a better dev loss before stopping [{TrainConfig.patience}].")
 @click.option("--seed", type=int, help=f"Random seed [{TrainConfig.seed}].")
+@click.option("--data-seed", type=int,
+              help="Seed of batch order and dropout only (default: --seed). Runs with one --seed and "
+                   "different --data-seed start alike, so `hyperamy soup` can average them.")
 @click.option("--max-train", type=int, help="Use only the first N GoEmotions rows of train and dev (smoke runs).")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--skip-eval", is_flag=True, help="Do not score the best weights on the test split at the end.")
@@ -115,6 +118,39 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
     click.echo(json.dumps({"out": str(folder), "best_epoch": best["epoch"], "dev_loss": best["dev_loss"],
                            "dev_macro_f1": best["dev_macro_f1"], "minutes": round(minutes, 1),
                            "config": dataclasses.asdict(config)}, indent=2))
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the averaged model.")
+@click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
+@click.option("--skip-eval", is_flag=True, help="Do not score the soup on the test split.")
+def soup(runs: tuple[str, ...], out: str, data: str | None, skip_eval: bool) -> None:
+    """Average the weights of training RUNS that share one --seed into one model.
+
+    Thresholds are chosen again on GoEmotions dev, then the soup is scored on test and gets
+    a model card, like a trained run.
+
+    \b
+    Example:
+      hyperamy train --data-seed 7 --out runs/d7
+      hyperamy train --data-seed 21 --out runs/d21
+      hyperamy soup runs/encoder runs/d7 runs/d21 --out runs/soup
+    """
+    from hyperamy.encoder.report import finish_run
+    from hyperamy.encoder.soup import average_runs
+
+    data_folder = data_dir(data)
+    started = time.time()
+    config = average_runs([Path(run) for run in runs], Path(out))
+    holdout = config["training"]["config"].get("entity_holdout", TrainConfig.entity_holdout)
+    command = " ".join(["hyperamy soup", *map(shlex.quote, runs), "--out", shlex.quote(out)])
+    metrics = finish_run(Path(out), data_folder, command, (time.time() - started) / 60, holdout,
+                         evaluate_test=not skip_eval)
+    result = {"out": out, "runs": list(runs)}
+    if metrics:
+        result |= {k: metrics[k] for k in ("macro_f1", "kappa_spearman", "top1_accuracy")}
+    click.echo(json.dumps(result, indent=2))
 
 
 def _command_line(ctx: click.Context) -> str:

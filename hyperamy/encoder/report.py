@@ -36,7 +36,6 @@ def plot_curves(history: list[dict], path: Path) -> None:
 def write_model_card(folder: Path, command: str, minutes: float, metrics: dict | None) -> None:
     """A Markdown model card: data, command, time, metrics beside baselines, known limits."""
     config = json.loads((folder / "config.json").read_text())
-    history = json.loads((folder / "metrics_history.json").read_text())
     encoder, training = config["encoder"], config.get("training", {})
     lines = [
         "# hyperamy emotion encoder", "",
@@ -58,9 +57,7 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
         "20% held out by passage hash", "",
         "## Training",
         f"- command: `{command}`",
-        f"- time: {minutes:.1f} minutes on this machine (2 CPU cores), best epoch "
-        f"{training.get('best_epoch')} of {len(history)}",
-        f"- settings: `{json.dumps(training.get('config', {}))}`", "",
+        *_training_lines(folder, training, minutes), "",
     ]
     if metrics:
         m = metrics
@@ -94,6 +91,18 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
     (folder / CARD_FILE).write_text("\n".join(lines), encoding="utf-8")
 
 
+def _training_lines(folder: Path, training: dict, minutes: float) -> list[str]:
+    if "soup" in training:
+        from hyperamy.encoder.soup import soup_lines
+
+        return [f"- time: {minutes:.1f} minutes on this machine (2 CPU cores) for averaging, thresholds "
+                "and evaluation, after the runs themselves", *soup_lines(training)]
+    history = json.loads((folder / "metrics_history.json").read_text())
+    return [f"- time: {minutes:.1f} minutes on this machine (2 CPU cores), best epoch "
+            f"{training.get('best_epoch')} of {len(history)}",
+            f"- settings: `{json.dumps(training.get('config', {}))}`"]
+
+
 def tune_shipped_thresholds(folder: Path, data_dir: Path) -> None:
     """Choose each label's threshold on GoEmotions dev through the real inference path."""
 
@@ -117,8 +126,9 @@ def finish_run(folder: Path, data_dir: Path, command: str, minutes: float, entit
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.evaluate import evaluate
 
-    history = json.loads((folder / "metrics_history.json").read_text())
-    plot_curves(history, folder / CURVES_FILE)
+    history_path = folder / "metrics_history.json"
+    if history_path.is_file():  # a soup has no history of its own
+        plot_curves(json.loads(history_path.read_text()), folder / CURVES_FILE)
     tune_shipped_thresholds(folder, data_dir)
     metrics = None
     if evaluate_test:

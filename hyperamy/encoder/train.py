@@ -44,6 +44,9 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     tokenizer, backbone = load_backbone(encoder_config.backbone)
     model = EmotionModel(backbone, encoder_config)
     model.freeze_lower()
+    data_seed = config.seed if config.data_seed is None else config.data_seed
+    if data_seed != config.seed:
+        torch.manual_seed(data_seed)  # same initial heads as every run of this seed; own dropout stream
 
     entity_file = data_dir / "entity_granularity" / "entity_granularity_v2.jsonl"
     train_samples = read_goemotions(data_dir / "goemotions" / "train.tsv", limit=config.max_train)
@@ -65,14 +68,11 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     if resume:
         state = _restore(out / CHECKPOINT, model, optimizer, scheduler)
         log.info("resumed after epoch %d", state["epoch"])
-    rng = random.Random(config.seed)
-    for _ in range(state["epoch"]):
-        rng.random()  # keep batch order reproducible across resumes
     weights = torch.tensor([1.0, config.entity_weight])
 
     while state["epoch"] < config.epochs and state["stale"] < config.patience:
         epoch = state["epoch"] + 1
-        epoch_rng = random.Random(config.seed * 1000 + epoch)
+        epoch_rng = random.Random(data_seed * 1000 + epoch)  # resumes keep the order
         model.train()
         totals = {"prototype": 0.0, "calibration": 0.0, "auxiliary": 0.0, "total": 0.0}
         batches = list(length_batches(train_set, config.batch_size, epoch_rng))

@@ -73,6 +73,7 @@ class HyperAmy:
     def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None):
         self.folder, self.manifest, self.config = folder, manifest, config
         self._encoder = encoder
+        self._query_encoder = None  # loaded on the first search when no encoder is
         self._parts: Parts | None = None
         if manifest is not None:
             self._parts = self._load(folder / manifest["generation"], read_only=True)
@@ -108,14 +109,33 @@ class HyperAmy:
 
     @property
     def encoder(self):
+        """The encoder that indexes (and, once loaded, also encodes queries)."""
         if self._encoder is None:
             self._encoder = default_encoder()
+        return self._checked(self._encoder)
+
+    @property
+    def query_encoder(self):
+        """What encodes queries: the index encoder when loaded or given, else the light path.
+
+        The light path (encoder/light.py) reads the shipped model without importing transformers,
+        which makes a one-off search process seconds faster; it applies to BERT-style backbones.
+        """
+        if self._encoder is None and self._query_encoder is None:
+            from hyperamy.encoder.light import LightQueryEncoder
+
+            self._query_encoder = LightQueryEncoder.load() or False  # False: not applicable, use the full path
+        if self._encoder is None and self._query_encoder:
+            return self._checked(self._query_encoder)
+        return self.encoder
+
+    def _checked(self, encoder):
         if self.manifest is not None:
             expected = self.manifest["models"]
-            if expected.get("encoder") != self._encoder.model_id:
+            if expected.get("encoder") != encoder.model_id:
                 raise IndexStateError(f"index {self.folder} was built with encoder {expected.get('encoder')!r}, "
-                                  f"not {self._encoder.model_id!r}; rebuild it with `hyperamy index`")
-        return self._encoder
+                                      f"not {encoder.model_id!r}; rebuild it with `hyperamy index`")
+        return encoder
 
     def __len__(self) -> int:
         return 0 if self.manifest is None else self.manifest["counts"]["documents"]

@@ -90,7 +90,7 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
     allowed = parts.store.filter_rows(where, labels)
     if allowed is not None and not len(allowed):
         return []
-    encoded = engine.encoder.encode_query(query, span)
+    encoded = engine.query_encoder.encode_query(query, span)
     felt = encoded.emotion
     with single_threaded_blas():
         ranked = rank(parts, engine.config, engine.manifest["models"]["alpha"],

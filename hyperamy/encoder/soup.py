@@ -14,14 +14,14 @@ from typing import Sequence
 
 import torch
 
-from hyperamy.encoder.weights import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, fingerprint, read_config
+from hyperamy.encoder.weights import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, fingerprint, read_config, read_tensors
 from hyperamy.errors import InputError, WeightsError
 from hyperamy.files import atomic_path, write_json
 
 
 def average_runs(runs: Sequence[Path], out: Path) -> dict:
     """Write the mean of the runs' tuned weights and a config naming them into `out`; return that config."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     runs = [Path(run) for run in runs]
     if len(runs) < 2:
@@ -46,7 +46,7 @@ def average_runs(runs: Sequence[Path], out: Path) -> dict:
     total: dict[str, torch.Tensor] = {}
     dtypes: dict[str, torch.dtype] = {}
     for run in runs:
-        tensors = _load(run, load_file)
+        tensors = read_tensors(run)
         if total and set(tensors) != set(total):
             raise WeightsError(f"{run / WEIGHTS_FILE} holds other tensors than {runs[0] / WEIGHTS_FILE}")
         for name, tensor in tensors.items():
@@ -68,16 +68,6 @@ def average_runs(runs: Sequence[Path], out: Path) -> dict:
     }
     write_json(out / CONFIG_FILE, raw)
     return raw
-
-
-def _load(run: Path, load_file) -> dict[str, torch.Tensor]:
-    path = run / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"weights folder {run} is incomplete: {WEIGHTS_FILE} is missing")
-    try:
-        return load_file(str(path))
-    except Exception as exc:  # safetensors raises its own error type, or OSError on a truncated file
-        raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
 
 
 def _data_seed(raw: dict):

@@ -87,10 +87,14 @@ def tokenize(tokenizer, texts: Sequence[str], spans: Sequence[Span] | None, max_
             continue
         token_mask[row] = span_token_mask(encoded["offset_mapping"][row], attention[row], chars)
         if not token_mask[row].any():
-            raise InputError(f"span {text[chars[0]:chars[1]]!r} at characters {chars[0]}-{chars[1]} "
-                             f"covers no token within the first {max_length} tokens of {_preview(text)}")
+            raise uncovered_span(text, chars, max_length)
     return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"],
             "token_mask": token_mask, "truncated": _count_truncated(encoded)}
+
+
+def uncovered_span(text: str, chars: tuple[int, int], max_length: int) -> InputError:
+    return InputError(f"span {text[chars[0]:chars[1]]!r} at characters {chars[0]}-{chars[1]} "
+                      f"covers no token within the first {max_length} tokens of {_preview(text)}")
 
 
 def _count_truncated(encoded) -> int:

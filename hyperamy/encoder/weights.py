@@ -55,16 +55,8 @@ def read_config(folder: Path) -> tuple[EncoderConfig, dict]:
 
 def load_state(model, folder: Path) -> None:
     """Copy the saved tuned parameters into a freshly built model, checking names and shapes."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = folder / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"weights folder {folder} is incomplete: {WEIGHTS_FILE} is missing")
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, RuntimeError) as exc:
-        raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
+    tensors = read_tensors(folder)
     wanted = set(model.tuned_parameter_names())
     missing, unexpected = sorted(wanted - set(tensors)), sorted(set(tensors) - wanted)
     if missing or unexpected:
@@ -76,6 +68,20 @@ def load_state(model, folder: Path) -> None:
                 raise WeightsError(f"{path}: {name} has shape {tuple(tensor.shape)}, "
                                    f"the backbone expects {tuple(state[name].shape)}")
             state[name].copy_(tensor.float())
+
+
+def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a weights folder's safetensors file, as saved (transformer layers in float16)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = folder / WEIGHTS_FILE
+    if not path.is_file():
+        raise WeightsError(f"weights folder {folder} is incomplete: {WEIGHTS_FILE} is missing")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, RuntimeError) as exc:
+        raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
 
 
 def fingerprint(folder: Path) -> str:

@@ -5,6 +5,8 @@
     python benchmarks/query_latency.py --limit 50 --queries 2 --repeats 1   # smoke run
 
 Every step is timed per question, warm, one question at a time; p50 / p95 over all of them.
+First, whole one-off search processes are timed with the light query path and with the query
+encoder loaded through transformers, alternating (--processes each).
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="index only the first N passages when building")
     parser.add_argument("--queries", type=int, default=50, help="questions to time")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the questions")
+    parser.add_argument("--processes", type=int, default=5,
+                        help="one-off search processes to time per path (alternating)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/query_latency.jsonl)")
     args = parser.parse_args()
 
@@ -75,6 +79,8 @@ def main() -> None:
                                                                          engine.search(q, k=10))
 
     timings = {}
+    for name, seconds in process_timings(folder, questions[0], args.processes).items():
+        timings[name] = {"p50_ms": percentile(seconds, 50) * 1000, "p95_ms": percentile(seconds, 95) * 1000}
     for name, step in steps.items():
         step(questions[0])  # warm: first calls pack weights and fill caches
         times = []
@@ -92,6 +98,34 @@ def main() -> None:
                                           "native_bfloat16": native_bf16, "threads": torch.get_num_threads()},
                         f"{args.corpus.name} ({len(engine)} passages)", {}, timings, args.out)
     print(f"\nrecord appended to {path}")
+
+
+PROCESS = """
+import sys
+from hyperamy.engine import HyperAmy, default_encoder
+engine = HyperAmy.open(sys.argv[1])
+if sys.argv[3] == "full":
+    engine._encoder = default_encoder()  # what every search loaded before the light path
+engine.search(sys.argv[2], k=10)
+"""
+
+
+def process_timings(folder: Path, question: str, repeats: int) -> dict[str, list[float]]:
+    """Wall seconds of a whole Python process that opens the index and runs one search, per path.
+
+    The two paths alternate so that drift in the machine's speed falls on both alike.
+    """
+    import subprocess
+
+    names = {"light": "one-off search process, light query path (no transformers)",
+             "full": "one-off search process, query encoder loaded through transformers"}
+    seconds: dict[str, list[float]] = {name: [] for name in names.values()}
+    for _ in range(repeats):
+        for path, name in names.items():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", PROCESS, str(folder), question, path], check=True)
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
 
 
 if __name__ == "__main__":

@@ -79,11 +79,12 @@ def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
     corpus, qa = tiny_monte_cristo
     out = tmp_path / "q.jsonl"
     table = run_script("query_latency.py", "--corpus", corpus, "--qa", qa, "--index", tmp_path / "idx",
-                       "--repeats", 1, "--out", out)
+                       "--repeats", 1, "--processes", 1, "--out", out)
     record = json.loads(out.read_text().splitlines()[-1])
     steps = record["timings"]
     assert "batch path" in table and "fetch the 10 hits" in table and record["dataset"] == "corpus.jsonl (5 passages)"
-    assert len(steps) == (6 if record["config"]["native_bfloat16"] else 5)
+    assert "light query path (no transformers)" in table and "loaded through transformers" in table
+    assert len(steps) == (8 if record["config"]["native_bfloat16"] else 7)
     assert all(0 < t["p50_ms"] <= t["p95_ms"] for t in steps.values())
 
 

@@ -49,6 +49,14 @@ def tiny_data(tmp_path):
     for split in ("train", "dev", "test"):
         lines = [f"{text}\t{ids}\tid{i}" for i, (text, ids) in enumerate(GOEMOTIONS_ROWS)]
         (folder / "goemotions" / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from hyperamy.emotions import EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABELS
+
+    for name, targets, mapping in (("group", GROUPS, LABEL_TO_GROUP), ("ekman", EKMAN, LABEL_TO_EKMAN)):
+        (folder / "goemotions" / name).mkdir()
+        lines = [f"{text}\t{','.join(sorted({str(targets.index(mapping[LABELS[int(i)]])) for i in ids.split(',')}))}"
+                 f"\tid{n}" for n, (text, ids) in enumerate(GOEMOTIONS_ROWS)]
+        for split in ("train", "dev", "test"):
+            (folder / "goemotions" / name / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     entity = folder / "entity_granularity"
     entity.mkdir()
     soft = [0.0] * 28

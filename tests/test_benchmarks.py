@@ -88,6 +88,26 @@ def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
     assert all(0 < t["p50_ms"] <= t["p95_ms"] for t in steps.values())
 
 
+def test_compare_runs_gives_each_runs_training_objective_and_probes(tiny_data, tmp_path):
+    from hyperamy.config import EncoderConfig, TrainConfig
+    from hyperamy.encoder.train import train
+
+    runs = []
+    for data_seed in (1, 2):
+        runs.append(tmp_path / f"d{data_seed}")
+        config = TrainConfig(epochs=2, batch_size=2, patience=10, lr_backbone=3e-4, lr_heads=1e-2, seed=5,
+                             data_seed=data_seed)
+        train(tiny_data, runs[-1], EncoderConfig(tuned_layers=1), config, show_progress=False)
+    out = tmp_path / "c.jsonl"
+    table = run_script("compare_runs.py", *runs, "--data", tiny_data, "--probe", "I'm so scared", "--out", out)
+    record = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert "dev loss" in table and "probe 1: I'm so scared" in table
+    for run in runs:
+        best = min(e["dev_loss"] for e in json.loads((run / "metrics_history.json").read_text()))
+        assert record[str(run)]["dev_loss"] == pytest.approx(best, rel=1e-3)  # weights saved in float16
+        assert [p["text"] for p in record[str(run)]["probes"]] == ["I'm so scared"]
+
+
 @pytest.mark.parametrize("name, option", [("recall_monte_cristo.py", "--qa"), ("recall_goemotions.py", "--corpus"),
                                           ("speed.py", "--corpus"), ("encoder_speed.py", "--texts"),
                                           ("query_latency.py", "--qa")])

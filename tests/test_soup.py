@@ -61,16 +61,17 @@ def test_soup_names_a_missing_weights_file(two_runs, tmp_path):
         average_runs(two_runs, tmp_path / "soup")
 
 
-def test_soup_command_writes_thresholds_and_card(tiny_data, two_runs, tmp_path):
+def test_soup_command_writes_thresholds_metrics_and_card(tiny_data, two_runs, tmp_path):
     from click.testing import CliRunner
 
     from hyperamy.cli import main
 
     out = tmp_path / "soup"
-    result = CliRunner().invoke(main, ["soup", *map(str, two_runs), "--out", str(out), "--data", str(tiny_data),
-                                       "--skip-eval"])
+    result = CliRunner().invoke(main, ["soup", *map(str, two_runs), "--out", str(out), "--data", str(tiny_data)])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"out": str(out), "runs": list(map(str, two_runs))}
+    summary, metrics = json.loads(result.output), json.loads((out / "eval-test.json").read_text())
+    assert summary["runs"] == list(map(str, two_runs)) and summary["macro_f1"] == metrics["macro_f1"]
+    assert metrics["n"] == 8 and 0.0 <= metrics["group_accuracy"] <= 1.0
     assert len(json.loads((out / "thresholds.json").read_text())["thresholds"]) == 28
     card = (out / "README.md").read_text()
     assert "uniform average (model soup) of 2 runs" in card and "data seed 2" in card

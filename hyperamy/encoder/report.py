@@ -95,8 +95,8 @@ def _training_lines(folder: Path, training: dict, minutes: float) -> list[str]:
     if "soup" in training:
         from hyperamy.encoder.soup import soup_lines
 
-        return [f"- time: {minutes:.1f} minutes on this machine (2 CPU cores) for averaging, thresholds "
-                "and evaluation, after the runs themselves", *soup_lines(training)]
+        return [f"- averaging took {minutes:.1f} minutes on this machine (2 CPU cores); each run's own time "
+                "is in its folder's model card", *soup_lines(training)]
     history = json.loads((folder / "metrics_history.json").read_text())
     return [f"- time: {minutes:.1f} minutes on this machine (2 CPU cores), best epoch "
             f"{training.get('best_epoch')} of {len(history)}",

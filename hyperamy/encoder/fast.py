@@ -137,9 +137,14 @@ def _is_plain_bert_layer(layer: nn.Module, config) -> bool:
         return False
     return (all(isinstance(p, nn.Linear) and p.bias is not None for p in parts)
             and all(isinstance(n, nn.LayerNorm) for n in norms)
-            and getattr(config, "hidden_act", None) == "gelu"
-            and getattr(config, "position_embedding_type", "absolute") == "absolute"
-            and not getattr(config, "is_decoder", False))
+            and plain_block_settings(config.to_dict()))
+
+
+def plain_block_settings(settings: Mapping) -> bool:
+    """A model config (as a dict) whose blocks QueryLayer computes: exact GELU, absolute positions, encoder."""
+    return (settings.get("hidden_act") == "gelu"
+            and settings.get("position_embedding_type", "absolute") == "absolute"
+            and not settings.get("is_decoder", False))
 
 
 def query_layers(layers: nn.ModuleList, config, precision: str) -> nn.ModuleList:

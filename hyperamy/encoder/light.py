@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hyperamy.encoder.fast import QueryLayer, kernels_agree, query_precision
+from hyperamy.encoder.fast import QueryLayer, kernels_agree, plain_block_settings, query_precision
 from hyperamy.encoder.joint import Encoded
 from hyperamy.encoder.model import pool_tokens, prototype_logits, resolve_backbone
 from hyperamy.encoder.predict import EmotionBatch
@@ -59,7 +59,9 @@ class LightQueryEncoder:
         backbone = resolve_backbone(config.backbone)
         settings = json.loads((backbone / "config.json").read_text(encoding="utf-8"))
         precision = query_precision(precision)
-        if not (_plain_bert(settings) and (backbone / BACKBONE_WEIGHTS).is_file()
+        # BERT only among the block-compatible models: RoBERTa's embeddings offset their positions
+        if not (settings.get("model_type") == "bert" and plain_block_settings(settings)
+                and (backbone / BACKBONE_WEIGHTS).is_file()
                 and (backbone / TOKENIZER_FILE).is_file() and kernels_agree(precision)):
             return None
         from safetensors.torch import load_file
@@ -133,12 +135,6 @@ class Embeddings(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         length = ids.shape[1]
         return self.norm(self.words[ids] + self.type_zero + self.positions[:length])  # the library's order
-
-
-def _plain_bert(settings: dict) -> bool:
-    return (settings.get("model_type") == "bert" and settings.get("hidden_act") == "gelu"
-            and settings.get("position_embedding_type", "absolute") == "absolute"
-            and not settings.get("is_decoder", False))
 
 
 def _linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:

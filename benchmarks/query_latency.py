@@ -103,10 +103,8 @@ def main() -> None:
 PROCESS = """
 import sys
 from hyperamy.engine import HyperAmy, default_encoder
-engine = HyperAmy.open(sys.argv[1])
-if sys.argv[3] == "full":
-    engine._encoder = default_encoder()  # what every search loaded before the light path
-engine.search(sys.argv[2], k=10)
+full = default_encoder() if sys.argv[3] == "full" else None  # what every search loaded before the light path
+HyperAmy.open(sys.argv[1], encoder=full).search(sys.argv[2], k=10)
 """
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -58,7 +59,6 @@ def test_data_seed_keeps_the_start_and_changes_the_order(tiny_data, tmp_path):
     assert not bool((a["prototypes"] == c["prototypes"]).all())
     moving = TrainConfig(epochs=1, batch_size=2, patience=10, lr_backbone=3e-4, lr_heads=1e-2, seed=5)
     for name, data_seed in (("d", 1), ("e", 2)):
-        config = TrainConfig(**{**moving.__dict__, "data_seed": data_seed})
-        train(tiny_data, tmp_path / name, SMALL, config, show_progress=False)
+        train(tiny_data, tmp_path / name, SMALL, dataclasses.replace(moving, data_seed=data_seed), show_progress=False)
     d, e = (load_file(str(tmp_path / name / "model.safetensors")) for name in "de")
     assert not bool((d["prototypes"] == e["prototypes"]).all())

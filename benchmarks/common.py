@@ -28,6 +28,18 @@ def input_file(value: str) -> Path:
     return path
 
 
+def weights_folder(value: str) -> Path:
+    """argparse type for an encoder weights folder: a missing or broken one is a usage error naming it."""
+    from hyperamy.encoder.weights import read_config
+    from hyperamy.errors import WeightsError
+
+    try:
+        read_config(Path(value))
+    except WeightsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(value)
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,

@@ -19,14 +19,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import markdown_table, write_record  # noqa: E402
+from common import markdown_table, weights_folder, write_record  # noqa: E402
 
 PROBES = ["I can't believe they cancelled it, I'm furious", "The meeting is at 3pm."]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="weights folders (from hyperamy train or soup)")
+    parser.add_argument("runs", nargs="+", type=weights_folder, help="weights folders (from hyperamy train or soup)")
     parser.add_argument("--probe", action="append", help=f"a sentence to read with each run [{PROBES}]")
     parser.add_argument("--data", type=Path, help="data folder (default: the project's data/)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/compare_runs.jsonl)")
@@ -58,8 +58,9 @@ def main() -> None:
         saved = run / "eval-test.json"
         metrics = json.loads(saved.read_text()) if saved.is_file() else evaluate(encoder, data, "test")[0]
         batch = encoder.encode(probes)
-        read = [{"text": text, "top": batch.top(i, 1)[0][0], "prob": batch.top(i, 1)[0][1],
-                 "kappa": float(batch.kappa[i])} for i, text in enumerate(probes)]
+        tops = [batch.top(i, 1)[0] for i in range(len(probes))]
+        read = [{"text": text, "top": label, "prob": prob, "kappa": float(batch.kappa[i])}
+                for i, (text, (label, prob)) in enumerate(zip(probes, tops))]
         results[str(run)] = {"dev_loss": loss, "macro_f1": metrics["macro_f1"],
                              "kappa_spearman": metrics["kappa_spearman"], "top1_accuracy": metrics["top1_accuracy"],
                              "entity_macro_f1_non_neutral": metrics["entity_macro_f1_non_neutral"],

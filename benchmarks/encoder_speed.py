@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import DATA, input_file, markdown_table, timed, write_record  # noqa: E402
+from common import DATA, input_file, markdown_table, timed, weights_folder, write_record  # noqa: E402
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N texts")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per system; the median is reported")
-    parser.add_argument("--weights", help="encoder weights folder (default: shipped)")
+    parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/encoder_speed.jsonl)")
     args = parser.parse_args()
 

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import DATA, input_file, markdown_table, write_record  # noqa: E402
+from common import DATA, input_file, markdown_table, weights_folder, write_record  # noqa: E402
 
 NEUTRAL = 27
 
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--queries-file", type=input_file, default=str(DATA / "goemotions" / "dev.tsv"))
     parser.add_argument("--queries", type=int, default=1000, help="how many non-neutral dev texts to ask")
     parser.add_argument("--corpus-limit", type=int, default=0, help="use only the first N corpus texts")
-    parser.add_argument("--weights", help="encoder weights folder (default: shipped)")
+    parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/recall_goemotions.jsonl)")
     args = parser.parse_args()
 
@@ -103,7 +103,7 @@ def main() -> None:
     metrics["random"] = {"P@10": float(relevant_share)}
     print(markdown_table(["system", "P@10", "nDCG@10"], rows))
     path = write_record("recall_goemotions", {"index_config": dataclasses.asdict(engine.config),
-                                              "weights": args.weights or "shipped", "queries": len(queries)},
+                                              "weights": str(args.weights or "shipped"), "queries": len(queries)},
                         f"GoEmotions {args.corpus.name} ({len(corpus)} texts), {len(queries)} dev queries",
                         metrics, timings, args.out)
     print(f"\nrecord appended to {path}")

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import SHARED, input_file, markdown_table, write_record  # noqa: E402
+from common import SHARED, input_file, markdown_table, weights_folder, write_record  # noqa: E402
 
 CUTOFFS = (1, 5, 10, 20)
 
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=input_file, default=str(SHARED / "monte_cristo" / "corpus.jsonl"))
     parser.add_argument("--qa", type=input_file, default=str(SHARED / "monte_cristo" / "qa.jsonl"))
     parser.add_argument("--index", type=Path, help="reuse or build the hyperamy index here (default: a temp folder)")
-    parser.add_argument("--weights", help="encoder weights folder (default: shipped)")
+    parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
     parser.add_argument("--emotion-weights", default="", help="extra hybrid runs with these emotion weights, e.g. 0,0.5")
     parser.add_argument("--no-txtai", action="store_true", help="leave txtai out")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/recall_monte_cristo.jsonl)")
@@ -95,7 +95,7 @@ def main() -> None:
 
     print(markdown_table(["system"] + [f"R@{c}" for c in CUTOFFS] + ["MRR"], rows))
     path = write_record("recall_monte_cristo", {"index_config": dataclasses.asdict(default_config),
-                                                "weights": args.weights or "shipped", "txtai": reason or "ran"},
+                                                "weights": str(args.weights or "shipped"), "txtai": reason or "ran"},
                         f"{args.corpus.name} ({len(records)} passages), {args.qa.name} ({len(questions)} questions)",
                         metrics, timings, args.out)
     print(f"\nrecord appended to {path}")

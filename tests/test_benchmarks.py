@@ -117,3 +117,14 @@ def test_a_missing_input_file_is_a_usage_error(name, option, tmp_path):
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
     assert f"error: argument {option}: no such file: {missing}" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name, option", [("recall_monte_cristo.py", "--weights"), ("recall_goemotions.py", "--weights"),
+                                          ("encoder_speed.py", "--weights"), ("compare_runs.py", None)])
+def test_a_missing_weights_folder_is_a_usage_error(name, option, tmp_path):
+    missing = tmp_path / "no-run"
+    args = [option, str(missing)] if option else [str(missing)]
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2
+    assert f"weights folder {missing} does not exist" in result.stderr and "Traceback" not in result.stderr

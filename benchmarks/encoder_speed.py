@@ -30,7 +30,7 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
 
     texts = [line.split("\t")[0] for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = texts[: args.limit] if args.limit else texts

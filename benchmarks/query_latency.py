@@ -1,12 +1,13 @@
-"""Where a search's time goes: encoding the query (three ways), ranking, fetching the hits.
+"""Where a search's time goes: encoding the query (four ways), ranking, fetching the hits.
 
     python benchmarks/query_latency.py --index DIR     # an existing index of the Monte Cristo corpus
     python benchmarks/query_latency.py                 # builds one first (about 2 minutes)
     python benchmarks/query_latency.py --limit 50 --queries 2 --repeats 1   # smoke run
 
 Every step is timed per question, warm, one question at a time; p50 / p95 over all of them.
-First, whole one-off search processes are timed with the light query path and with the query
-encoder loaded through transformers, alternating (--processes each).
+First, whole one-off search processes are timed with the light query path (NumPy, what
+`HyperAmy.open(DIR).search` uses) and with the query encoder loaded through torch and
+transformers, alternating (--processes each).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def main() -> None:
     import torch
 
     from hyperamy.corpus import read_records
+    from hyperamy.encoder.light import LightQueryEncoder
     from hyperamy.engine import HyperAmy
     from hyperamy.search import Query, rank, single_threaded_blas
 
@@ -61,7 +63,9 @@ def main() -> None:
         with single_threaded_blas():
             return rank(parts, engine.config, alpha, query, 10, "hybrid", None)
 
+    light = LightQueryEncoder.load()
     steps = {
+        "encode the query, light path (NumPy float32; a search of an opened index)": light.encode_query,
         "encode the query, batch path (float32, as documents are)": lambda q: encoder.encode([q]),
         "encode the query, packed float32 layers": lambda q: (encoder.query_layers("float32"),
                                                               encoder.encode_query(q)),
@@ -75,8 +79,10 @@ def main() -> None:
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
     steps["fetch the 10 hits from DuckDB"] = lambda q: parts.store.fetch(hits[q])
-    steps[f"whole search, Python API ({default} queries)"] = lambda q: (encoder.query_layers(default),
-                                                                         engine.search(q, k=10))
+    steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
+        encoder.query_layers(default), engine.search(q, k=10))
+    opened = HyperAmy.open(folder)
+    steps["whole search, Python API, index opened (light path)"] = lambda q: opened.search(q, k=10)
 
     timings = {}
     for name, seconds in process_timings(folder, questions[0], args.processes).items():
@@ -115,8 +121,8 @@ def process_timings(folder: Path, question: str, repeats: int) -> dict[str, list
     """
     import subprocess
 
-    names = {"light": "one-off search process, light query path (no transformers)",
-             "full": "one-off search process, query encoder loaded through transformers"}
+    names = {"light": "one-off search process, light query path (NumPy: no torch, no transformers)",
+             "full": "one-off search process, query encoder loaded through torch and transformers"}
     seconds: dict[str, list[float]] = {name: [] for name in names.values()}
     for _ in range(repeats):
         for path, name in names.items():

@@ -64,7 +64,7 @@ def main() -> None:
     from hyperamy.corpus import Record
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
     from hyperamy.engine import HyperAmy
 
     corpus = read_tsv(args.corpus, args.corpus_limit)

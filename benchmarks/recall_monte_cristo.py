@@ -48,7 +48,7 @@ def main() -> None:
     from hyperamy.corpus import read_records
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
     from hyperamy.engine import HyperAmy
 
     questions = [json.loads(line) for line in args.qa.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -109,7 +109,7 @@ def main() -> None:
     from hyperamy.corpus import read_records
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
     from hyperamy.engine import HyperAmy
     from hyperamy.persist import folder_size
 

@@ -11,7 +11,7 @@ __all__ = ["HyperAmy", "Hit", "Record", "read_records", "EmotionEncoder", "Emoti
 # Heavy modules (torch, transformers, faiss, duckdb) load only when first asked for,
 # so `hyperamy --help` and `import hyperamy` stay fast.
 _LAZY = {
-    "EmotionEncoder": "hyperamy.encoder.predict", "EmotionBatch": "hyperamy.encoder.predict",
+    "EmotionEncoder": "hyperamy.encoder.predict", "EmotionBatch": "hyperamy.encoder.outputs",
     "HyperAmy": "hyperamy.engine", "Hit": "hyperamy.search",
     "Record": "hyperamy.corpus", "read_records": "hyperamy.corpus",
     "IndexConfig": "hyperamy.config", "EncoderConfig": "hyperamy.config",

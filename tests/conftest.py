@@ -96,8 +96,7 @@ class FakeEncoder:
 
     def encode(self, texts, spans=None, batch_size=64, on_batch=None):
         from hyperamy.emotions import LABELS
-        from hyperamy.encoder.joint import Encoded
-        from hyperamy.encoder.predict import EmotionBatch
+        from hyperamy.encoder.outputs import EmotionBatch, Encoded
         from hyperamy.encoder.tokens import check_texts, resolve_span
         from hyperamy.lexical import words
 

@@ -124,11 +124,11 @@ def test_killed_build_leaves_the_previous_index_searchable(tmp_path):
     assert json.loads(again.stdout)["unchanged"] == 4 and len(list((tmp_path / "idx").glob("gen-*"))) == 1
 
 
-def test_a_search_process_never_imports_transformers(built):
+def test_a_search_process_never_imports_torch_or_transformers(built):
     folder, _ = built
     script = ("import sys, json; from hyperamy import HyperAmy; "
               f"hits = HyperAmy.open({str(folder / 'idx')!r}).search('a prisoner overcome with despair', k=1); "
-              "print(json.dumps([hits[0].id, 'transformers' in sys.modules]))")
+              "print(json.dumps([hits[0].id, 'transformers' in sys.modules, 'torch' in sys.modules]))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == ["cell", False]
+    assert json.loads(result.stdout) == ["cell", False, False]

@@ -17,7 +17,7 @@ def joint(shipped_encoder):
 def test_semantic_vectors_equal_sentence_transformers(joint):
     from sentence_transformers import SentenceTransformer
 
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
 
     plain = SentenceTransformer(str(resolve_backbone("all-MiniLM-L6-v2")), device="cpu")
     expected = plain.encode(TEXTS, normalize_embeddings=True)

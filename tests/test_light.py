@@ -1,10 +1,10 @@
-"""The light query path (no transformers) gives what the full query path gives."""
+"""The light query path (NumPy; no torch, no transformers) gives what the full query path gives."""
 import json
 
 import numpy as np
 import pytest
 
-from hyperamy.encoder.light import LightQueryEncoder
+from hyperamy.encoder.light import LightQueryEncoder, gelu
 from hyperamy.errors import InputError
 
 pytestmark = pytest.mark.model
@@ -22,7 +22,7 @@ def pair(shipped_encoder):
 
     full = SharedTrunkEncoder.from_backbone(shipped_encoder)
     full.query_layers("float32")
-    return LightQueryEncoder.load(precision="float32"), full
+    return LightQueryEncoder.load(), full
 
 
 def test_light_path_equals_the_full_query_path_in_float32(pair):
@@ -37,6 +37,16 @@ def test_light_path_equals_the_full_query_path_in_float32(pair):
         assert np.abs(a.emotion.probs - b.emotion.probs).max() < 1e-5
         assert a.truncated == b.truncated
     assert light.encode_query(*CASES[-1]).truncated == 1
+
+
+def test_gelu_is_the_exact_erf_gelu_to_float32_precision():
+    import torch
+
+    x = np.linspace(-12, 12, 100_001, dtype=np.float32)
+    exact = torch.nn.functional.gelu(torch.from_numpy(x).double()).numpy()
+    got = gelu(x)
+    assert got.dtype == np.float32
+    assert np.abs(got - exact).max() < 1e-6
 
 
 def test_tokens_and_offsets_match_the_transformers_tokenizer(pair, shipped_encoder):

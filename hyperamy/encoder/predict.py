@@ -1,7 +1,6 @@
 """Inference: texts (and spans) -> EmotionBatch(mu, kappa, probs)."""
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -9,25 +8,8 @@ import numpy as np
 import torch
 
 from hyperamy.emotions import LABELS
+from hyperamy.encoder.outputs import EmotionBatch
 from hyperamy.encoder.tokens import Span, length_sorted_batches
-
-
-@dataclasses.dataclass(frozen=True)
-class EmotionBatch:
-    """Emotion of n texts: directions, certainties and label probabilities."""
-
-    mu: np.ndarray  # (n, dim) float32, unit norm
-    kappa: np.ndarray  # (n,) float32, >= 1: higher = more intense, more certain
-    probs: np.ndarray  # (n, 28) float32: softmax(kappa * cos(mu, label prototypes))
-    labels: tuple[str, ...] = LABELS
-
-    def __len__(self) -> int:
-        return len(self.kappa)
-
-    def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
-        """The n most probable labels of one row, with their probabilities."""
-        order = np.argsort(-self.probs[row])[:n]
-        return [(self.labels[i], float(self.probs[row, i])) for i in order]
 
 
 class EmotionEncoder:

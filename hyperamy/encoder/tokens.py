@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 import numpy as np
-import torch
 
 from hyperamy.errors import InputError
 
@@ -103,8 +102,12 @@ def _count_truncated(encoded) -> int:
     return sum(bool(e.overflowing) for e in encodings)
 
 
-def span_token_mask(offsets: torch.Tensor, attention: torch.Tensor, chars: tuple[int, int]) -> torch.Tensor:
-    """Tokens overlapping [start, end): special tokens have empty offsets and never match."""
+def span_token_mask(offsets, attention, chars: tuple[int, int]):
+    """Tokens overlapping [start, end): special tokens have empty offsets and never match.
+
+    `offsets` (tokens, 2) and the boolean `attention` (tokens,) are both torch tensors or both
+    NumPy arrays; the mask comes back as the same kind.
+    """
     start, end = chars
     token_start, token_end = offsets[:, 0], offsets[:, 1]
     return attention & (token_end > token_start) & (token_start < end) & (token_end > start)

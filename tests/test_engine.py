@@ -4,6 +4,7 @@ import duckdb
 import pytest
 
 from hyperamy.corpus import Record
+from hyperamy.emotions import LABELS
 from hyperamy.engine import HyperAmy
 from hyperamy.config import IndexConfig
 from hyperamy.errors import DataFormatError, IndexStateError, InputError
@@ -100,6 +101,19 @@ def test_delete_and_reopen_give_identical_hits(engine, fake_encoder):
     reopened = HyperAmy.open(engine.folder, encoder=fake_encoder)
     assert len(reopened) == 4
     assert [h.to_dict() for h in reopened.search("the ship in the harbour", k=4)] == before
+
+
+def test_each_rows_feeling_is_read_back_at_its_row(engine, fake_encoder):
+    engine.delete(["rage"])  # leaves a gap in the row numbers
+    store = engine._parts.store
+    kappa, probs = store.emotion_table()
+    stored = store.db.execute("SELECT row, text FROM docs ORDER BY row").fetchall()
+    assert len(stored) == 4 and probs.shape == (len(kappa), 28)
+    felt = fake_encoder.encode([text for _, text in stored]).emotion
+    rows = [row for row, _ in stored]
+    assert kappa[rows].tolist() == felt.kappa.tolist()
+    assert (probs[rows] == felt.probs).all()
+    assert [LABELS[i] for i in probs[rows].argmax(1)] == ["neutral", "joy", "fear", "neutral"]
 
 
 def test_a_failed_add_leaves_the_previous_index_intact(engine, fake_encoder):

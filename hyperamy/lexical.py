@@ -1,6 +1,13 @@
-"""Keyword scoring with BM25 (bm25s), persisted beside the index."""
+"""Keyword scoring with BM25, persisted beside the index.
+
+bm25s builds the index: it precomputes each (word, document) BM25 term score into a sparse
+matrix, one column per word. Scoring a query is then a sum of its words' columns, done here in
+NumPy, so a search never imports bm25s (and SciPy, which it loads: 0.3 s of a one-off search).
+The files are the ones `bm25s.BM25.save` writes, and `bm25s.BM25.load` reads them.
+"""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -31,8 +38,8 @@ def words(text: str) -> list[str]:
 class KeywordIndex:
     """BM25 over the documents' texts; rows map BM25's positions back to store rows."""
 
-    def __init__(self, retriever=None, rows: np.ndarray | None = None):
-        self.retriever = retriever
+    def __init__(self, matrix: "TermScores | None" = None, rows: np.ndarray | None = None):
+        self.matrix = matrix
         self.rows = rows if rows is not None else np.zeros(0, np.int64)
 
     @classmethod
@@ -57,18 +64,20 @@ class KeywordIndex:
             return cls()
         if np.any(np.diff(rows) <= 0):
             raise ValueError("keyword index rows must be strictly ascending")
-        retriever = bm25s.BM25()
+        retriever = bm25s.BM25()  # Lucene's BM25: no score for the words a document lacks
         retriever.index(Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
-        return cls(retriever, rows)
+        scores = retriever.scores
+        params = {"k1": retriever.k1, "b": retriever.b, "delta": retriever.delta, "method": retriever.method,
+                  "idf_method": retriever.idf_method, "dtype": retriever.dtype, "int_dtype": retriever.int_dtype,
+                  "num_docs": int(scores["num_docs"]), "version": bm25s.__version__, "backend": "numpy"}
+        return cls(TermScores(scores["data"], scores["indices"], scores["indptr"], retriever.vocab_dict, params),
+                   rows)
 
     def score_all(self, query: str) -> np.ndarray:
         """BM25 score of every document for a query, aligned with `self.rows` (ascending)."""
-        if self.retriever is None:
+        if self.matrix is None:
             return np.zeros(0, np.float32)
-        tokens = [t for t in words(query) if t in self.retriever.vocab_dict]
-        if not tokens:
-            return np.zeros(len(self.rows), np.float32)
-        return np.asarray(self.retriever.get_scores(tokens), np.float32)
+        return self.matrix.scores(words(query))
 
     def top(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k best (scores, rows) among positive scores, optionally only `allowed` rows."""
@@ -93,14 +102,57 @@ class KeywordIndex:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "rows.npy", self.rows)
-        if self.retriever is not None:
-            self.retriever.save(str(folder / "bm25"))
+        if self.matrix is not None:
+            self.matrix.save(folder / "bm25")
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        bm25s = _bm25s()
-
         rows = np.load(folder / "rows.npy")
         if not len(rows):
             return cls()
-        return cls(bm25s.BM25.load(str(folder / "bm25")), rows)
+        return cls(TermScores.load(folder / "bm25"), rows)
+
+
+class TermScores:
+    """BM25 term scores as a sparse word-by-document matrix in compressed columns.
+
+    Column `w` (entries indptr[w]:indptr[w + 1]) holds the documents containing word w and that
+    word's BM25 score in each; a query's scores are the sum of its words' columns, a word
+    counted as often as the query repeats it (as bm25s counts it).
+    """
+
+    FILES = {"data": "data.csc.index.npy", "indices": "indices.csc.index.npy", "indptr": "indptr.csc.index.npy"}
+    VOCABULARY, PARAMS = "vocab.index.json", "params.index.json"
+    METHODS = ("lucene", "robertson", "atire")  # those whose absent words score 0: no extra array
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocabulary: dict[str, int],
+                 params: dict):
+        if params.get("method") not in self.METHODS:
+            raise ValueError(f"BM25 variant {params.get('method')!r} is not supported (only {self.METHODS})")
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.vocabulary, self.params = vocabulary, params
+        self.num_docs = int(params["num_docs"])
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """(num_docs,) float32: the BM25 score of every document for the query's tokens."""
+        total = np.zeros(self.num_docs, np.float32)
+        for token in tokens:
+            word = self.vocabulary.get(token)
+            if word is not None:
+                start, end = self.indptr[word], self.indptr[word + 1]
+                np.add.at(total, self.indices[start:end], self.data[start:end])
+        return total
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, file in self.FILES.items():
+            np.save(folder / file, getattr(self, name))
+        (folder / self.VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8")
+        (folder / self.PARAMS).write_text(json.dumps(self.params, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "TermScores":
+        arrays = {name: np.load(folder / file) for name, file in cls.FILES.items()}
+        vocabulary = json.loads((folder / cls.VOCABULARY).read_text(encoding="utf-8"))
+        params = json.loads((folder / cls.PARAMS).read_text(encoding="utf-8"))
+        return cls(arrays["data"], arrays["indices"], arrays["indptr"], vocabulary, params)

@@ -69,3 +69,27 @@ def test_keyword_index_scores_and_keeps_bm25s_quiet(tmp_path):
     assert keyword.top(scores, 5)[1].tolist() == [3] and scores[1] == 0.0
     keyword.save(tmp_path / "kw")
     assert KeywordIndex.load(tmp_path / "kw").score_all("prisoner cell").tolist() == scores.tolist()
+
+
+def test_keyword_scores_are_bm25s_own_and_its_files_stay_readable_by_it(tmp_path):
+    import bm25s
+
+    from hyperamy.lexical import KeywordIndex, words
+
+    texts = ["the prisoner in his cell, the cell of the prisoner", "a ball at the count's house",
+             "the count in the cell", "nothing here matches"]
+    keyword = KeywordIndex.build([(np.arange(4) * 2, texts)])
+    keyword.save(tmp_path / "kw")
+    theirs = bm25s.BM25.load(str(tmp_path / "kw" / "bm25"))
+    reference = bm25s.BM25()
+    reference.index([words(t) for t in texts], show_progress=False)
+    loaded = KeywordIndex.load(tmp_path / "kw")
+    for query in ["prisoner cell", "the count the count", "house of the count", "zebra", "cell zebra cell"]:
+        tokens = [t for t in words(query) if t in reference.vocab_dict]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(4, np.float32)
+        ours = loaded.score_all(query)
+        assert ours.dtype == np.float32 and np.allclose(ours, expected, rtol=1e-6, atol=0)
+        found = [t for t in words(query) if t in theirs.vocab_dict]
+        assert ours.tolist() == (theirs.get_scores(found).tolist() if found else [0.0] * 4)
+    assert loaded.score_all("the count the count")[[0, 2]].tolist() != [0.0, 0.0]
+    assert loaded.top(loaded.score_all("prisoner cell"), 2)[1].tolist() == [0, 4]

@@ -21,6 +21,17 @@ def test_help_lists_the_commands_and_starts_without_torch():
     assert result.stdout.strip().endswith("False")
 
 
+@pytest.mark.model
+def test_predict_runs_without_torch():
+    code = ("import sys; from hyperamy.cli import main\n"
+            "try: main(['predict', 'Villefort turned pale', '--span', 'Villefort', '--json'])\n"
+            "except SystemExit: pass\n"
+            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    payload, imported = result.stdout.strip().rsplit("\n", 1)
+    assert json.loads(payload)["span"] == "Villefort" and imported == "False False"
+
+
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "hyperamy", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("hyperamy, version ")
@@ -51,6 +62,11 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     payload = json.loads(result.stdout)
     assert set(payload) == {"text", "span", "kappa", "top", "predicted", "mu"}
     assert len(payload["mu"]) == 64 and len(payload["top"]) == 5
+    full = shipped_encoder.encode([payload["text"]])  # the torch path the CLI skips for BERT backbones
+    assert payload["kappa"] == pytest.approx(float(full.kappa[0]), rel=1e-5)
+    assert [(t["label"], pytest.approx(t["prob"], abs=1e-5)) for t in payload["top"]] == full.top(0, 5)
+    assert payload["predicted"] == [name for name, flag in zip(full.labels, shipped_encoder.predicted_labels(full.probs)[0])
+                                    if flag]
     missing = run("predict", "Villefort turned pale", "--span", "Morcerf")
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"

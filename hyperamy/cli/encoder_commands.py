@@ -30,12 +30,18 @@ def predict(text: str, span: str | None, top: int, as_json: bool, weights: str |
     Example:
       hyperamy predict "Villefort turned pale and trembled" --span Villefort
     """
-    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.light import LightQueryEncoder
 
-    encoder = EmotionEncoder.load(weights)
-    batch = encoder.encode([text], spans=[span] if span else None)
+    light = LightQueryEncoder.load(weights)  # no torch import for BERT-style backbones (seconds sooner)
+    if light is not None:
+        batch, thresholds = light.encode_query(text, span).emotion, light.thresholds
+    else:
+        from hyperamy.encoder import EmotionEncoder
+
+        encoder = EmotionEncoder.load(weights)
+        batch, thresholds = encoder.encode([text], spans=[span] if span else None), encoder.thresholds
     ranked = batch.top(0, top)
-    decided = [name for name, flag in zip(batch.labels, encoder.predicted_labels(batch.probs)[0]) if flag]
+    decided = [name for name, p, threshold in zip(batch.labels, batch.probs[0], thresholds) if p >= threshold]
     if as_json:
         emit_json({"text": text, "span": span, "kappa": float(batch.kappa[0]),
                    "top": [{"label": name, "prob": round(p, 6)} for name, p in ranked],

@@ -19,7 +19,8 @@ import numpy as np
 
 from hyperamy.encoder.outputs import EmotionBatch, Encoded
 from hyperamy.encoder.tokens import Span, check_texts, resolve_span, span_token_mask, uncovered_span
-from hyperamy.encoder.weights import SHIPPED, fingerprint, read_config, read_tensors, resolve_backbone
+from hyperamy.encoder.weights import (SHIPPED, fingerprint, read_config, read_tensors, read_thresholds,
+                                      resolve_backbone)
 from hyperamy.errors import WeightsError
 
 BACKBONE_WEIGHTS = "model.safetensors"
@@ -40,13 +41,15 @@ class LightQueryEncoder:
     query_precision = "float32"
 
     def __init__(self, tokenizer, embeddings: "Embeddings", lower: list["Block"], tuned: list["Block"],
-                 semantic: list["Block"], heads: Mapping[str, np.ndarray], config, model_id: str):
+                 semantic: list["Block"], heads: Mapping[str, np.ndarray], config, model_id: str,
+                 thresholds: np.ndarray):
         self.tokenizer, self.embeddings = tokenizer, embeddings
         self.lower, self.tuned, self.semantic = lower, tuned, semantic
         self.project = Linear(heads["project.weight"], heads["project.bias"])
         self.energy = Linear(heads["energy.weight"], heads["energy.bias"])
         self.prototypes = _normalize(heads["prototypes"].astype(np.float32))
         self.config, self.model_id = config, model_id
+        self.thresholds = thresholds  # per-label decision thresholds chosen on dev
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "LightQueryEncoder | None":
@@ -92,7 +95,8 @@ class LightQueryEncoder:
                    lower=[block(base, prefix, i) for i in range(split)],
                    tuned=[block(tuned_tensors, TUNED_PREFIX, i) for i in range(split, layers)],
                    semantic=[block(base, prefix, i) for i in range(split, layers)],
-                   heads=tuned_tensors, config=config, model_id=f"{config.backbone}+{fingerprint(folder)}")
+                   heads=tuned_tensors, config=config, model_id=f"{config.backbone}+{fingerprint(folder)}",
+                   thresholds=read_thresholds(folder))
 
     def encode_query(self, text: str, span: Span = None) -> Encoded:
         """What `SharedTrunkEncoder.encode_query` gives for the same text and span (float32)."""

@@ -71,7 +71,7 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"
     empty = run("predict", "   ")
-    assert empty.exit_code == 2 and empty.stderr.strip() == "Error: text 0 is empty"
+    assert empty.exit_code == 2 and empty.stderr.strip() == "Error: TEXT is empty: give the text whose emotions to show"
 
 
 def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path):

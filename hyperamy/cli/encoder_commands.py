@@ -12,6 +12,7 @@ import click
 from hyperamy.cli import main
 from hyperamy.cli.common import data_dir, emit_json, progress_wanted
 from hyperamy.config import EncoderConfig, TrainConfig
+from hyperamy.errors import InputError
 
 weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False), envvar="HYPERAMY_WEIGHTS",
                               help="Weights folder from `hyperamy train` (default: the shipped model).")
@@ -32,6 +33,8 @@ def predict(text: str, span: str | None, top: int, as_json: bool, weights: str |
     """
     from hyperamy.encoder.light import LightQueryEncoder
 
+    if not text.strip():
+        raise InputError("TEXT is empty: give the text whose emotions to show")
     light = LightQueryEncoder.load(weights)  # no torch import for BERT-style backbones (seconds sooner)
     if light is not None:
         batch, thresholds = light.encode_query(text, span).emotion, light.thresholds

@@ -213,6 +213,8 @@ class HyperAmy:
         persist.remove_stale_generations(self.folder, generation.name)
 
     def _model_info(self) -> dict:
+        if self._encoder is None and self.manifest is not None:
+            return self.manifest["models"]  # nothing was encoded (a delete): no model to load
         encoder = self.encoder
         return {"encoder": encoder.model_id, "semantic_dimension": encoder.dimension,
                 "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,

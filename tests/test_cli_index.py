@@ -1,6 +1,7 @@
 """`hyperamy index / search / info / delete` with the real shipped encoder."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -122,6 +123,22 @@ def test_killed_build_leaves_the_previous_index_searchable(tmp_path):
     assert json.loads(hits)["id"] == "cell"
     again = run("index", corpus, "--index", tmp_path / "idx", "--json")  # the next write clears the half-built one
     assert json.loads(again.stdout)["unchanged"] == 4 and len(list((tmp_path / "idx").glob("gen-*"))) == 1
+
+
+def test_a_delete_never_loads_the_model(built, tmp_path):
+    folder, _ = built
+    copy = tmp_path / "idx"
+    shutil.copytree(folder / "idx", copy)
+    before = json.loads((copy / "manifest.json").read_text())
+    script = ("import sys, json; from hyperamy import HyperAmy; "
+              f"removed = HyperAmy.open({str(copy)!r}).delete(['cell']); "
+              "print(json.dumps([removed, [m for m in ('torch', 'transformers') if m in sys.modules]]))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [1, []]
+    after = json.loads((copy / "manifest.json").read_text())
+    assert after["models"] == before["models"]
+    assert after["counts"]["documents"] == before["counts"]["documents"] - 1
 
 
 def test_a_search_process_never_imports_the_heavy_libraries(built):

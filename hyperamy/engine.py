@@ -32,12 +32,13 @@ def index_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("HYPERAMY_INDEX") or DEFAULT_INDEX)
 
 
-def default_encoder():
-    """The shipped emotion encoder sharing its lower layers with the MiniLM semantic model."""
+def default_encoder(weights: str | Path | None = None):
+    """The emotion encoder of a weights folder (default: the shipped one), sharing its lower
+    layers with its backbone's semantic model (MiniLM for the shipped one)."""
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
 
-    return SharedTrunkEncoder.from_backbone(EmotionEncoder.load())
+    return SharedTrunkEncoder.from_backbone(EmotionEncoder.load(weights))
 
 
 @dataclasses.dataclass
@@ -70,9 +71,11 @@ class Parts:
 class HyperAmy:
     """Open with `HyperAmy.open(path)`, then `add`, `delete` and `search`."""
 
-    def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None):
+    def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None,
+                 weights: str | Path | None = None):
         self.folder, self.manifest, self.config = folder, manifest, config
         self._encoder = encoder
+        self._weights = weights  # the encoder's weights folder when none is given (None: shipped)
         self._query_encoder = None  # loaded on the first search when no encoder is
         self._parts: Parts | None = None
         if manifest is not None:
@@ -81,8 +84,12 @@ class HyperAmy:
 
     @classmethod
     def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
-             config: IndexConfig | None = None) -> "HyperAmy":
+             config: IndexConfig | None = None, weights: str | Path | None = None) -> "HyperAmy":
         """Open an index folder; with create=True a missing one starts empty (written on first add).
+
+        Documents and queries are encoded with `encoder` if given, else with the model in the
+        `weights` folder (from `hyperamy train` or `hyperamy soup`; default: the shipped one),
+        loaded when first needed. An index only accepts the model it was built with.
 
         `config` sets a new index's settings; for an existing index it may change the ranking
         settings (candidates, semantic_share, emotion_weight, hnsw_ef_search) but not the stored ones.
@@ -102,23 +109,23 @@ class HyperAmy:
                     raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
                                      f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
                 stored = config  # ranking settings may change from one session to the next
-            return cls(folder, manifest, stored, encoder)
+            return cls(folder, manifest, stored, encoder, weights)
         if not create:
             persist.read_manifest(folder)  # raises the "no index here; create one with ..." error
-        return cls(folder, None, config or IndexConfig(), encoder)
+        return cls(folder, None, config or IndexConfig(), encoder, weights)
 
     @property
     def encoder(self):
         """The encoder that indexes (and, once loaded, also encodes queries)."""
         if self._encoder is None:
-            self._encoder = default_encoder()
+            self._encoder = default_encoder(self._weights)
         return self._checked(self._encoder)
 
     @property
     def query_encoder(self):
         """What encodes queries: the index encoder when loaded or given, else the light path.
 
-        The light path (encoder/light.py) runs the shipped model in NumPy without importing torch
+        The light path (encoder/light.py) runs the model in NumPy without importing torch
         or transformers, which makes a one-off search process seconds faster; it applies to
         BERT-style backbones. A long-running process that searches a lot can pass
         `encoder=default_encoder()` to `open` instead: its packed layers encode a query faster
@@ -127,7 +134,8 @@ class HyperAmy:
         if self._encoder is None and self._query_encoder is None:
             from hyperamy.encoder.light import LightQueryEncoder
 
-            self._query_encoder = LightQueryEncoder.load() or False  # False: not applicable, use the full path
+            # False: the light path does not apply to this backbone; use the full encoder
+            self._query_encoder = LightQueryEncoder.load(self._weights) or False
         if self._encoder is None and self._query_encoder:
             return self._checked(self._query_encoder)
         return self.encoder
@@ -137,7 +145,8 @@ class HyperAmy:
             expected = self.manifest["models"]
             if expected.get("encoder") != encoder.model_id:
                 raise IndexStateError(f"index {self.folder} was built with encoder {expected.get('encoder')!r}, "
-                                      f"not {encoder.model_id!r}; rebuild it with `hyperamy index`")
+                                      f"not {encoder.model_id!r}; use the weights it was built with "
+                                      f"(--weights or $HYPERAMY_WEIGHTS), or rebuild it with `hyperamy index`")
         return encoder
 
     def __len__(self) -> int:

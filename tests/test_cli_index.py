@@ -150,3 +150,28 @@ def test_a_search_process_never_imports_the_heavy_libraries(built):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["cell", []]
+
+
+def test_an_index_built_with_other_weights_is_searched_with_them(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from hyperamy.encoder.weights import SHIPPED, WEIGHTS_FILE, fingerprint
+
+    weights = tmp_path / "weights"
+    shutil.copytree(SHIPPED, weights)
+    tensors = load_file(str(weights / WEIGHTS_FILE))
+    tensors["prototypes"] = tensors["prototypes"][::-1].copy()  # another model: labels swap prototypes
+    save_file(tensors, str(weights / WEIGHTS_FILE), metadata={"format_version": "1"})
+    corpus = write_corpus(tmp_path / "c.jsonl", PASSAGES)
+    built = run("index", corpus, "--index", tmp_path / "idx", "--weights", weights, "--json")
+    assert built.exit_code == 0, built.stderr
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["models"]["encoder"] == f"all-MiniLM-L6-v2+{fingerprint(weights)}"
+
+    found = run("search", "a prisoner overcome with despair", "--index", tmp_path / "idx", "--weights", weights,
+                "--json", "-k", "1")
+    assert found.exit_code == 0, found.stderr
+    assert json.loads(found.stdout)["id"] == "cell"
+    shipped = run("search", "a prisoner overcome with despair", "--index", tmp_path / "idx")
+    assert shipped.exit_code == 1
+    assert "use the weights it was built with (--weights or $HYPERAMY_WEIGHTS)" in shipped.stderr

@@ -10,6 +10,10 @@ import click
 
 from hyperamy.errors import DataFormatError
 
+weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False), envvar="HYPERAMY_WEIGHTS",
+                              help="Weights folder from `hyperamy train` or `hyperamy soup` "
+                                   "[default: the shipped model, or $HYPERAMY_WEIGHTS].")
+
 
 def data_dir(value: str | None) -> Path:
     """--data, else $HYPERAMY_DATA, else the repository's data/ folder."""

@@ -10,12 +10,10 @@ from pathlib import Path
 import click
 
 from hyperamy.cli import main
-from hyperamy.cli.common import data_dir, emit_json, progress_wanted
+from hyperamy.cli.common import data_dir, emit_json, progress_wanted, weights_option
 from hyperamy.config import EncoderConfig, TrainConfig
 from hyperamy.errors import InputError
 
-weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False), envvar="HYPERAMY_WEIGHTS",
-                              help="Weights folder from `hyperamy train` (default: the shipped model).")
 
 
 @main.command()

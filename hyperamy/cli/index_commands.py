@@ -8,7 +8,7 @@ import time
 import click
 
 from hyperamy.cli import main
-from hyperamy.cli.common import emit_json, progress_wanted
+from hyperamy.cli.common import emit_json, progress_wanted, weights_option
 
 index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=False), envvar="HYPERAMY_INDEX",
                             help="Index folder [default: indexes/default, or $HYPERAMY_INDEX].")
@@ -22,8 +22,9 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--skip-invalid", is_flag=True, help="Index the valid rows and report the invalid ones.")
 @click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
               help="Vector search for a new index: exact flat (default) or approximate HNSW.")
+@weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, as_json) -> None:
+def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, weights, as_json) -> None:
     """Add JSONL, CSV or Parquet files to an index (created if missing); re-adding updates by id.
 
     \b
@@ -37,7 +38,7 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     from hyperamy.engine import HyperAmy
 
     config = IndexConfig(vector_index=vector_index) if vector_index else None
-    engine = HyperAmy.open(index, create=True, config=config)
+    engine = HyperAmy.open(index, create=True, config=config, weights=weights)
     skipped = Skipped() if skip_invalid else None
     records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
     started = time.time()
@@ -74,7 +75,8 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
 @click.option("--span", help="Use the emotion of this part of the query (e.g. a name).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one hit a line.")
 @click.option("--explain", is_flag=True, help="Show how each score was made.")
-def search_command(query, index, k, mode, where, emotion, span, as_json, explain) -> None:
+@weights_option
+def search_command(query, index, k, mode, where, emotion, span, as_json, explain, weights) -> None:
     """Find documents that match what QUERY says and how it feels.
 
     \b
@@ -83,7 +85,8 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
     """
     from hyperamy.engine import HyperAmy
 
-    hits = HyperAmy.open(index).search(query, k=k, mode=mode, where=where, emotion=list(emotion), span=span)
+    hits = HyperAmy.open(index, weights=weights).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
+                                                        span=span)
     if as_json:
         for hit in hits:
             emit_json(hit.to_dict())

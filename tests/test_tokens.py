@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
+import torch
 
-from hyperamy.encoder.tokens import check_texts, resolve_span, tokenize
+from hyperamy.encoder.tokens import check_texts, length_sorted_batches, resolve_span, tokenize
 from hyperamy.errors import InputError
 
 
@@ -10,6 +12,22 @@ def test_span_mask_covers_exactly_the_overlapping_word_pieces(backbone):
     # [CLS] ville ##fort turned pale and trembled . [SEP]
     assert batch["token_mask"][0].int().tolist() == [0, 1, 1, 0, 0, 0, 0, 0, 0]
     assert batch["token_mask"][1].int().tolist() == [1, 1, 1, 0, 0, 0, 0, 0, 0]
+
+
+def test_one_pass_batches_equal_the_tokenizers_own_padding(backbone):
+    tokenizer, _ = backbone
+    texts = ["A long sentence with several words in it.", "Short.", "word " * 300, "Café 東京 😀", "Mid length one."]
+    inverse, batches = length_sorted_batches(tokenizer, texts, None, 256, batch_size=2)
+    batches = list(batches)
+    assert [len(b["input_ids"]) for b in batches] == [2, 2, 1] and sum(b["truncated"] for b in batches) == 1
+    order = np.argsort(inverse)  # batch position -> input index
+    assert order.tolist() == [2, 0, 3, 4, 1]  # longest first
+    for start, batch in zip((0, 2, 4), batches):
+        theirs = tokenizer([texts[i] for i in order[start:start + 2]], padding=True, truncation=True,
+                           max_length=256, return_tensors="pt")
+        assert torch.equal(batch["input_ids"], theirs["input_ids"])
+        assert torch.equal(batch["attention_mask"], theirs["attention_mask"])
+        assert torch.equal(batch["token_mask"], theirs["attention_mask"].bool())
 
 
 def test_character_pair_span_inside_a_word_selects_that_word(backbone):

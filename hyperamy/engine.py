@@ -172,6 +172,7 @@ class HyperAmy:
     def _transaction(self):
         """A writable copy of the live generation; it becomes live only if the block succeeds."""
         persist.remove_stale_generations(self.folder, self.manifest and self.manifest["generation"])
+        created = not self.folder.exists()
         generation = persist.new_generation(self.folder)
         try:
             if self.manifest is not None:
@@ -197,6 +198,9 @@ class HyperAmy:
             with contextlib.suppress(Exception):
                 parts.store.close()
             shutil.rmtree(generation, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()  # a failed first build leaves no empty index folder behind
             raise
 
     def _commit(self, generation: Path, parts: Parts, next_row: int) -> None:

@@ -167,6 +167,17 @@ def test_hnsw_index_finds_the_same_documents(tmp_path, fake_encoder):
     assert HyperAmy.open(tmp_path / "h", encoder=fake_encoder).info()["config"]["vector_index"] == "hnsw"
 
 
+def test_a_failed_first_build_leaves_no_folder_but_keeps_one_it_did_not_make(tmp_path, fake_encoder):
+    fresh = HyperAmy.open(tmp_path / "new", create=True, encoder=fake_encoder)
+    with pytest.raises(InputError, match="record 0 of this batch needs a non-empty string 'text'"):
+        fresh.add([{"id": 1, "text": ""}])
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(InputError):
+        HyperAmy.open(tmp_path / "mine", create=True, encoder=fake_encoder).add([{"id": 1, "text": ""}])
+    assert (tmp_path / "mine").is_dir() and not any((tmp_path / "mine").iterdir())
+
+
 def test_add_takes_plain_dicts_and_names_bad_ones(tmp_path, fake_encoder):
     engine = HyperAmy.open(tmp_path / "d", create=True, encoder=fake_encoder)
     report = engine.add([{"id": 1, "text": "The harbour at dawn", "chapter": 9}])

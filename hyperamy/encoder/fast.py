@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -88,26 +87,18 @@ class QueryLayer(nn.Module):
     the first feed-forward product.
     """
 
-    def __init__(self, tensors: Mapping[str, torch.Tensor], heads: int, eps: float, precision: str):
-        """`tensors`: a block's parameters by their names inside it (``attention.self.query.weight``, ...)."""
+    def __init__(self, layer: nn.Module, precision: str):
         super().__init__()
-        t = {name: tensor.detach().float() for name, tensor in tensors.items()}
-        self.heads = heads
-        self.qkv = PackedLinear(torch.cat([t[f"attention.self.{p}.weight"] for p in ("query", "key", "value")]),
-                                torch.cat([t[f"attention.self.{p}.bias"] for p in ("query", "key", "value")]),
+        attention, output = layer.attention.self, layer.attention.output
+        self.heads = attention.num_attention_heads
+        self.qkv = PackedLinear(torch.cat([attention.query.weight, attention.key.weight, attention.value.weight]),
+                                torch.cat([attention.query.bias, attention.key.bias, attention.value.bias]),
                                 precision)
-        self.attention_out = PackedLinear(t["attention.output.dense.weight"], t["attention.output.dense.bias"],
-                                          precision)
-        self.attention_norm = _layer_norm(t, "attention.output.LayerNorm", eps)
-        self.up = PackedLinear(t["intermediate.dense.weight"], t["intermediate.dense.bias"], precision, gelu=True)
-        self.down = PackedLinear(t["output.dense.weight"], t["output.dense.bias"], precision)
-        self.norm = _layer_norm(t, "output.LayerNorm", eps)
-
-    @classmethod
-    def of(cls, layer: nn.Module, precision: str) -> "QueryLayer":
-        """The packed copy of a library block (BertLayer and its kin)."""
-        return cls(dict(layer.named_parameters()), layer.attention.self.num_attention_heads,
-                   layer.attention.output.LayerNorm.eps, precision)
+        self.attention_out = PackedLinear.of(output.dense, precision)
+        self.attention_norm = output.LayerNorm
+        self.up = PackedLinear.of(layer.intermediate.dense, precision, gelu=True)
+        self.down = PackedLinear.of(layer.output.dense, precision)
+        self.norm = layer.output.LayerNorm
 
     def forward(self, hidden: torch.Tensor, mask=None) -> torch.Tensor:
         batch, length, width = hidden.shape
@@ -116,15 +107,6 @@ class QueryLayer(nn.Module):
         context = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, length, width)
         hidden = self.attention_norm(self.attention_out(context) + hidden)
         return self.norm(self.down(self.up(hidden)) + hidden)
-
-
-def _layer_norm(tensors: Mapping[str, torch.Tensor], name: str, eps: float) -> nn.LayerNorm:
-    weight = tensors[f"{name}.weight"]
-    norm = nn.LayerNorm(weight.shape[0], eps=eps)
-    with torch.no_grad():
-        norm.weight.copy_(weight)
-        norm.bias.copy_(tensors[f"{name}.bias"])
-    return norm
 
 
 def _is_plain_bert_layer(layer: nn.Module, config) -> bool:
@@ -142,18 +124,18 @@ def _is_plain_bert_layer(layer: nn.Module, config) -> bool:
 
 
 def query_layers(layers: nn.ModuleList, config, precision: str) -> nn.ModuleList:
-    """`layers` as QueryLayers; the layers themselves where that cannot be done.
+    """`layers` as QueryLayers, sharing their layer norms; the layers themselves where that cannot be done.
 
     Plain layers are kept for blocks of another shape, and where this build of torch lacks the
     packing kernels or they disagree with nn.Linear on a test product.
     """
-    if not all(_is_plain_bert_layer(layer, config) for layer in layers) or not kernels_agree(precision):
+    if not all(_is_plain_bert_layer(layer, config) for layer in layers) or not _kernels_agree(precision):
         return layers
-    return nn.ModuleList(QueryLayer.of(layer, precision) for layer in layers).eval()
+    return nn.ModuleList(QueryLayer(layer, precision) for layer in layers).eval()
 
 
 @functools.lru_cache(maxsize=None)  # one check per precision, not one per group of layers
-def kernels_agree(precision: str) -> bool:
+def _kernels_agree(precision: str) -> bool:
     generator = torch.Generator().manual_seed(0)
     linear = nn.Linear(48, 40)
     x = torch.randn(2, 7, 48, generator=generator)

@@ -116,7 +116,7 @@ class LightQueryEncoder:
             semantic = layer(semantic)
         for layer in self.tuned:
             tuned = layer(tuned)
-        # pooling as model.pool_tokens: mean of the projections, max of the softplus energies
+        # pooling as EmotionModel.heads: mean of the projections, max of the softplus energies
         mu = _normalize(self.project(tuned[token_mask]).mean(0))
         energy = np.logaddexp(0.0, self.energy(tuned[token_mask])[:, 0]).max()
         kappa = np.float32(1.0 + self.config.alpha * energy)

@@ -109,7 +109,13 @@ class EmotionModel(nn.Module):
 
     def heads(self, hidden: torch.Tensor, token_mask: torch.Tensor):
         """Pool token outputs over token_mask into (mu, kappa, auxiliary logits)."""
-        mu, kappa = pool_tokens(hidden, token_mask, self.project, self.energy, self.config.alpha)
+        mask = token_mask.unsqueeze(-1).to(hidden.dtype)
+        vectors = self.project(hidden)
+        pooled = (vectors * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+        mu = F.normalize(pooled, dim=-1)
+        energies = F.softplus(self.energy(hidden).squeeze(-1))
+        energies = energies.masked_fill(~token_mask, 0.0)  # softplus >= 0, so 0 never wins over a real token
+        kappa = 1.0 + self.config.alpha * energies.max(dim=1).values
         return mu, kappa, self.auxiliary(mu)
 
     def forward_from_lower(self, lower_hidden, attention_mask, token_mask):
@@ -122,7 +128,7 @@ class EmotionModel(nn.Module):
 
     def prototype_logits(self, mu: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
         """vMF-style logits: cosine to each normalised prototype, scaled by the (detached) kappa."""
-        return prototype_logits(mu, kappa, self.prototypes)
+        return kappa.detach().unsqueeze(-1) * (mu @ F.normalize(self.prototypes, dim=-1).T)
 
     def label_probabilities(self, mu: torch.Tensor, kappa: torch.Tensor) -> torch.Tensor:
         """Posterior over the 28 labels: softmax(kappa * cos(mu, prototype)).
@@ -131,21 +137,6 @@ class EmotionModel(nn.Module):
         readout beats the auxiliary head, which stays a training regulariser (model card).
         """
         return torch.softmax(self.prototype_logits(mu, kappa), dim=-1)
-
-
-def pool_tokens(hidden: torch.Tensor, token_mask: torch.Tensor, project, energy, alpha: float):
-    """(mu, kappa): per-token vectors mean-pooled over the mask and L2-normalised; per-token
-    softplus energies max-pooled over it, `kappa = 1 + alpha * energy`."""
-    mask = token_mask.unsqueeze(-1).to(hidden.dtype)
-    pooled = (project(hidden) * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-    energies = F.softplus(energy(hidden).squeeze(-1))
-    energies = energies.masked_fill(~token_mask, 0.0)  # softplus >= 0, so 0 never wins over a real token
-    return F.normalize(pooled, dim=-1), 1.0 + alpha * energies.max(dim=1).values
-
-
-def prototype_logits(mu: torch.Tensor, kappa: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
-    """kappa (detached) times the cosine of mu to each normalised prototype."""
-    return kappa.detach().unsqueeze(-1) * (mu @ F.normalize(prototypes, dim=-1).T)
 
 
 def _layer_index(name: str) -> int | None:

@@ -117,8 +117,9 @@ class LightQueryEncoder:
         for layer in self.tuned:
             tuned = layer(tuned)
         # pooling as EmotionModel.heads: mean of the projections, max of the softplus energies
-        mu = _normalize(self.project(tuned[token_mask]).mean(0))
-        energy = np.logaddexp(0.0, self.energy(tuned[token_mask])[:, 0]).max()
+        pooled = tuned[token_mask]
+        mu = _normalize(self.project(pooled).mean(0))
+        energy = np.logaddexp(0.0, self.energy(pooled)[:, 0]).max()
         kappa = np.float32(1.0 + self.config.alpha * energy)
         logits = kappa * (self.prototypes @ mu)
         probs = np.exp(logits - logits.max())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperamy.errors import IndexStateError
+
 WORD = re.compile(r"\w+")
 
 
@@ -107,10 +109,26 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "KeywordIndex":
-        rows = np.load(folder / "rows.npy")
-        if not len(rows):
-            return cls()
-        return cls(TermScores.load(folder / "bm25"), rows)
+        """The keyword index saved in `folder`.
+
+        Raises:
+            IndexStateError: a file is missing, unreadable, or disagrees with the others.
+        """
+        try:
+            rows = np.load(folder / "rows.npy")
+            if not len(rows):
+                return cls()
+            matrix = TermScores.load(folder / "bm25")
+        except FileNotFoundError as exc:
+            raise IndexStateError(f"index is incomplete: {exc.filename} is missing") from exc
+        except (OSError, ValueError, KeyError) as exc:  # JSONDecodeError is a ValueError
+            raise IndexStateError(f"keyword index {folder} is corrupt: {exc}") from exc
+        # bm25s adds the empty word to the vocabulary without a column; words() never yields it
+        if matrix.num_docs != len(rows) or len(matrix.indptr) < len(matrix.vocabulary):
+            raise IndexStateError(f"keyword index {folder} is corrupt: {matrix.num_docs} documents for "
+                                  f"{len(rows)} rows, {len(matrix.indptr) - 1} word columns for a vocabulary "
+                                  f"of {len(matrix.vocabulary)}")
+        return cls(matrix, rows)
 
 
 class TermScores:

@@ -93,3 +93,21 @@ def test_keyword_scores_are_bm25s_own_and_its_files_stay_readable_by_it(tmp_path
         assert ours.tolist() == (theirs.get_scores(found).tolist() if found else [0.0] * 4)
     assert loaded.score_all("the count the count")[[0, 2]].tolist() != [0.0, 0.0]
     assert loaded.top(loaded.score_all("prisoner cell"), 2)[1].tolist() == [0, 4]
+
+
+def test_damaged_keyword_files_are_named_not_tracebacks(tmp_path):
+    from hyperamy.errors import IndexStateError
+    from hyperamy.lexical import KeywordIndex
+
+    KeywordIndex.build([(np.array([0, 1]), ["the prisoner in his cell", "a ball"])]).save(tmp_path / "kw")
+    files = tmp_path / "kw" / "bm25"
+    (files / "vocab.index.json").write_text("{oops", encoding="utf-8")
+    with pytest.raises(IndexStateError, match=r"keyword index .*kw is corrupt: Expecting property name"):
+        KeywordIndex.load(tmp_path / "kw")
+    (files / "data.csc.index.npy").unlink()
+    with pytest.raises(IndexStateError, match=r"index is incomplete: .*data\.csc\.index\.npy is missing"):
+        KeywordIndex.load(tmp_path / "kw")
+    np.save(tmp_path / "kw" / "rows.npy", np.arange(3))
+    KeywordIndex.build([(np.array([0, 1]), ["the prisoner in his cell", "a ball"])]).matrix.save(files)
+    with pytest.raises(IndexStateError, match="2 documents for 3 rows"):
+        KeywordIndex.load(tmp_path / "kw")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import logging
 import os
 import shutil
@@ -12,19 +11,17 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from hyperamy import persist
+from hyperamy import persist, snapshot, writer
 from hyperamy.config import IndexConfig, from_dict
 from hyperamy.corpus import Record
-from hyperamy.errors import IndexStateError, InputError
-from hyperamy.lexical import KeywordIndex
-from hyperamy.store import Store
-from hyperamy.vectors import VectorIndex
+from hyperamy.errors import HyperamyError, IndexStateError, InputError
+from hyperamy.indexing import COMMIT_EVERY
+from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
 log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
 # Settings baked into the stored files; the others only steer ranking and may change at open time.
 STORAGE_FIELDS = ("vector_index", "hnsw_m")
-STORE_FILE = "store.duckdb"
 
 
 def index_path(path: str | Path | None = None) -> Path:
@@ -52,39 +49,25 @@ class AddReport:
     truncated: int = 0  # texts longer than the encoder window (stored whole, encoded cut)
 
 
-@dataclasses.dataclass
-class Parts:
-    store: Store
-    semantic: VectorIndex
-    emotion: VectorIndex
-    keyword: KeywordIndex
-    _feelings: tuple[np.ndarray, np.ndarray] | None = None
-
-    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Kappa and label probabilities of some rows, from an in-memory copy read on first use."""
-        if self._feelings is None:
-            self._feelings = self.store.emotion_table()
-        kappa, probs = self._feelings
-        return kappa[rows], probs[rows]
-
-
 class HyperAmy:
-    """Open with `HyperAmy.open(path)`, then `add`, `delete` and `search`."""
+    """Open with `HyperAmy.open(path)`, then `add`, `delete` and `search`.
 
-    def __init__(self, folder: Path, manifest: dict | None, config: IndexConfig, encoder=None,
-                 weights: str | Path | None = None):
-        self.folder, self.manifest, self.config = folder, manifest, config
+    Any number of processes may read an index while one writes it: writers take the index's
+    lock in turn, and an open HyperAmy moves to the newest committed state between searches.
+    """
+
+    def __init__(self, folder: Path, config: IndexConfig, stored: IndexConfig, view, encoder=None,
+                 weights: str | Path | None = None, verify: bool = True, wait: float = DEFAULT_WAIT):
+        self.folder, self.config, self.stored_config, self.snapshot = folder, config, stored, view
         self._encoder = encoder
         self._weights = weights  # the encoder's weights folder when none is given (None: shipped)
         self._query_encoder = None  # loaded on the first search when no encoder is
-        self._parts: Parts | None = None
-        if manifest is not None:
-            self._parts = self._load(folder / manifest["generation"], read_only=True)
-            self._check_counts()
+        self.verify, self.wait = verify, wait
 
     @classmethod
     def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
-             config: IndexConfig | None = None, weights: str | Path | None = None) -> "HyperAmy":
+             config: IndexConfig | None = None, weights: str | Path | None = None, verify: bool = True,
+             wait: float = DEFAULT_WAIT, load: bool = True) -> "HyperAmy":
         """Open an index folder; with create=True a missing one starts empty (written on first add).
 
         Documents and queries are encoded with `encoder` if given, else with the model in the
@@ -93,26 +76,26 @@ class HyperAmy:
 
         `config` sets a new index's settings; for an existing index it may change the ranking
         settings (candidates, semantic_share, emotion_weight, hnsw_ef_search) but not the stored ones.
+        `verify` checks every file's checksum as it is loaded (sizes are always checked);
+        `wait` is how many seconds a write waits for another writer to finish. `load=False`
+        reads only the manifest (for `hyperamy check`, on an index that may be damaged).
 
         Raises:
             IndexStateError: no index there (and create is False), another format version, or
-                an inconsistent index.
+                a damaged or inconsistent index (the file is named).
         """
         folder = index_path(path)
-        if (folder / persist.MANIFEST).is_file():
-            manifest = persist.read_manifest(folder)
+        if (folder / persist.MANIFEST).is_file() or not create:
+            manifest = persist.read_manifest(folder)  # no index: says how to create one
             stored = from_dict(IndexConfig, manifest["config"])
-            if config is not None:
-                fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
-                         if getattr(stored, name) != getattr(config, name)}
-                if fixed:
-                    raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
-                                     f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
-                stored = config  # ranking settings may change from one session to the next
-            return cls(folder, manifest, stored, encoder, weights)
-        if not create:
-            persist.read_manifest(folder)  # raises the "no index here; create one with ..." error
-        return cls(folder, None, config or IndexConfig(), encoder, weights)
+            view = snapshot.load(folder, stored, verify=verify) if load else snapshot.empty(folder, manifest)
+            return cls(folder, _ranking(folder, stored, config), stored, view, encoder, weights, verify, wait)
+        config = config or IndexConfig()
+        return cls(folder, config, config, snapshot.empty(folder), encoder, weights, verify, wait)
+
+    @property
+    def manifest(self) -> dict | None:
+        return self.snapshot.manifest if self.snapshot.stamp is not None else None
 
     @property
     def encoder(self):
@@ -150,82 +133,43 @@ class HyperAmy:
         return encoder
 
     def __len__(self) -> int:
-        return 0 if self.manifest is None else self.manifest["counts"]["documents"]
+        return len(self.refresh())
 
-    def _load(self, generation: Path, read_only: bool) -> Parts:
-        c = self.config
-        return Parts(store=Store(generation / STORE_FILE, read_only=read_only),
-                      semantic=VectorIndex.load(generation, "semantic", c.vector_index, c.hnsw_m, c.hnsw_ef_search),
-                      emotion=VectorIndex.load(generation, "emotion", c.vector_index, c.hnsw_m, c.hnsw_ef_search),
-                      keyword=KeywordIndex.load(generation / "keywords"))
-
-    def _check_counts(self) -> None:
-        parts, expected = self._parts, self.manifest["counts"]["documents"]
-        counts = {"DuckDB": parts.store.count(), "FAISS semantic": len(parts.semantic),
-                  "FAISS emotion": len(parts.emotion)}
-        if set(counts.values()) != {expected}:
-            raise IndexStateError(f"index {self.folder} is inconsistent: manifest says {expected} documents, "
-                              + ", ".join(f"{k} holds {v}" for k, v in counts.items())
-                              + "; rebuild it with `hyperamy index`")
+    def refresh(self):
+        """The newest committed snapshot: reloaded only when manifest.json changed (one stat)."""
+        seen = persist.stamp(self.folder)
+        if seen is not None and seen != self.snapshot.stamp:
+            if self.snapshot.stamp is None:  # another process created the index since we opened it
+                stored = from_dict(IndexConfig, persist.read_manifest(self.folder)["config"])
+                self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
+            self.snapshot = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
+        return self.snapshot
 
     @contextlib.contextmanager
-    def _transaction(self):
-        """A writable copy of the live generation; it becomes live only if the block succeeds."""
-        persist.remove_stale_generations(self.folder, self.manifest and self.manifest["generation"])
+    def _writing(self, load: bool = True):
+        """Hold the writer lock, on the newest snapshot; a failed first build leaves no folder.
+
+        With load=False only the newest manifest is read (check --repair, on damaged files).
+        """
         created = not self.folder.exists()
-        generation = persist.new_generation(self.folder)
-        try:
-            if self.manifest is not None:
-                shutil.copy2(self.folder / self.manifest["generation"] / STORE_FILE, generation / STORE_FILE)
-                parts = self._load(self.folder / self.manifest["generation"], read_only=True)
-                parts.store.close()
-                parts.store = Store(generation / STORE_FILE, read_only=False)
+        with WriterLock(self.folder, self.wait):
+            if load:
+                self.refresh()
             else:
-                dimension = self.encoder.dimension
-                parts = Parts(Store(generation / STORE_FILE, read_only=False),
-                               VectorIndex(dimension, self.config.vector_index, self.config.hnsw_m,
-                                           self.config.hnsw_ef_search),
-                               VectorIndex(self.encoder.emotion.config.dim, self.config.vector_index,
-                                           self.config.hnsw_m, self.config.hnsw_ef_search), KeywordIndex())
-            state = {"next_row": self.manifest["next_row"] if self.manifest else 0, "changed": False}
-            yield parts, state
-            if state["changed"] or self.manifest is None:
-                self._commit(generation, parts, state["next_row"])
-            else:
-                parts.store.close()
-                shutil.rmtree(generation, ignore_errors=True)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                parts.store.close()
-            shutil.rmtree(generation, ignore_errors=True)
-            if created:
-                with contextlib.suppress(OSError):
-                    self.folder.rmdir()  # a failed first build leaves no empty index folder behind
-            raise
+                self.snapshot = snapshot.empty(self.folder, persist.read_manifest(self.folder))
+            persist.remove_unused(self.folder, self.manifest)
+            try:
+                yield
+                writer.compact_automatically(self)
+            finally:
+                persist.remove_unused(self.folder, self.manifest)
+                if self.manifest is None:  # nothing was committed: leave no trace of the attempt
+                    if created:
+                        shutil.rmtree(self.folder, ignore_errors=True)
+                    else:
+                        persist.remove_scaffolding(self.folder)
 
-    def _commit(self, generation: Path, parts: Parts, next_row: int) -> None:
-        parts.keyword = KeywordIndex.build(parts.store.texts())
-        parts.keyword.save(generation / "keywords")
-        parts.semantic.save(generation, "semantic")
-        parts.emotion.save(generation, "emotion")
-        count = parts.store.count()
-        parts.store.close()
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        manifest = {
-            "format_version": persist.FORMAT_VERSION, "generation": generation.name,
-            "config": dataclasses.asdict(self.config), "counts": {"documents": count}, "next_row": next_row,
-            "models": self._model_info(), "versions": _versions(),
-            "created": (self.manifest or {}).get("created", now), "updated": now,
-        }
-        persist.write_manifest(self.folder, manifest)
-        old = self._parts
-        self.manifest = manifest
-        self._parts = self._load(generation, read_only=True)
-        if old is not None:
-            old.store.close()
-        persist.remove_stale_generations(self.folder, generation.name)
-
-    def _model_info(self) -> dict:
+    def model_info(self) -> dict:
         if self._encoder is None and self.manifest is not None:
             return self.manifest["models"]  # nothing was encoded (a delete): no model to load
         encoder = self.encoder
@@ -233,48 +177,136 @@ class HyperAmy:
                 "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
                 "thresholds": [round(float(t), 4) for t in encoder.emotion.thresholds]}
 
-    def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None) -> AddReport:
+    @staticmethod
+    def versions() -> dict:
+        return _versions()
+
+    def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None,
+            commit_every: int = COMMIT_EVERY) -> AddReport:
         """Insert or replace documents by id; unchanged ones (same content hash) are not re-encoded.
 
         Records are `Record`s (see `read_records`) or dicts with `id` and `text` (other keys are metadata).
 
-        Nothing is visible, and the previous index stays intact on disk, until every record is in.
+        Every `commit_every` documents are committed together (one segment): an interrupted or
+        failed add keeps what it committed, and running it again skips those as unchanged.
+
+        Raises:
+            IndexBusyError: another writer held the index for longer than `wait` seconds.
         """
         from hyperamy.indexing import add_records
 
+        if commit_every < 1:
+            raise InputError("commit_every must be at least 1")
         report = AddReport()
-        with self._transaction() as (parts, state):
-            add_records(self.encoder, parts, state, records, self.config.batch_size, report, progress)
+        with self._writing():
+            try:
+                add_records(self, records, self.config.batch_size, commit_every, report, progress)
+            except HyperamyError as exc:
+                committed = report.added + report.updated
+                if committed and exc.args:
+                    exc.args = (f"{exc.args[0]} ({committed} documents before it were committed; "
+                                "after fixing it, run the same command again to add the rest)",)
+                raise
         return report
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove documents by id; returns how many were there."""
-        with self._transaction() as (parts, state):
-            rows = list(parts.store.rows_of(list(ids)).values())
-            parts.store.delete_rows(rows)
-            parts.semantic.remove(rows)
-            parts.emotion.remove(rows)
-            state["changed"] = bool(rows)
-        return len(rows)
+        return len(self.remove(ids))
+
+    def remove(self, ids: Sequence[str]) -> list[str]:
+        """Remove documents by id; returns the ids that were there (the others were not found)."""
+        if isinstance(ids, str):
+            ids = [ids]
+        with self._writing():
+            view = self.snapshot
+            versions = view.store.versions([str(i) for i in ids])
+            rows = view.alive(np.asarray([row for _, row, _ in versions], np.int64))
+            if len(rows):
+                writer.commit(self, view.manifest["segments"], np.concatenate([view.tombstones, rows]),
+                              view.manifest["next_row"], view.manifest.get("fields", {}))
+        removed = set(rows.tolist())
+        return [i for i, row, _ in versions if row in removed]
+
+    def compact(self) -> dict:
+        """Merge every segment into one, without deleted documents; returns before and after counts."""
+        with self._writing():
+            before = {"segments": len(self.snapshot.segments), "deleted": len(self.snapshot.tombstones)}
+            if len(self.snapshot.segments) > 1 or len(self.snapshot.tombstones):
+                writer.merge(self, [s.name for s in self.snapshot.segments])
+            return {"before": before, "after": {"segments": len(self.snapshot.segments),
+                                                 "deleted": len(self.snapshot.tombstones)},
+                    "documents": len(self.snapshot)}
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
-               emotion: Sequence[str] | None = None, span: str | None = None) -> list:
+               emotion: str | Sequence[str] | None = None, span: str | None = None) -> list:
         """Rank documents for a query; see hyperamy.search for how scores are made."""
         from hyperamy.search import search
 
-        if self._parts is None or len(self) == 0:
+        view = self.refresh()
+        if len(view) == 0:
             raise IndexStateError(f"index {self.folder} is empty; add documents with "
-                              f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
-        return search(self, self._parts, query, k=k, mode=mode, where=where, emotion=emotion, span=span)
+                                  f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
+        if isinstance(emotion, str):
+            emotion = [emotion]
+        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span)
+
+    def get(self, id: str) -> dict | None:
+        """One document (id, text, kappa, emotion, emotions, metadata, row), or None."""
+        from hyperamy import browse
+
+        return browse.get(self.refresh(), [str(id)]).get(str(id))
+
+    def list(self, where: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """Documents in index order (optionally those passing a --where condition), a page at a time."""
+        from hyperamy import browse
+
+        if offset < 0 or (limit is not None and limit < 0):
+            raise InputError("limit and offset must not be negative")
+        rows = browse.matching_rows(self.refresh(), where)
+        rows = rows[offset:] if limit is None else rows[offset:offset + limit]
+        return list(browse.documents(self.snapshot, rows))
+
+    def count(self, where: str | None = None) -> int:
+        """How many documents there are (passing `where`, when given)."""
+        from hyperamy import browse
+
+        view = self.refresh()
+        return len(browse.matching_rows(view, where)) if where else len(view)
+
+    def export(self, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
+        """Write the documents to a JSON Lines or Parquet file; returns how many."""
+        from hyperamy import browse
+
+        return browse.export(self.refresh(), path, format, vectors, where)
+
+    def check(self, repair: bool = False, drop_damaged: bool = False) -> dict:
+        """Verify every file against the manifest's sizes and checksums; see hyperamy.check."""
+        from hyperamy.check import check
+
+        return check(self, repair, drop_damaged)
 
     def info(self) -> dict:
         """Counts, models, versions, thresholds, settings and size on disk."""
+        view = self.refresh()
         if self.manifest is None:
             return {"index": str(self.folder), "exists": False}
-        return {"index": str(self.folder), "exists": True, "documents": len(self),
-                "metadata_fields": self._parts.store.metadata_columns(),
-                "size_bytes": persist.folder_size(self.folder / self.manifest["generation"]),
-                **{k: self.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
+        return {"index": str(self.folder), "exists": True, "documents": len(view),
+                "segments": len(view.segments), "deleted": len(view.tombstones),
+                "metadata_fields": list(view.manifest.get("fields", {})),
+                "size_bytes": persist.folder_size(self.folder),
+                **{k: view.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
+
+
+def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:
+    """The settings to search with: `config`, which may change ranking but not what is stored."""
+    if config is None:
+        return stored
+    fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
+             if getattr(stored, name) != getattr(config, name)}
+    if fixed:
+        raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
+                         f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
+    return config
 
 
 def _versions() -> dict:

@@ -28,3 +28,7 @@ class WeightsError(HyperamyError):
 
 class IndexStateError(HyperamyError):
     """An index that is missing, of another format, or inconsistent."""
+
+
+class IndexBusyError(HyperamyError):
+    """Another process holds the index's writer lock for longer than this one would wait."""

@@ -11,16 +11,20 @@ from hyperamy.corpus import Record
 from hyperamy.errors import InputError
 
 log = logging.getLogger(__name__)
-CHUNK_BATCHES = 64  # encoder batches per chunk of records read
+COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
 
 
-def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_size: int, report,
+def add_records(engine, records: Iterable[Record], batch_size: int, commit_every: int, report,
                 progress: Callable[[int], None] | None) -> None:
-    """Upsert records chunk by chunk, so memory stays flat however long the input is."""
+    """Upsert records chunk by chunk, committing each chunk as a segment.
+
+    Memory stays flat however long the input is, and an interrupted run keeps every chunk it
+    committed: run again, those documents are unchanged and skipped.
+    """
     seen: set[str] = set()
     iterator = iter(records)
     # large chunks let the encoder sort many texts by length, so its batches carry little padding
-    while chunk := list(itertools.islice(iterator, batch_size * CHUNK_BATCHES)):
+    while chunk := list(itertools.islice(iterator, commit_every)):
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)
@@ -29,12 +33,15 @@ def add_records(encoder, parts, state: dict, records: Iterable[Record], batch_si
                 latest.pop(record.id, None)  # re-insert so the last occurrence keeps its place
             latest[record.id] = record
         seen.update(latest)
-        existing = parts.store.hashes(list(latest))
+        view = engine.snapshot
+        versions = view.store.versions(list(latest))
+        alive = set(view.alive(np.asarray([row for _, row, _ in versions], np.int64)).tolist())
+        existing = {i: (row, h) for i, row, h in versions if row in alive}
         todo = [r for r in latest.values() if r.id not in existing or existing[r.id][1] != r.content_hash]
         report.unchanged += len(latest) - len(todo)
         if todo:
-            _write(encoder, parts, state, todo, [existing[r.id][0] for r in todo if r.id in existing],
-                   batch_size, report, progress)
+            _write(engine, todo, [existing[r.id][0] for r in todo if r.id in existing], batch_size, report,
+                   progress)
         if progress is not None:
             progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
 
@@ -54,27 +61,26 @@ def _as_record(value, position: int) -> Record:
     return Record(id=str(value["id"]), text=text, metadata=metadata)
 
 
-def _write(encoder, parts, state: dict, todo: list[Record], replaced: list[int], batch_size: int, report,
+def _write(engine, todo: list[Record], replaced: list[int], batch_size: int, report,
            progress: Callable[[int], None] | None) -> None:
-    texts = [r.text for r in todo]
-    encoded = encoder.encode(texts, batch_size=batch_size, on_batch=progress)
+    from hyperamy import persist
+    from hyperamy.segments import Documents, write_segment
+    from hyperamy.writer import commit
+
+    encoder = engine.encoder
+    encoded = encoder.encode([r.text for r in todo], batch_size=batch_size, on_batch=progress)
+    view = engine.snapshot
+    first = view.manifest["next_row"]
+    rows = np.arange(first, first + len(todo), dtype=np.int64)
+    documents = Documents(rows=rows, ids=[r.id for r in todo], texts=[r.text for r in todo],
+                          hashes=[r.content_hash for r in todo], metadata=[r.metadata for r in todo],
+                          semantic=encoded.semantic, mu=encoded.emotion.mu, kappa=encoded.emotion.kappa,
+                          probs=encoded.emotion.probs)
+    fields = dict(view.manifest.get("fields", {}))
+    entry = write_segment(persist.new_segment_folder(engine.folder), documents, encoder.emotion.thresholds,
+                          engine.stored_config, fields)
+    commit(engine, [*view.manifest["segments"], entry], np.concatenate([view.tombstones, replaced]),
+           first + len(todo), fields)
     report.truncated += encoded.truncated
     report.updated += len(replaced)
     report.added += len(todo) - len(replaced)
-    parts.store.delete_rows(replaced)
-    parts.semantic.remove(replaced)
-    parts.emotion.remove(replaced)
-    rows = np.arange(state["next_row"], state["next_row"] + len(todo), dtype=np.int64)
-    state["next_row"] += len(todo)
-    emotion = encoded.emotion
-    labels = emotion.labels
-    chosen = emotion.probs >= encoder.emotion.thresholds[None, :]
-    predicted = []
-    for row_probs, row_chosen in zip(emotion.probs, chosen):
-        order = np.argsort(-row_probs)
-        predicted.append([labels[i] for i in order if row_chosen[i]])
-    parts.store.insert(rows, todo, emotion.kappa, [labels[i] for i in emotion.probs.argmax(1)], predicted,
-                       emotion.probs)
-    parts.semantic.add(rows, encoded.semantic)
-    parts.emotion.add(rows, emotion.mu)
-    state["changed"] = True

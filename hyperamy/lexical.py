@@ -1,35 +1,28 @@
-"""Keyword scoring with BM25, persisted beside the index.
+"""Keyword scoring with BM25 over segments, with statistics of the whole live index.
 
-bm25s builds the index: it precomputes each (word, document) BM25 term score into a sparse
-matrix, one column per word. Scoring a query is then a sum of its words' columns, done here in
-NumPy, so a search never imports bm25s (and SciPy, which it loads: 0.3 s of a one-off search).
-The files are the ones `bm25s.BM25.save` writes, and `bm25s.BM25.load` reads them.
+Each segment stores only what its own documents contain: for every word, the documents that
+hold it and how often (a word-by-document matrix in compressed columns), and each document's
+length. A query's BM25 scores are computed at search time from the live documents of every
+segment together: the document count, the average length and each query word's document
+frequency are global, so adding or deleting documents needs no rebuild of the others, and the
+scores equal those of one BM25 index over the live documents (Lucene's variant, as bm25s and
+Lucene compute it: tests/test_lexical.py checks them against bm25s).
 """
 from __future__ import annotations
 
+import collections
 import json
+import math
 import re
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from hyperamy.errors import IndexStateError
 
 WORD = re.compile(r"\w+")
-
-
-def _bm25s():
-    """bm25s, with its logger put back under the application's control.
-
-    bm25s sets its own logger to DEBUG on import, so every build printed a debug line on the
-    CLI; NOTSET makes it follow the root level (WARNING, or DEBUG under `hyperamy --debug`).
-    """
-    import logging
-
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.NOTSET)
-    return bm25s
+K1, B = 1.5, 0.75  # Lucene's and bm25s's defaults
 
 
 def words(text: str) -> list[str]:
@@ -37,140 +30,123 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
-class KeywordIndex:
-    """BM25 over the documents' texts; rows map BM25's positions back to store rows."""
+def word_counts(text: str) -> collections.Counter:
+    """How often each word occurs; streams, so a very long text never becomes a list of words."""
+    return collections.Counter(match.group().lower() for match in WORD.finditer(text))
 
-    def __init__(self, matrix: "TermScores | None" = None, rows: np.ndarray | None = None):
-        self.matrix = matrix
-        self.rows = rows if rows is not None else np.zeros(0, np.int64)
+
+class TermCounts:
+    """The words of one segment's documents (positions 0..n-1 in the segment's row order)."""
+
+    FILES = ("terms.json", "term_pointers.npy", "term_documents.npy", "term_counts.npy", "lengths.npy")
+
+    def __init__(self, vocabulary: dict[str, int], pointers: np.ndarray, documents: np.ndarray,
+                 counts: np.ndarray, lengths: np.ndarray):
+        self.vocabulary, self.pointers, self.documents = vocabulary, pointers, documents
+        self.counts, self.lengths = counts, lengths
 
     @classmethod
-    def build(cls, chunks) -> "KeywordIndex":
-        """Index (rows, texts) chunks in ascending row order.
-
-        Texts are turned into vocabulary ids chunk by chunk, so the raw texts of a large
-        corpus never sit in memory together.
-        """
-        bm25s = _bm25s()
-        from bm25s.tokenization import Tokenized
-
+    def build(cls, texts: Iterable[str]) -> "TermCounts":
         vocabulary: dict[str, int] = {}
-        ids: list[list[int]] = []
-        all_rows = []
-        for rows, texts in chunks:
-            all_rows.append(np.asarray(rows, np.int64))
-            for text in texts:
-                ids.append([vocabulary.setdefault(token, len(vocabulary)) for token in words(text)])
-        rows = np.concatenate(all_rows) if all_rows else np.zeros(0, np.int64)
-        if not len(rows):
-            return cls()
-        if np.any(np.diff(rows) <= 0):
-            raise ValueError("keyword index rows must be strictly ascending")
-        retriever = bm25s.BM25()  # Lucene's BM25: no score for the words a document lacks
-        retriever.index(Tokenized(ids=ids, vocab=vocabulary), show_progress=False)
-        scores = retriever.scores
-        params = {"k1": retriever.k1, "b": retriever.b, "delta": retriever.delta, "method": retriever.method,
-                  "idf_method": retriever.idf_method, "dtype": retriever.dtype, "int_dtype": retriever.int_dtype,
-                  "num_docs": int(scores["num_docs"]), "version": bm25s.__version__, "backend": "numpy"}
-        return cls(TermScores(scores["data"], scores["indices"], scores["indptr"], retriever.vocab_dict, params),
-                   rows)
+        columns, documents, counts, lengths = [], [], [], []
+        for position, text in enumerate(texts):
+            found = word_counts(text)
+            lengths.append(sum(found.values()))
+            for word, count in found.items():
+                columns.append(vocabulary.setdefault(word, len(vocabulary)))
+                documents.append(position)
+                counts.append(count)
+        columns = np.asarray(columns, np.int64)
+        order = np.argsort(columns, kind="stable")  # documents stay ascending within a word
+        pointers = np.zeros(len(vocabulary) + 1, np.int64)
+        np.cumsum(np.bincount(columns, minlength=len(vocabulary)), out=pointers[1:])
+        return cls(vocabulary, pointers, np.asarray(documents, np.int32)[order],
+                   np.asarray(counts, np.float32)[order], np.asarray(lengths, np.float32))
 
-    def score_all(self, query: str) -> np.ndarray:
-        """BM25 score of every document for a query, aligned with `self.rows` (ascending)."""
-        if self.matrix is None:
-            return np.zeros(0, np.float32)
-        return self.matrix.scores(words(query))
-
-    def top(self, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The k best (scores, rows) among positive scores, optionally only `allowed` rows."""
-        if allowed is not None:
-            scores = np.where(np.isin(self.rows, allowed), scores, 0.0)
-        k = min(k, len(scores))
-        if k <= 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        best = best[scores[best] > 0]
-        return scores[best], self.rows[best]
-
-    def lookup(self, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The scores of given rows (0 for rows the keyword index does not hold)."""
-        if not len(self.rows):
-            return np.zeros(len(rows), np.float32)
-        position = np.clip(np.searchsorted(self.rows, rows), 0, len(self.rows) - 1)
-        found = self.rows[position] == rows
-        return np.where(found, scores[position], 0.0).astype(np.float32)
+    def postings(self, word: str) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, counts) of the documents holding `word`."""
+        column = self.vocabulary.get(word)
+        if column is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        start, end = self.pointers[column], self.pointers[column + 1]
+        return self.documents[start:end], self.counts[start:end]
 
     def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "rows.npy", self.rows)
-        if self.matrix is not None:
-            self.matrix.save(folder / "bm25")
+        words_in_order = sorted(self.vocabulary, key=self.vocabulary.get)
+        (folder / "terms.json").write_text(json.dumps(words_in_order, ensure_ascii=False), encoding="utf-8")
+        for name, array in zip(self.FILES[1:], (self.pointers, self.documents, self.counts, self.lengths)):
+            np.save(folder / name, array)
 
     @classmethod
-    def load(cls, folder: Path) -> "KeywordIndex":
-        """The keyword index saved in `folder`.
+    def load(cls, folder: Path, size: int) -> "TermCounts":
+        """The term counts saved in `folder` for a segment of `size` documents.
 
         Raises:
-            IndexStateError: a file is missing, unreadable, or disagrees with the others.
+            IndexStateError: a file is unreadable or disagrees with the others.
         """
         try:
-            rows = np.load(folder / "rows.npy")
-            if not len(rows):
-                return cls()
-            matrix = TermScores.load(folder / "bm25")
-        except FileNotFoundError as exc:
-            raise IndexStateError(f"index is incomplete: {exc.filename} is missing") from exc
-        except (OSError, ValueError, KeyError) as exc:  # JSONDecodeError is a ValueError
-            raise IndexStateError(f"keyword index {folder} is corrupt: {exc}") from exc
-        # bm25s adds the empty word to the vocabulary without a column; words() never yields it
-        if matrix.num_docs != len(rows) or len(matrix.indptr) < len(matrix.vocabulary):
-            raise IndexStateError(f"keyword index {folder} is corrupt: {matrix.num_docs} documents for "
-                                  f"{len(rows)} rows, {len(matrix.indptr) - 1} word columns for a vocabulary "
-                                  f"of {len(matrix.vocabulary)}")
-        return cls(matrix, rows)
+            vocabulary = {word: i for i, word in enumerate(json.loads((folder / "terms.json").read_text("utf-8")))}
+            pointers, documents, counts, lengths = (np.load(folder / name) for name in cls.FILES[1:])
+        except (OSError, ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+            raise IndexStateError(f"keyword data in {folder} is corrupt: {exc}") from exc
+        if (len(pointers) != len(vocabulary) + 1 or pointers[-1] != len(documents) or len(counts) != len(documents)
+                or len(lengths) != size or (len(documents) and documents.max() >= size)):
+            raise IndexStateError(f"keyword data in {folder} is corrupt: its arrays disagree "
+                                  f"({len(vocabulary)} words, {len(documents)} entries, {len(lengths)} lengths "
+                                  f"for {size} documents)")
+        return cls(vocabulary, pointers, documents, counts, lengths)
 
 
-class TermScores:
-    """BM25 term scores as a sparse word-by-document matrix in compressed columns.
+class KeywordScorer:
+    """BM25 over the live documents of some segments, each given as (term counts, rows, live mask)."""
 
-    Column `w` (entries indptr[w]:indptr[w + 1]) holds the documents containing word w and that
-    word's BM25 score in each; a query's scores are the sum of its words' columns, a word
-    counted as often as the query repeats it (as bm25s counts it).
-    """
+    def __init__(self, segments: Sequence[tuple[TermCounts, np.ndarray, np.ndarray]]):
+        self.segments = segments
+        self.documents = int(sum(live.sum() for _, _, live in segments))
+        total = float(sum(terms.lengths[live].sum() for terms, _, live in segments))
+        self.average_length = total / self.documents if self.documents else 1.0
 
-    FILES = {"data": "data.csc.index.npy", "indices": "indices.csc.index.npy", "indptr": "indptr.csc.index.npy"}
-    VOCABULARY, PARAMS = "vocab.index.json", "params.index.json"
-    METHODS = ("lucene", "robertson", "atire")  # those whose absent words score 0: no extra array
+    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """(rows ascending, scores) of the live documents holding at least one query word."""
+        found_rows, found_scores = [], []
+        for word, repeats in collections.Counter(words(query)).items():
+            postings = []
+            for terms, rows, live in self.segments:
+                positions, counts = terms.postings(word)
+                keep = live[positions]
+                positions, counts = positions[keep], counts[keep]
+                norm = K1 * (1 - B + B * terms.lengths[positions] / self.average_length)
+                postings.append((rows[positions], counts / (counts + norm)))
+            frequency = sum(len(r) for r, _ in postings)
+            if not frequency:
+                continue
+            idf = math.log(1 + (self.documents - frequency + 0.5) / (frequency + 0.5))
+            for found, part in postings:
+                found_rows.append(found)
+                found_scores.append((repeats * idf) * part)
+        if not found_rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows, inverse = np.unique(np.concatenate(found_rows), return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate(found_scores), minlength=len(rows))
+        return rows, scores.astype(np.float32)
 
-    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocabulary: dict[str, int],
-                 params: dict):
-        if params.get("method") not in self.METHODS:
-            raise ValueError(f"BM25 variant {params.get('method')!r} is not supported (only {self.METHODS})")
-        self.data, self.indices, self.indptr = data, indices, indptr
-        self.vocabulary, self.params = vocabulary, params
-        self.num_docs = int(params["num_docs"])
 
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        """(num_docs,) float32: the BM25 score of every document for the query's tokens."""
-        total = np.zeros(self.num_docs, np.float32)
-        for token in tokens:
-            word = self.vocabulary.get(token)
-            if word is not None:
-                start, end = self.indptr[word], self.indptr[word + 1]
-                np.add.at(total, self.indices[start:end], self.data[start:end])
-        return total
+def top(rows: np.ndarray, scores: np.ndarray, k: int, allowed: np.ndarray | None = None):
+    """The k best (scores, rows), optionally only `allowed` rows (sorted)."""
+    if allowed is not None:
+        keep = np.isin(rows, allowed)
+        rows, scores = rows[keep], scores[keep]
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return scores[best], rows[best]
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, file in self.FILES.items():
-            np.save(folder / file, getattr(self, name))
-        (folder / self.VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8")
-        (folder / self.PARAMS).write_text(json.dumps(self.params, indent=1), encoding="utf-8")
 
-    @classmethod
-    def load(cls, folder: Path) -> "TermScores":
-        arrays = {name: np.load(folder / file) for name, file in cls.FILES.items()}
-        vocabulary = json.loads((folder / cls.VOCABULARY).read_text(encoding="utf-8"))
-        params = json.loads((folder / cls.PARAMS).read_text(encoding="utf-8"))
-        return cls(arrays["data"], arrays["indices"], arrays["indptr"], vocabulary, params)
+def lookup(rows: np.ndarray, scores: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The scores of `wanted` rows (0 for those that hold no query word)."""
+    if not len(rows):
+        return np.zeros(len(wanted), np.float32)
+    position = np.clip(np.searchsorted(rows, wanted), 0, len(rows) - 1)
+    return np.where(rows[position] == wanted, scores[position], 0.0).astype(np.float32)

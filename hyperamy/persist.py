@@ -1,20 +1,33 @@
-"""An index directory: manifest.json naming the live generation folder, written atomically.
+"""An index directory: manifest.json naming the live segments and tombstones, switched atomically.
 
-Every write builds a new generation folder beside the live one and switches manifest.json to it
-with one atomic rename. A build that is interrupted or fails leaves the manifest, and so the
-previous generation, untouched; its half-written folder is removed by the next write.
+    manifest.json          format version, config, models, counts, fields, segments, tombstones
+    write.lock             the writer lock (locking.py)
+    segments/seg-*/        immutable segments (segments.py)
+    tombstones/del-*.npy   rows deleted from segments that still hold them
+
+A write adds files beside the live ones and then replaces manifest.json with one atomic rename:
+readers see the old index or the new one, never a mix. Files the manifest no longer names are
+removed by the next writer, except segment folders that a reader still pins.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import shutil
 import time
 from pathlib import Path
 
-from hyperamy.errors import IndexStateError
-from hyperamy.files import read_json_object, write_json
+import numpy as np
 
-FORMAT_VERSION = 2
+from hyperamy.errors import IndexStateError
+from hyperamy.files import atomic_path, read_json_object, write_json
+from hyperamy.locking import remove_if_unused
+
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
+SEGMENTS = "segments"
+TOMBSTONES = "tombstones"
 
 
 def read_manifest(folder: Path) -> dict:
@@ -25,31 +38,84 @@ def read_manifest(folder: Path) -> dict:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexStateError(f"{path}: index format version {version!r}, this hyperamy reads version "
-                          f"{FORMAT_VERSION}; rebuild the index with `hyperamy index`")
-    if not (folder / manifest.get("generation", "")).is_dir():
-        raise IndexStateError(f"{path} names generation {manifest.get('generation')!r}, which is missing")
+                              f"{FORMAT_VERSION}; rebuild the index with `hyperamy index` into a new folder")
+    for key in ("segments", "counts", "config", "models", "next_row", "commit"):
+        if key not in manifest:
+            raise IndexStateError(f"{path} is damaged: it has no {key!r}")
     return manifest
+
+
+def stamp(folder: Path) -> tuple[int, int, int] | None:
+    """What changes whenever manifest.json is replaced (inode, modification time, size)."""
+    try:
+        info = os.stat(folder / MANIFEST)
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
     write_json(folder / MANIFEST, manifest)
 
 
-def new_generation(folder: Path) -> Path:
-    """A fresh, empty generation folder (named so later ones sort after earlier ones)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"gen-{time.time_ns():020d}"
-    path.mkdir()
-    return path
+def new_segment_folder(folder: Path) -> Path:
+    """A path for a new segment (named so later ones sort after earlier ones); not yet created."""
+    (folder / SEGMENTS).mkdir(parents=True, exist_ok=True)
+    return folder / SEGMENTS / f"seg-{time.time_ns():020d}-{os.getpid()}"
 
 
-def remove_stale_generations(folder: Path, live: str | None) -> None:
-    """Delete generation folders the manifest does not name: old ones and interrupted builds."""
-    for path in folder.glob("gen-*"):
-        if path.name != live and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-    for path in folder.glob(".manifest.*"):
+def write_tombstones(folder: Path, rows: np.ndarray, commit: int) -> dict | None:
+    """Save the sorted deleted rows; returns the manifest entry (None when there are none)."""
+    if not len(rows):
+        return None
+    (folder / TOMBSTONES).mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(rows, np.int64))
+    payload = buffer.getvalue()
+    path = folder / TOMBSTONES / f"del-{commit:010d}.npy"
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
+    return {"file": f"{TOMBSTONES}/{path.name}", "count": len(rows), "size": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest()}
+
+
+def read_tombstones(folder: Path, entry: dict | None) -> np.ndarray:
+    """The deleted rows named by a manifest (FileNotFoundError: replaced meanwhile, read again)."""
+    if entry is None:
+        return np.zeros(0, np.int64)
+    path = folder / entry["file"]
+    payload = path.read_bytes()
+    if len(payload) != entry["size"] or hashlib.sha256(payload).hexdigest() != entry["sha256"]:
+        raise IndexStateError(f"{path} is damaged: its size or checksum differs from the manifest's; "
+                              "run `hyperamy check`")
+    try:
+        return np.load(io.BytesIO(payload))
+    except ValueError as exc:
+        raise IndexStateError(f"{path} is damaged: {exc}") from exc
+
+
+def remove_unused(folder: Path, manifest: dict | None) -> None:
+    """Delete what the manifest does not name: old segments no reader pins, old tombstones,
+    unfinished segments and temporary files of killed writers. Call only under the writer lock."""
+    named = {entry["name"] for entry in (manifest or {}).get("segments", [])}
+    for path in (folder / SEGMENTS).glob("seg-*") if (folder / SEGMENTS).is_dir() else []:
+        if path.name not in named:
+            remove_if_unused(path)
+    live = (manifest or {}).get("tombstones") or {}
+    for path in (folder / TOMBSTONES).glob("*") if (folder / TOMBSTONES).is_dir() else []:
+        if f"{TOMBSTONES}/{path.name}" != live.get("file"):
+            path.unlink(missing_ok=True)
+    for path in folder.glob(f".{MANIFEST}.*"):
         path.unlink(missing_ok=True)
+
+
+def remove_scaffolding(folder: Path) -> None:
+    """Remove what a first write that committed nothing made inside a folder the user made."""
+    from hyperamy.locking import LOCK_FILE
+
+    (folder / LOCK_FILE).unlink(missing_ok=True)
+    for name in (SEGMENTS, TOMBSTONES):
+        shutil.rmtree(folder / name, ignore_errors=True)
 
 
 def folder_size(folder: Path) -> int:

@@ -10,6 +10,7 @@ import numpy as np
 
 from hyperamy.emotions import LABELS, label_index
 from hyperamy.errors import InputError
+from hyperamy import lexical
 from hyperamy.lexical import words
 from hyperamy.rerank import MODES, certainty, emotion_similarity, fuse
 
@@ -78,7 +79,7 @@ class Ranked:
     emotion_weight: float
 
 
-def search(engine, parts, query: str, k: int, mode: str, where: str | None,
+def search(engine, view, query: str, k: int, mode: str, where: str | None,
            emotion: Sequence[str] | None, span: str | None) -> list[Hit]:
     if not isinstance(query, str) or not query.strip():
         raise InputError("the query is empty")
@@ -87,16 +88,18 @@ def search(engine, parts, query: str, k: int, mode: str, where: str | None,
     if k < 1:
         raise InputError("k must be at least 1")
     labels = [LABELS[label_index(name)] for name in (emotion or [])]
-    allowed = parts.store.filter_rows(where, labels)
-    if allowed is not None and not len(allowed):
-        return []
+    allowed = view.store.filter_rows(where, labels)
+    if allowed is not None:
+        allowed = view.alive(allowed)
+        if not len(allowed):
+            return []
     encoded = engine.query_encoder.encode_query(query, span)
     felt = encoded.emotion
     with single_threaded_blas():
-        ranked = rank(parts, engine.config, engine.manifest["models"]["alpha"],
+        ranked = rank(view, engine.config, view.manifest["models"]["alpha"],
                       Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed)
-    stored = parts.store.fetch(ranked.rows)
+    stored = view.store.fetch(ranked.rows)
     hits = []
     for i, row in enumerate(ranked.rows):
         fields, row_probs = stored[int(row)], ranked.probs[i]
@@ -128,27 +131,27 @@ def single_threaded_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def rank(parts, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None) -> Ranked:
+def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None) -> Ranked:
     """Candidates from each leg, scored by `rerank.fuse`; the k best, best first."""
     wanted = max(config.candidates, k)
-    keyword_scores = parts.keyword.score_all(query.text)
+    keyword_rows, keyword_scores = view.keyword.scores(query.text)
     query_certainty = float(certainty(query.kappa, alpha))
     legs = []
     if mode in ("hybrid", "semantic"):
-        legs.append(parts.semantic.search(query.semantic, wanted, allowed)[1])
+        legs.append(view.search("semantic", query.semantic, wanted, allowed))
     if mode in ("hybrid", "lexical"):
-        legs.append(parts.keyword.top(keyword_scores, wanted, allowed)[1])
+        legs.append(lexical.top(keyword_rows, keyword_scores, wanted, allowed)[1])
     if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
-        legs.append(parts.emotion.search(query.mu, wanted, allowed)[1])
+        legs.append(view.search("emotion", query.mu, wanted, allowed))
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
-    kappa, probs = parts.feelings(candidates)
-    semantic = parts.semantic.vectors(candidates) @ query.semantic
-    lexical = parts.keyword.lookup(keyword_scores, candidates)
+    kappa, probs = view.feelings(candidates)
+    semantic = view.vectors("semantic", candidates) @ query.semantic
+    keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
     feeling = emotion_similarity(query.probs, probs, kappa, alpha)
-    scores, weight = fuse(mode, semantic, lexical, feeling, query_certainty, config.semantic_share,
+    scores, weight = fuse(mode, semantic, keyword, feeling, query_certainty, config.semantic_share,
                           config.emotion_weight)
     order = np.argsort(-scores, kind="stable")[:k]
-    return Ranked(candidates[order], scores[order], semantic[order], lexical[order], feeling[order],
+    return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
                   kappa[order], probs[order], weight)
 
 

@@ -104,16 +104,19 @@ def test_delete_and_reopen_give_identical_hits(engine, fake_encoder):
 
 
 def test_each_rows_feeling_is_read_back_at_its_row(engine, fake_encoder):
+    import numpy as np
+
     engine.delete(["rage"])  # leaves a gap in the row numbers
-    store = engine._parts.store
-    kappa, probs = store.emotion_table()
-    stored = store.db.execute("SELECT row, text FROM docs ORDER BY row").fetchall()
-    assert len(stored) == 4 and probs.shape == (len(kappa), 28)
-    felt = fake_encoder.encode([text for _, text in stored]).emotion
-    rows = [row for row, _ in stored]
-    assert kappa[rows].tolist() == felt.kappa.tolist()
-    assert (probs[rows] == felt.probs).all()
-    assert [LABELS[i] for i in probs[rows].argmax(1)] == ["neutral", "joy", "fear", "neutral"]
+    view = engine.refresh()
+    stored, _ = view.store.query("SELECT _row, text FROM documents ORDER BY _row")
+    rows = view.alive(np.asarray([row for row, _ in stored]))
+    assert len(rows) == 4 and rows.tolist() == view.live_rows().tolist()
+    texts = {row: text for row, text in stored}
+    kappa, probs = view.feelings(rows)
+    felt = fake_encoder.encode([texts[r] for r in rows]).emotion
+    assert kappa.tolist() == felt.kappa.tolist()
+    assert (probs == felt.probs).all()
+    assert [LABELS[i] for i in probs.argmax(1)] == ["neutral", "joy", "fear", "neutral"]
 
 
 def test_a_failed_add_leaves_the_previous_index_intact(engine, fake_encoder):
@@ -121,30 +124,46 @@ def test_a_failed_add_leaves_the_previous_index_intact(engine, fake_encoder):
         yield Record("extra", "A furious extra document", {})
         raise DataFormatError("malformed JSON", "c.jsonl", 2)
 
-    with pytest.raises(DataFormatError, match="c.jsonl:2"):
+    before = json.loads((engine.folder / "manifest.json").read_text())
+    with pytest.raises(DataFormatError, match="c.jsonl:2: malformed JSON$"):
         engine.add(records())
-    assert len(engine) == 5 and len(list(engine.folder.glob("gen-*"))) == 1
+    assert len(engine) == 5 and json.loads((engine.folder / "manifest.json").read_text()) == before
+    assert [p.name for p in (engine.folder / "segments").iterdir()] == [before["segments"][0]["name"]]
     assert "extra" not in ids(HyperAmy.open(engine.folder, encoder=fake_encoder).search("extra", k=10))
+
+
+def test_a_failed_add_keeps_the_chunks_it_committed_and_a_rerun_skips_them(engine, fake_encoder):
+    rows = [Record(f"n{i}", f"Note number {i} about the harbour", {}) for i in range(5)]
+
+    def records():
+        yield from rows
+        raise DataFormatError("malformed JSON", "c.jsonl", 6)
+
+    with pytest.raises(DataFormatError, match=r"c.jsonl:6: malformed JSON \(4 documents before it were committed"):
+        engine.add(records(), commit_every=2)
+    assert len(HyperAmy.open(engine.folder, encoder=fake_encoder)) == 9
+    report = engine.add(rows, commit_every=2)
+    assert (report.added, report.unchanged) == (1, 4) and len(engine) == 10
 
 
 def test_missing_and_empty_indexes_say_how_to_create_one(tmp_path, fake_encoder):
     with pytest.raises(IndexStateError, match=r"no index at .*; create one with `hyperamy index CORPUS.jsonl"):
         HyperAmy.open(tmp_path / "none")
-    empty = HyperAmy.open(tmp_path / "empty", create=True, encoder=fake_encoder)
-    empty.add([])
+    nothing = HyperAmy.open(tmp_path / "empty", create=True, encoder=fake_encoder)
+    nothing.add([])
+    assert not (tmp_path / "empty").exists()  # an add of nothing creates no index
+    emptied = HyperAmy.open(tmp_path / "emptied", create=True, encoder=fake_encoder)
+    emptied.add(DOCS[:1])
+    emptied.delete([DOCS[0].id])
     with pytest.raises(IndexStateError, match="is empty; add documents with `hyperamy index"):
-        HyperAmy.open(tmp_path / "empty", encoder=fake_encoder).search("x")
+        HyperAmy.open(tmp_path / "emptied", encoder=fake_encoder).search("x")
 
 
 def test_other_format_versions_and_disagreeing_counts_are_refused(engine, fake_encoder):
     manifest_path = engine.folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    database = engine.folder / manifest["generation"] / "store.duckdb"
-    engine._parts.store.close()
-    connection = duckdb.connect(str(database))
-    connection.execute("DELETE FROM docs WHERE id = 'storm'")
-    connection.close()
-    with pytest.raises(IndexStateError, match="inconsistent: manifest says 5 documents, DuckDB holds 4"):
+    manifest_path.write_text(json.dumps({**manifest, "counts": {"documents": 6}}))
+    with pytest.raises(IndexStateError, match="inconsistent: the manifest says 6 documents, its segments hold 5"):
         HyperAmy.open(engine.folder, encoder=fake_encoder)
     manifest_path.write_text(json.dumps({**manifest, "format_version": 99}))
     with pytest.raises(IndexStateError, match="format version 99"):

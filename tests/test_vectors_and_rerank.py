@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from hyperamy.rerank import certainty, emotion_similarity, fuse, relevance, rescale
+from hyperamy.config import IndexConfig
 from hyperamy.vectors import VectorIndex
 
 
@@ -22,12 +23,17 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     allowed = ids[::3]
     sub = np.argsort(-(data[::3] @ query))[:5]
     assert index.search(query, 5, allowed=allowed)[1].tolist() == allowed[sub].tolist()
-    index.remove(expected[:2])
-    assert index.search(query, 8)[1].tolist() == expected[2:10].tolist()
+    live = ~np.isin(ids, expected[:2])  # the two best are deleted
+    assert index.search(query, 8, live=live)[1].tolist() == expected[2:10].tolist()
     index.save(tmp_path, "v")
-    loaded = VectorIndex.load(tmp_path, "v", kind)
-    assert loaded.search(query, 8)[1].tolist() == expected[2:10].tolist()
+    payloads = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    loaded = VectorIndex.from_bytes(payloads, "v", IndexConfig(vector_index=kind))
+    assert loaded.search(query, 8, live=live)[1].tolist() == expected[2:10].tolist()
     assert np.allclose(loaded.vectors(np.array([1003, 1004])), data[3:5])
+    both = np.isin(allowed, expected[:2]).any()
+    assert both and 1000 + 3 * 0 in allowed  # the filtered search leaves out deleted ones too
+    filtered = loaded.search(query, 5, allowed=allowed, live=live)[1]
+    assert filtered.tolist() == [i for i in allowed[np.argsort(-(data[::3] @ query))] if i not in expected[:2]][:5]
 
 
 def test_relevance_is_a_convex_mix_of_rescaled_scores():
@@ -58,56 +64,66 @@ def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert weight == 2.0 and felt.argmax() == 1
 
 
-def test_keyword_index_scores_and_keeps_bm25s_quiet(tmp_path):
-    import logging
+def keyword_scorer(texts_by_segment, deleted=()):
+    from hyperamy.lexical import KeywordScorer, TermCounts
 
-    from hyperamy.lexical import KeywordIndex
-
-    keyword = KeywordIndex.build([(np.array([3, 8]), ["the prisoner in his cell", "a ball at the count's house"])])
-    assert logging.getLogger("bm25s").level == logging.NOTSET  # bm25s sets DEBUG on import: a line per build
-    scores = keyword.score_all("prisoner cell")
-    assert keyword.top(scores, 5)[1].tolist() == [3] and scores[1] == 0.0
-    keyword.save(tmp_path / "kw")
-    assert KeywordIndex.load(tmp_path / "kw").score_all("prisoner cell").tolist() == scores.tolist()
+    segments, first = [], 0
+    for texts in texts_by_segment:
+        rows = np.arange(first, first + len(texts)) * 2  # rows need not be contiguous
+        first += len(texts)
+        segments.append((TermCounts.build(texts), rows, ~np.isin(rows, deleted)))
+    return KeywordScorer(segments)
 
 
-def test_keyword_scores_are_bm25s_own_and_its_files_stay_readable_by_it(tmp_path):
+TEXTS = ["the prisoner in his cell, the cell of the prisoner", "a ball at the count's house",
+         "the count in the cell", "nothing here matches", "the cell", "a prisoner's ball"]
+QUERIES = ["prisoner cell", "the count the count", "house of the count", "zebra", "cell zebra cell"]
+
+
+@pytest.mark.parametrize("split", [[6], [2, 4], [1, 1, 1, 3]])
+def test_keyword_scores_over_segments_equal_one_bm25s_index_of_the_live_documents(split):
     import bm25s
 
-    from hyperamy.lexical import KeywordIndex, words
+    from hyperamy.lexical import words
 
-    texts = ["the prisoner in his cell, the cell of the prisoner", "a ball at the count's house",
-             "the count in the cell", "nothing here matches"]
-    keyword = KeywordIndex.build([(np.arange(4) * 2, texts)])
-    keyword.save(tmp_path / "kw")
-    theirs = bm25s.BM25.load(str(tmp_path / "kw" / "bm25"))
-    reference = bm25s.BM25()
-    reference.index([words(t) for t in texts], show_progress=False)
-    loaded = KeywordIndex.load(tmp_path / "kw")
-    for query in ["prisoner cell", "the count the count", "house of the count", "zebra", "cell zebra cell"]:
+    deleted = [2]  # row 2 is the second text: a deleted document counts in no statistic
+    live_texts = [t for i, t in enumerate(TEXTS) if i * 2 not in deleted]
+    reference = bm25s.BM25()  # Lucene's variant, k1 1.5, b 0.75
+    reference.index([words(t) for t in live_texts], show_progress=False)
+    parts, start = [], 0
+    for size in split:
+        parts.append(TEXTS[start:start + size])
+        start += size
+    scorer = keyword_scorer(parts, deleted)
+    live_rows = np.array([i * 2 for i in range(len(TEXTS)) if i * 2 not in deleted])
+    for query in QUERIES:
         tokens = [t for t in words(query) if t in reference.vocab_dict]
-        expected = reference.get_scores(tokens) if tokens else np.zeros(4, np.float32)
-        ours = loaded.score_all(query)
-        assert ours.dtype == np.float32 and np.allclose(ours, expected, rtol=1e-6, atol=0)
-        found = [t for t in words(query) if t in theirs.vocab_dict]
-        assert ours.tolist() == (theirs.get_scores(found).tolist() if found else [0.0] * 4)
-    assert loaded.score_all("the count the count")[[0, 2]].tolist() != [0.0, 0.0]
-    assert loaded.top(loaded.score_all("prisoner cell"), 2)[1].tolist() == [0, 4]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(live_texts), np.float32)
+        rows, scores = scorer.scores(query)
+        ours = np.zeros(len(live_rows), np.float32)
+        ours[np.searchsorted(live_rows, rows)] = scores
+        assert np.allclose(ours, expected, rtol=1e-5, atol=1e-7), query
+        assert set(rows.tolist()) == set(live_rows[expected > 0].tolist())
 
 
-def test_damaged_keyword_files_are_named_not_tracebacks(tmp_path):
+def test_keyword_top_and_lookup():
+    from hyperamy.lexical import lookup, top
+
+    rows, scores = keyword_scorer([TEXTS]).scores("prisoner cell")
+    assert rows.tolist() == [0, 4, 8, 10]  # "the cell" and "a prisoner's ball" match one word each
+    assert top(rows, scores, 2)[1].tolist() == [0, 10]  # prisoner is rarer than cell
+    assert top(rows, scores, 5, allowed=np.array([4, 8, 6]))[1].tolist() == [8, 4]  # shorter first
+    assert lookup(rows, scores, np.array([6, 0])).tolist() == [0.0, scores[0]]
+
+
+def test_damaged_term_files_are_named_not_tracebacks(tmp_path):
     from hyperamy.errors import IndexStateError
-    from hyperamy.lexical import KeywordIndex
+    from hyperamy.lexical import TermCounts
 
-    KeywordIndex.build([(np.array([0, 1]), ["the prisoner in his cell", "a ball"])]).save(tmp_path / "kw")
-    files = tmp_path / "kw" / "bm25"
-    (files / "vocab.index.json").write_text("{oops", encoding="utf-8")
-    with pytest.raises(IndexStateError, match=r"keyword index .*kw is corrupt: Expecting property name"):
-        KeywordIndex.load(tmp_path / "kw")
-    (files / "data.csc.index.npy").unlink()
-    with pytest.raises(IndexStateError, match=r"index is incomplete: .*data\.csc\.index\.npy is missing"):
-        KeywordIndex.load(tmp_path / "kw")
-    np.save(tmp_path / "kw" / "rows.npy", np.arange(3))
-    KeywordIndex.build([(np.array([0, 1]), ["the prisoner in his cell", "a ball"])]).matrix.save(files)
-    with pytest.raises(IndexStateError, match="2 documents for 3 rows"):
-        KeywordIndex.load(tmp_path / "kw")
+    TermCounts.build(["the prisoner in his cell", "a ball"]).save(tmp_path)
+    assert TermCounts.load(tmp_path, 2).postings("cell")[0].tolist() == [0]
+    with pytest.raises(IndexStateError, match="its arrays disagree"):
+        TermCounts.load(tmp_path, 3)
+    (tmp_path / "terms.json").write_text("[oops", encoding="utf-8")
+    with pytest.raises(IndexStateError, match=r"keyword data in .* is corrupt: Expecting value"):
+        TermCounts.load(tmp_path, 2)

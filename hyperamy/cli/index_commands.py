@@ -9,7 +9,11 @@ import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import emit_json, progress_wanted, weights_option
+from hyperamy.indexing import COMMIT_EVERY
+from hyperamy.locking import DEFAULT_WAIT
 
+wait_option = click.option("--wait", default=DEFAULT_WAIT, show_default=True, type=click.FloatRange(0),
+                           help="Seconds to wait for another process writing the index.")
 index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=False), envvar="HYPERAMY_INDEX",
                             help="Index folder [default: indexes/default, or $HYPERAMY_INDEX].")
 
@@ -22,9 +26,13 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--skip-invalid", is_flag=True, help="Index the valid rows and report the invalid ones.")
 @click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
               help="Vector search for a new index: exact flat (default) or approximate HNSW.")
+@click.option("--commit-every", default=COMMIT_EVERY, show_default=True, type=click.IntRange(1),
+              help="Documents per commit: an interrupted run keeps what it committed, and rerunning skips it.")
+@wait_option
 @weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, weights, as_json) -> None:
+def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, weights,
+                  as_json) -> None:
     """Add JSONL, CSV or Parquet files to an index (created if missing); re-adding updates by id.
 
     \b
@@ -38,12 +46,12 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     from hyperamy.engine import HyperAmy
 
     config = IndexConfig(vector_index=vector_index) if vector_index else None
-    engine = HyperAmy.open(index, create=True, config=config, weights=weights)
+    engine = HyperAmy.open(index, create=True, config=config, weights=weights, wait=wait)
     skipped = Skipped() if skip_invalid else None
     records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
     started = time.time()
     with tqdm(desc="indexing", unit="doc", disable=not progress_wanted(), file=sys.stderr) as bar:
-        report = engine.add(records, progress=bar.update)
+        report = engine.add(records, progress=bar.update, commit_every=commit_every)
     seconds = time.time() - started
     result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,
               "skipped_rows": skipped.rows if skipped else [], "documents": len(engine),
@@ -104,7 +112,9 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
 @main.command()
 @click.argument("ids", nargs=-1, required=True)
 @index_option
-def delete(ids, index) -> None:
+@wait_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: removed and missing ids.")
+def delete(ids, index, wait, as_json) -> None:
     """Remove documents by id.
 
     \b
@@ -113,9 +123,15 @@ def delete(ids, index) -> None:
     """
     from hyperamy.engine import HyperAmy
 
-    engine = HyperAmy.open(index)
-    removed = engine.delete(list(ids))
-    click.echo(f"removed {removed} of {len(ids)} ids; {len(engine)} documents left")
+    engine = HyperAmy.open(index, wait=wait)
+    removed = engine.remove(list(ids))
+    missing = [i for i in dict.fromkeys(ids) if i not in set(removed)]
+    if as_json:
+        emit_json({"removed": removed, "missing": missing, "documents": len(engine)})
+        return
+    click.echo(f"removed {len(removed)} of {len(set(ids))} ids; {len(engine)} documents left")
+    if missing:
+        click.echo(f"not found: {', '.join(missing)}", err=True)
 
 
 @main.command()

@@ -1,0 +1,89 @@
+"""Everyday reads of an index's documents: get by id, list, count and export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from hyperamy.errors import InputError
+
+PAGE = 2048
+FORMATS = ("jsonl", "parquet")
+
+
+def matching_rows(view, where: str | None = None) -> np.ndarray:
+    """Live rows in ascending order, only those passing `where` when it is given."""
+    if where:
+        return view.alive(view.store.filter_rows(where))
+    return view.live_rows()
+
+
+def documents(view, rows: np.ndarray) -> Iterator[dict]:
+    """Each row's document: id, text, kappa, emotion, emotions and its metadata, in row order."""
+    fixed = ("_row", "id", "text", "kappa", "emotion", "emotions")
+    for start in range(0, len(rows), PAGE):
+        found, names = view.store.documents(rows[start:start + PAGE])
+        for values in found:
+            fields = dict(zip(names, values))
+            document = {name: fields.pop(name) for name in fixed}
+            document["row"] = document.pop("_row")
+            document["metadata"] = fields
+            yield document
+
+
+def get(view, ids: Sequence[str]) -> dict[str, dict]:
+    """{id: document} of the ids that are in the index."""
+    rows = view.alive(np.asarray(sorted(row for _, row, _ in view.store.versions(list(ids))), np.int64))
+    return {document["id"]: document for document in documents(view, rows)}
+
+
+def export(view, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
+    """Write the live documents (optionally with their semantic and emotion vectors) to a file.
+
+    Returns how many were written. The file is written beside its final name and renamed, so an
+    interrupted export leaves no half file.
+    """
+    from hyperamy.files import atomic_path
+
+    if format not in FORMATS:
+        raise InputError(f"export format must be one of {', '.join(FORMATS)}, not {format!r}")
+    rows = matching_rows(view, where)
+    with atomic_path(Path(path)) as tmp:
+        if format == "jsonl":
+            with open(tmp, "w", encoding="utf-8") as handle:
+                for start in range(0, len(rows), PAGE):
+                    for document in _with_vectors(view, rows[start:start + PAGE], vectors):
+                        handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+        else:
+            _export_parquet(view, rows, tmp, vectors)
+    return len(rows)
+
+
+def _with_vectors(view, rows: np.ndarray, vectors: bool) -> Iterator[dict]:
+    found = list(documents(view, rows))
+    if vectors and found:
+        semantic, mu = view.vectors("semantic", rows), view.vectors("emotion", rows)
+        for document, s, m in zip(found, semantic, mu):
+            document["semantic"], document["mu"] = s.tolist(), m.tolist()
+    return iter(found)
+
+
+def _export_parquet(view, rows: np.ndarray, path: Path, vectors: bool) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for start in range(0, max(len(rows), 1), PAGE):
+            page = list(_with_vectors(view, rows[start:start + PAGE], vectors))
+            for document in page:
+                document.update(document.pop("metadata"))  # stored names: never those of the fixed fields
+            table = pa.Table.from_pylist(page) if page else pa.table({"id": pa.array([], pa.string())})
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()

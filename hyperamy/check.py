@@ -1,0 +1,121 @@
+"""`hyperamy check`: verify every file of an index against its manifest, and repair what can be.
+
+Texts and metadata (docs.parquet) are the source: every other file of a segment derives from
+them, so a damaged FAISS, feelings, rows or keyword file is rebuilt from them (vectors and
+feelings by encoding the texts again with the index's model). A damaged docs.parquet cannot be
+rebuilt from the index; `drop_damaged` removes that segment so the rest stays usable.
+"""
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import numpy as np
+
+from hyperamy import persist, segments, writer
+from hyperamy.errors import HyperamyError, IndexStateError
+from hyperamy.lexical import TermCounts
+
+DERIVED_BY_ENCODING = {"feelings.npy", "semantic.faiss", "emotion.faiss", "semantic.hnsw.faiss", "emotion.hnsw.faiss"}
+
+
+def damaged_files(root, entry: dict) -> dict[str, str]:
+    """{file name: what is wrong} for one segment's manifest entry (empty when it is sound)."""
+    folder = root / entry["name"]
+    found = {}
+    for name, expected in entry["files"].items():
+        path = folder / name
+        if not path.is_file():
+            found[name] = "missing"
+        elif path.stat().st_size != expected["size"]:
+            found[name] = f"{path.stat().st_size} bytes, the manifest says {expected['size']}"
+        elif segments.checksum(path) != expected["sha256"]:
+            found[name] = "checksum differs from the manifest's"
+    return found
+
+
+def check(engine, repair: bool = False, drop_damaged: bool = False) -> dict:
+    """Check (and optionally repair) an index; returns what was found and done.
+
+    Raises:
+        IndexStateError: the manifest itself is unreadable.
+    """
+    root = engine.folder / persist.SEGMENTS
+    manifest = persist.read_manifest(engine.folder)
+    problems = []
+    for entry in manifest["segments"]:
+        for name, what in damaged_files(root, entry).items():
+            problems.append({"segment": entry["name"], "file": str(root / entry["name"] / name), "problem": what})
+    try:
+        persist.read_tombstones(engine.folder, manifest.get("tombstones"))
+    except (OSError, IndexStateError) as exc:
+        problems.append({"segment": None, "file": str(engine.folder / manifest["tombstones"]["file"]),
+                         "problem": str(exc)})
+    report = {"index": str(engine.folder), "segments": len(manifest["segments"]), "problems": problems,
+              "repaired": [], "dropped": [], "unrepairable": []}
+    if problems and repair:
+        with engine._writing(load=False):
+            _repair(engine, report, drop_damaged)
+    return report
+
+
+def _repair(engine, report: dict, drop_damaged: bool) -> None:
+    root = engine.folder / persist.SEGMENTS
+    manifest = persist.read_manifest(engine.folder)
+    tombstones_entry = manifest.get("tombstones")
+    try:
+        tombstones = persist.read_tombstones(engine.folder, tombstones_entry)
+    except (OSError, IndexStateError):
+        report["unrepairable"].append(f"{engine.folder / tombstones_entry['file']}: the list of deleted documents "
+                                      "is damaged; re-index into a new folder")
+        return
+    entries = []
+    for entry in manifest["segments"]:
+        damaged = damaged_files(root, entry)
+        if not damaged:
+            entries.append(entry)
+        elif segments.DOCS_FILE in damaged:
+            where = root / entry["name"] / segments.DOCS_FILE
+            if drop_damaged:
+                report["dropped"].append({"segment": entry["name"], "documents": entry["documents"]})
+                rows = np.load(root / entry["name"] / "rows.npy") if "rows.npy" not in damaged else None
+                if rows is not None:
+                    tombstones = np.setdiff1d(tombstones, rows)
+                continue
+            report["unrepairable"].append(f"{where} holds the texts of {entry['documents']} documents and is "
+                                          "damaged; `hyperamy check --repair --drop-damaged` removes them, then "
+                                          "index them again from your corpus")
+            entries.append(entry)
+        else:
+            entries.append(_rebuild(engine, root, entry, set(damaged)))
+            report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
+    writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
+
+
+def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
+    """A new segment with the same documents, its derived files made again from docs.parquet."""
+    source = root / entry["name"]
+    folder = persist.new_segment_folder(engine.folder)
+    folder.mkdir(parents=True)
+    shutil.copy2(source / segments.DOCS_FILE, folder / segments.DOCS_FILE)
+    connection = duckdb.connect(config={"threads": 1})
+    try:
+        found = connection.execute("SELECT row, text FROM read_parquet(?) ORDER BY row",
+                                   [str(folder / segments.DOCS_FILE)]).fetchall()
+    except duckdb.Error as exc:
+        raise HyperamyError(f"cannot read {source / segments.DOCS_FILE}: {str(exc).splitlines()[0]}") from None
+    finally:
+        connection.close()
+    rows = np.asarray([r for r, _ in found], np.int64)
+    texts = [t for _, t in found]
+    if damaged & DERIVED_BY_ENCODING:
+        encoded = engine.encoder.encode(texts, batch_size=engine.config.batch_size)
+        feelings = np.column_stack([encoded.emotion.kappa, encoded.emotion.probs])
+        segments._write_arrays(folder, rows, encoded.semantic, encoded.emotion.mu, feelings, engine.stored_config)
+    else:
+        for name in entry["files"]:
+            if name in DERIVED_BY_ENCODING:
+                shutil.copy2(source / name, folder / name)
+        np.save(folder / "rows.npy", rows)
+    TermCounts.build(texts).save(folder)
+    return segments.finish(folder, len(rows))

@@ -1,0 +1,233 @@
+"""Immutable segments: a folder of documents written once, read by any number of processes.
+
+A segment holds its documents' texts and metadata (`docs.parquet`, queried through DuckDB),
+their semantic and emotion vectors (FAISS files), their feelings (kappa and the 28 label
+probabilities, `feelings.npy`), their global row numbers (`rows.npy`) and their words
+(lexical.TermCounts). The manifest records every file's size and SHA-256; loading checks both,
+so a damaged file is named instead of silently changing results.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hyperamy.emotions import LABELS
+from hyperamy.errors import DataFormatError, IndexStateError
+from hyperamy.lexical import TermCounts
+from hyperamy.locking import Pin
+from hyperamy.vectors import VectorIndex
+
+DOCS_FILE = "docs.parquet"
+COMPLETE = "complete"  # written last: a folder without it was never finished
+# Columns of docs.parquet that metadata may not take; such fields are stored with a meta_ prefix.
+RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs"}
+ROW_GROUP = 2048  # small row groups let a search fetch its hits without reading whole columns
+
+
+def metadata_column(name: str) -> str:
+    return f"meta_{name}" if name.lower() in RESERVED else name
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass
+class Documents:
+    """What a new segment stores, one entry per document, in ascending row order."""
+
+    rows: np.ndarray
+    ids: list[str]
+    texts: list[str]
+    hashes: list[str]
+    metadata: list[dict[str, Any]]
+    semantic: np.ndarray
+    mu: np.ndarray
+    kappa: np.ndarray
+    probs: np.ndarray
+
+
+def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, config, fields: dict[str, str]) -> dict:
+    """Write a new segment folder; returns its manifest entry. `fields` (name -> type) is updated."""
+    folder.mkdir(parents=True)
+    table = docs_table(documents, thresholds, fields)
+    _write_parquet(table, folder / DOCS_FILE)
+    _write_arrays(folder, documents.rows, documents.semantic, documents.mu,
+                  np.column_stack([documents.kappa, documents.probs]).astype(np.float32), config)
+    TermCounts.build(documents.texts).save(folder)
+    return finish(folder, len(documents.rows))
+
+
+def _write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.ndarray, feelings: np.ndarray,
+                  config) -> None:
+    np.save(folder / "rows.npy", np.asarray(rows, np.int64))
+    np.save(folder / "feelings.npy", np.asarray(feelings, np.float32))
+    for name, vectors in (("semantic", semantic), ("emotion", mu)):
+        index = VectorIndex(vectors.shape[1], config.vector_index, config.hnsw_m, config.hnsw_ef_search)
+        index.add(rows, vectors)
+        index.save(folder, name)
+
+
+def finish(folder: Path, size: int) -> dict:
+    """Sync a written segment, mark it complete and describe its files for the manifest."""
+    files = {}
+    for path in sorted(folder.iterdir()):
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+        files[path.name] = {"size": path.stat().st_size, "sha256": checksum(path)}
+    (folder / COMPLETE).write_text("")
+    return {"name": folder.name, "documents": size, "files": files}
+
+
+def docs_table(documents: Documents, thresholds: np.ndarray, fields: dict[str, str]):
+    """The Arrow table of docs.parquet: fixed columns, then metadata, typed as earlier segments."""
+    import pyarrow as pa
+
+    chosen = documents.probs >= np.asarray(thresholds)[None, :]
+    emotions = [[LABELS[i] for i in np.argsort(-p) if c[i]] for p, c in zip(documents.probs, chosen)]
+    columns: dict[str, Any] = {
+        "row": pa.array(np.asarray(documents.rows, np.int64)), "id": pa.array(documents.ids, pa.string()),
+        "text": pa.array(documents.texts, pa.string()), "hash": pa.array(documents.hashes, pa.string()),
+        "kappa": pa.array(np.asarray(documents.kappa, np.float32)),
+        "emotion": pa.array([LABELS[i] for i in documents.probs.argmax(1)], pa.string()),
+        "emotions": pa.array(emotions, pa.list_(pa.string())),
+    }
+    columns.update(metadata_columns(documents.metadata, fields))
+    return pa.table(columns)
+
+
+def metadata_columns(metadata: Sequence[dict], fields: dict[str, str]) -> dict:
+    """Arrow arrays of the metadata fields, checked against (and added to) the index's `fields`."""
+    import pyarrow as pa
+
+    sources: dict[str, str] = {}
+    for record in metadata:
+        for name in record:
+            column = metadata_column(name)
+            if sources.setdefault(column, name) != name:
+                raise DataFormatError(f"metadata fields {sources[column]!r} and {name!r} would both be stored as "
+                                      f"{column!r} ({', '.join(sorted(RESERVED))} are reserved and get a meta_ "
+                                      "prefix); rename one of them")
+    columns = {}
+    for column, name in sources.items():
+        values = [record.get(name) for record in metadata]
+        try:
+            array = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep them as JSON text
+            array = pa.array([None if v is None else json.dumps(v, default=str) for v in values], pa.string())
+        columns[column] = _as_known_type(column, array, fields)
+    return columns
+
+
+def _as_known_type(column: str, array, fields: dict[str, str]):
+    import pyarrow as pa
+
+    known = fields.get(column)
+    if known is None or known == "null" or known == str(array.type):
+        if known in (None, "null"):
+            fields[column] = str(array.type)
+        return array
+    target = _parse_type(known)
+    try:
+        return array.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        raise DataFormatError(f"metadata field {column!r} holds {known} in this index but {array.type} here; "
+                              "give it one type in every document") from None
+
+
+def _parse_type(name: str):
+    """An Arrow type from its string form (the common scalar and list types metadata takes)."""
+    import pyarrow as pa
+
+    simple = {"int64": pa.int64(), "int32": pa.int32(), "double": pa.float64(), "float": pa.float32(),
+              "string": pa.string(), "large_string": pa.large_string(), "bool": pa.bool_(),
+              "timestamp[us]": pa.timestamp("us"), "date32[day]": pa.date32()}
+    if name in simple:
+        return simple[name]
+    if name.startswith("list<item: ") and name.endswith(">"):
+        return pa.list_(_parse_type(name[len("list<item: "):-1]))
+    return pa.string()
+
+
+def _write_parquet(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, row_group_size=ROW_GROUP, compression="zstd")
+
+
+@dataclasses.dataclass
+class Segment:
+    """A loaded segment: its arrays in memory, its folder pinned while it is in use."""
+
+    name: str
+    folder: Path
+    rows: np.ndarray
+    semantic: VectorIndex
+    emotion: VectorIndex
+    feelings: np.ndarray  # (n, 29): kappa, then the 28 label probabilities
+    terms: TermCounts
+    pin: Pin
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segment:
+    """Load a segment named in the manifest, checking each file's size (and, with verify, checksum).
+
+    Raises:
+        FileNotFoundError: the folder is gone (a newer manifest replaced it: read it again).
+        IndexStateError: a file is missing, damaged or inconsistent, named with its path.
+    """
+    folder = root / entry["name"]
+    pin = Pin(folder)
+    if not (folder / COMPLETE).is_file():
+        pin.close()
+        raise FileNotFoundError(folder)
+    payloads = {}
+    for name, expected in entry["files"].items():
+        path = folder / name
+        if name == DOCS_FILE:  # read lazily by DuckDB: checked here, not kept
+            _check(path, expected, verify, None)
+        else:
+            payloads[name] = _check(path, expected, verify, path.read_bytes() if path.is_file() else None)
+    size = entry["documents"]
+    try:
+        rows = np.load(io.BytesIO(payloads["rows.npy"]))
+        feelings = np.load(io.BytesIO(payloads["feelings.npy"]))
+        semantic = VectorIndex.from_bytes(payloads, "semantic", config)
+        emotion = VectorIndex.from_bytes(payloads, "emotion", config)
+    except (KeyError, ValueError, OSError) as exc:
+        raise IndexStateError(f"segment {folder} is damaged: {exc}; run `hyperamy check --repair`") from exc
+    terms = TermCounts.load(folder, size)
+    if not (len(rows) == len(feelings) == len(semantic) == len(emotion) == size):
+        raise IndexStateError(f"segment {folder} is inconsistent: the manifest says {size} documents, rows.npy "
+                              f"holds {len(rows)}, feelings.npy {len(feelings)}, FAISS {len(semantic)} and "
+                              f"{len(emotion)}; run `hyperamy check --repair`")
+    return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin)
+
+
+def _check(path: Path, expected: dict, verify: bool, payload: bytes | None):
+    if not path.is_file():
+        raise IndexStateError(f"index is incomplete: {path} is missing; run `hyperamy check --repair`")
+    size = len(payload) if payload is not None else path.stat().st_size
+    if size != expected["size"]:
+        raise IndexStateError(f"{path} is damaged: {size} bytes, the manifest says {expected['size']}; "
+                              "run `hyperamy check --repair`")
+    if verify:
+        digest = hashlib.sha256(payload).hexdigest() if payload is not None else checksum(path)
+        if digest != expected["sha256"]:
+            raise IndexStateError(f"{path} is damaged: its checksum differs from the manifest's; "
+                                  "run `hyperamy check --repair`")
+    return payload

@@ -1,0 +1,124 @@
+"""One consistent view of an index: the segments and tombstones a manifest names, loaded.
+
+A snapshot never changes. A reader moves to a newer one between searches (engine.py), reusing
+the segments both share, so keeping up with a write costs what the write added; a search in
+progress keeps the snapshot it started with, whose segment folders stay pinned on disk.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hyperamy import persist
+from hyperamy.errors import IndexStateError
+from hyperamy.lexical import KeywordScorer
+from hyperamy.segments import DOCS_FILE, Segment, load_segment
+from hyperamy.store import Store
+
+ATTEMPTS = 50  # manifest reads before giving up on an index that keeps changing under us
+
+
+@dataclasses.dataclass
+class Snapshot:
+    folder: Path
+    manifest: dict
+    stamp: tuple | None
+    segments: list[Segment]
+    live: list[np.ndarray]  # per segment: which of its documents are not deleted
+    tombstones: np.ndarray  # sorted deleted rows
+    store: Store
+    keyword: KeywordScorer
+
+    def __len__(self) -> int:
+        return int(self.manifest["counts"]["documents"])
+
+    def alive(self, rows: np.ndarray) -> np.ndarray:
+        """The rows that are not deleted (order kept)."""
+        rows = np.asarray(rows, np.int64)
+        return rows[~np.isin(rows, self.tombstones)] if len(self.tombstones) else rows
+
+    def live_rows(self) -> np.ndarray:
+        parts = [segment.rows[live] for segment, live in zip(self.segments, self.live)]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+    def _locate(self, rows: np.ndarray):
+        """(segment, positions in it, indices into `rows`) for the segments holding some of `rows`."""
+        for segment in self.segments:
+            position = np.clip(np.searchsorted(segment.rows, rows), 0, max(len(segment) - 1, 0))
+            here = np.flatnonzero(segment.rows[position] == rows) if len(segment) else np.zeros(0, np.int64)
+            if len(here):
+                yield segment, position[here], here
+
+    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Kappa (n,) and label probabilities (n, 28) of some rows."""
+        table = np.zeros((len(rows), 29), np.float32)
+        for segment, positions, here in self._locate(rows):
+            table[here] = segment.feelings[positions]
+        return table[:, 0], table[:, 1:]
+
+    def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
+        """Stored semantic or emotion vectors of some rows, in that order."""
+        out = None
+        for segment, _, here in self._locate(rows):
+            index = getattr(segment, which)
+            found = index.vectors(rows[here])
+            if out is None:
+                out = np.zeros((len(rows), found.shape[1]), np.float32)
+            out[here] = found
+        return out if out is not None else np.zeros((len(rows), 0), np.float32)
+
+    def search(self, which: str, query: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+        """The rows of the k live documents nearest `query` among every segment's vectors."""
+        scores, rows = [], []
+        for segment, live in zip(self.segments, self.live):
+            found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live)
+            scores.append(found_scores)
+            rows.append(found_rows)
+        if not rows:
+            return np.zeros(0, np.int64)
+        scores, rows = np.concatenate(scores), np.concatenate(rows)
+        return rows[np.argsort(-scores, kind="stable")[:k]]
+
+
+def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = True) -> Snapshot:
+    """The index's current snapshot, reusing the segments it shares with `previous`.
+
+    Raises:
+        IndexStateError: no index, another format, a damaged or missing file (named).
+    """
+    known = {segment.name: segment for segment in previous.segments} if previous else {}
+    for _ in range(ATTEMPTS):
+        seen = persist.stamp(folder)
+        manifest = persist.read_manifest(folder)
+        try:
+            segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
+                        for entry in manifest["segments"]]
+            tombstones = persist.read_tombstones(folder, manifest.get("tombstones"))
+        except FileNotFoundError:  # a writer replaced the manifest and removed what it named
+            time.sleep(0.01)
+            continue
+        return _assemble(folder, manifest, seen, segments, tombstones)
+    raise IndexStateError(f"index {folder} changed {ATTEMPTS} times while it was being opened; try again")
+
+
+def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray) -> Snapshot:
+    live = [~np.isin(segment.rows, tombstones) for segment in segments]
+    count = int(sum(mask.sum() for mask in live))
+    if count != manifest["counts"]["documents"]:
+        raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "
+                              f"documents, its segments hold {count} live ones; run `hyperamy check`")
+    store = Store(folder, [segment.folder / DOCS_FILE for segment in segments], list(manifest.get("fields", {})))
+    keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)])
+    return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
+
+
+def empty(folder: Path, manifest: dict | None = None) -> Snapshot:
+    """A snapshot with no documents loaded: of an index that has no manifest yet, or (given its
+    manifest) of one opened only to be checked and repaired."""
+    seen = persist.stamp(folder) if manifest is not None else None
+    manifest = manifest or {"segments": [], "counts": {"documents": 0}, "next_row": 0, "commit": 0, "fields": {}}
+    return Snapshot(folder, manifest, seen, [], [], np.zeros(0, np.int64), Store(folder, [], []),
+                    KeywordScorer([]))

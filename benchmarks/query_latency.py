@@ -52,7 +52,7 @@ def main() -> None:
         engine.add(records[: args.limit] if args.limit else records)
     questions = [json.loads(line)["question"] for line in args.qa.read_text().splitlines() if line.strip()]
     questions = questions[: args.queries]
-    encoder, parts, alpha = engine.encoder, engine._parts, engine.manifest["models"]["alpha"]
+    encoder, parts, alpha = engine.encoder, engine.refresh(), engine.manifest["models"]["alpha"]
     native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
     def as_query(text, encoded):
@@ -78,7 +78,7 @@ def main() -> None:
     prepared = {q: as_query(q, encoder.encode_query(q)) for q in questions}
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
-    steps["fetch the 10 hits from DuckDB"] = lambda q: parts.store.fetch(hits[q])
+    steps["fetch the 10 hits from Parquet through DuckDB"] = lambda q: parts.store.fetch(hits[q])
     steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
         encoder.query_layers(default), engine.search(q, k=10))
     opened = HyperAmy.open(folder)

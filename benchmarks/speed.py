@@ -47,14 +47,15 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
     candidate scoring (`hyperamy.search.rank`, hybrid mode); left out: query encoding, keyword
     scores (there are no texts) and fetching the hits' fields.
     """
-    from hyperamy.engine import Parts
-    from hyperamy.lexical import KeywordIndex
+    from hyperamy.lexical import KeywordScorer, TermCounts
     from hyperamy.search import Query, rank
+    from hyperamy.segments import Segment
+    from hyperamy.snapshot import Snapshot
     from hyperamy.vectors import VectorIndex
 
-    real = engine._parts  # noqa: SLF001 - the benchmark samples the built index's vectors
-    rows = real.semantic.ids()
-    semantic, mu = real.semantic.vectors(rows), real.emotion.vectors(rows)
+    real = engine.refresh()
+    rows = real.live_rows()
+    semantic, mu = real.vectors("semantic", rows), real.vectors("emotion", rows)
     kappa, probs = real.feelings(rows)
     rng = np.random.default_rng(seed)
     flat = {"semantic": VectorIndex(semantic.shape[1]), "emotion": VectorIndex(mu.shape[1])}
@@ -80,8 +81,11 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
     for kind, legs, ef in [("flat", flat, 0)] + [(f"hnsw_ef{ef}", graph, ef) for ef in ef_values]:
         for index in legs.values():
             index.ef_search = ef or index.ef_search
-        parts = Parts(None, legs["semantic"], legs["emotion"], KeywordIndex(), feelings)
-        search = lambda q, p=parts: rank(p, engine.config, alpha, q, 10, "hybrid", None)  # noqa: E731
+        segment = Segment("synthetic", Path("."), np.arange(count), legs["semantic"], legs["emotion"],
+                          np.column_stack(feelings), TermCounts.build([]), pin=None)
+        view = Snapshot(Path("."), real.manifest, None, [segment], [np.ones(count, bool)], np.zeros(0, np.int64),
+                        store=None, keyword=KeywordScorer([]))
+        search = lambda q, v=view: rank(v, engine.config, alpha, q, 10, "hybrid", None)  # noqa: E731
         timed = latencies(search, queries)
         results[f"{kind}_p50_ms"], results[f"{kind}_p95_ms"] = percentile(timed, 50), percentile(timed, 95)
         found = [set(search(q).rows.tolist()) for q in queries]

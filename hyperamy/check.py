@@ -89,7 +89,8 @@ def _repair(engine, report: dict, drop_damaged: bool) -> None:
         else:
             entries.append(_rebuild(engine, root, entry, set(damaged)))
             report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
-    writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
+    if report["repaired"] or report["dropped"]:
+        writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
 
 
 def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:

@@ -98,31 +98,32 @@ def test_delete_then_search(tmp_path):
     assert run("index", corpus, "--index", tmp_path / "idx").exit_code == 0
     result = run("delete", "rage", "nope", "--index", tmp_path / "idx")
     assert result.stdout.strip() == "removed 1 of 2 ids; 3 documents left"
+    assert result.stderr.strip() == "not found: nope"
     hits = run("search", "furious revenge", "--index", tmp_path / "idx", "--json", "-k", "10").stdout.splitlines()
     assert "rage" not in [json.loads(h)["id"] for h in hits]
 
 
-def test_killed_build_leaves_the_previous_index_searchable(tmp_path):
+def test_a_killed_build_keeps_its_commits_and_a_rerun_finishes(tmp_path):
     corpus = write_corpus(tmp_path / "small.jsonl", PASSAGES)
     assert run("index", corpus, "--index", tmp_path / "idx").exit_code == 0
     big = write_corpus(tmp_path / "big.jsonl", [{"id": f"x{i}", "text": f"Passage number {i} about the sea and "
-                                                 "the sailors who crossed it in the spring."} for i in range(20000)])
-    process = subprocess.Popen([sys.executable, "-m", "hyperamy", "index", str(big), "--index", str(tmp_path / "idx")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+                                                 "the sailors who crossed it in the spring."} for i in range(3000)])
+    process = subprocess.Popen([sys.executable, "-m", "hyperamy", "index", str(big), "--index", str(tmp_path / "idx"),
+                                "--commit-every", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list((tmp_path / "idx").glob("gen-*"))) < 2:
-        time.sleep(0.2)
-    time.sleep(3)  # let it write part of the new generation
+    while time.time() < deadline and json.loads((tmp_path / "idx" / "manifest.json").read_text())["commit"] < 3:
+        time.sleep(0.05)
     assert process.poll() is None, "the build finished before it could be interrupted"
     process.send_signal(signal.SIGKILL)
     process.wait()
     info = json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)
-    assert info["documents"] == 4
+    assert (info["documents"] - 4) % 200 == 0 and 400 <= info["documents"] - 4 < 3000
     hits = run("search", "a prisoner overcome with despair in his cell", "--index", tmp_path / "idx", "--json",
                "-k", "1").stdout
     assert json.loads(hits)["id"] == "cell"
-    again = run("index", corpus, "--index", tmp_path / "idx", "--json")  # the next write clears the half-built one
-    assert json.loads(again.stdout)["unchanged"] == 4 and len(list((tmp_path / "idx").glob("gen-*"))) == 1
+    again = json.loads(run("index", big, "--index", tmp_path / "idx", "--json").stdout)
+    assert (again["unchanged"], again["added"]) == (info["documents"] - 4, 3004 - info["documents"])
+    assert again["documents"] == 3004
 
 
 def test_a_delete_never_loads_the_model(built, tmp_path):

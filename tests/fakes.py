@@ -1,0 +1,78 @@
+"""A deterministic, fast stand-in for the encoder, importable by test subprocesses too."""
+from __future__ import annotations
+
+import time
+import zlib
+
+import numpy as np
+
+
+class FakeEmotion:
+    """Stands in for EmotionEncoder's config and thresholds."""
+
+    class config:  # noqa: N801 - mirrors EncoderConfig's fields the engine reads
+        dim = 8
+        alpha = 50.0
+        max_length = 256
+
+    thresholds = np.full(28, 0.3, dtype=np.float32)
+
+
+FEELINGS = {"furious": ("anger", 0), "angry": ("anger", 0), "rage": ("anger", 0), "happy": ("joy", 1),
+            "delighted": ("joy", 1), "afraid": ("fear", 2), "terrified": ("fear", 2)}
+
+
+class FakeEncoder:
+    """Deterministic, fast stand-in for SharedTrunkEncoder, with known answers.
+
+    Meaning: hashed bag of words (32-d). Feeling: the first emotion word sets mu to that
+    emotion's axis with kappa 41; texts without one are neutral with kappa 1.
+    """
+
+    model_id = "fake-encoder"
+    dimension = 32
+    emotion = FakeEmotion()
+
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
+        from hyperamy.emotions import LABELS
+        from hyperamy.encoder.outputs import EmotionBatch, Encoded
+        from hyperamy.encoder.tokens import check_texts, resolve_span
+        from hyperamy.lexical import words
+
+        texts = check_texts(texts)
+        spans = spans or [None] * len(texts)
+        semantic = np.zeros((len(texts), 32), np.float32)
+        mu = np.zeros((len(texts), 8), np.float32)
+        kappa = np.ones(len(texts), np.float32)
+        probs = np.zeros((len(texts), 28), np.float32)
+        for i, (text, span) in enumerate(zip(texts, spans)):
+            for word in words(text):
+                semantic[i, zlib.crc32(word.encode()) % 32] += 1.0
+            chars = resolve_span(text, span)
+            felt = text[chars[0]:chars[1]] if chars else text
+            found = next((FEELINGS[w] for w in words(felt) if w in FEELINGS), None)
+            if found:
+                mu[i, found[1]], kappa[i] = 1.0, 41.0
+                probs[i, LABELS.index(found[0])] = 0.9
+                probs[i, LABELS.index("neutral")] = 0.1
+            else:
+                mu[i, 7] = 1.0
+                probs[i, LABELS.index("neutral")] = 1.0
+        semantic /= np.maximum(np.linalg.norm(semantic, axis=1, keepdims=True), 1e-9)
+        if on_batch is not None:
+            on_batch(len(texts))
+        return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs))
+
+    def encode_query(self, text, span=None):
+        return self.encode([text], [span])
+
+
+class SlowEncoder(FakeEncoder):
+    """The fake encoder taking `delay` seconds per text, so a test can interrupt a long write."""
+
+    def __init__(self, delay: float = 0.01):
+        self.delay = delay
+
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
+        time.sleep(self.delay * len(texts))
+        return super().encode(texts, spans, batch_size, on_batch)

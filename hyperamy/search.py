@@ -156,12 +156,17 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:
-    """A window of the text around its first query word, on one line."""
-    flat = re.sub(r"\s+", " ", text).strip()
-    if len(flat) <= width:
-        return flat
-    lowered = flat.lower()
-    positions = [lowered.find(w) for w in words(query) if len(w) > 3 and w in lowered]
+    """A window of the text around its first query word, on one line.
+
+    Only the window is flattened, so a hit on a very long text costs what the window does.
+    """
+    if len(text) <= width:
+        return re.sub(r"\s+", " ", text).strip()
+    found = [re.search(re.escape(w), text, re.IGNORECASE) for w in words(query) if len(w) > 3]
+    positions = [m.start() for m in found if m]
     start = max(0, min(positions) - width // 3) if positions else 0
-    end = min(len(flat), start + width)
-    return ("..." if start else "") + flat[start:end].strip() + ("..." if end < len(flat) else "")
+    flat = re.sub(r"\s+", " ", text[start:start + 4 * width]).strip()
+    end = start + len(text[start:start + 4 * width])
+    window = flat[:width].strip()
+    cut = len(flat) > width or end < len(text)
+    return ("..." if start else "") + window + ("..." if cut else "")

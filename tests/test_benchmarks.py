@@ -129,3 +129,18 @@ def test_a_missing_weights_folder_is_a_usage_error(name, option, tmp_path):
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2
     assert f"weights folder {missing} does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_write_cost_times_writes_at_each_size(tmp_path):
+    out = tmp_path / "w.jsonl"
+    table = run_script("write_cost.py", "--sizes", "30,60", "--repeats", 3, "--out", out)
+    assert "| 60 |" in table and "add_1_s at 60 / at 30" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["60"]["documents"] == 60 + 3 + 300 - 3  # base, 3 singles, 3 batches of 100, 3 deleted
+
+
+def test_concurrency_trials_pass(tmp_path):
+    out = tmp_path / "c.jsonl"
+    table = run_script("concurrency.py", "--trials", 1, "--docs", 30, "--scenarios", "index+delete,index+index",
+                       "--out", out)
+    assert "| index+delete | 1 | 1 | 0 |" in table and "| index+index | 1 | 1 | 0 |" in table

@@ -60,3 +60,16 @@ def test_span_past_the_token_window_is_an_error_not_a_fallback(backbone):
 def test_bad_texts_are_rejected(texts, message):
     with pytest.raises(InputError, match=message):
         check_texts(texts)
+
+
+def test_very_long_texts_are_cut_before_tokenizing_with_the_same_window(backbone):
+    tokenizer, _ = backbone
+    words = " ".join(f"word{i % 977}" for i in range(400_000))  # about 3.5 MB
+    spaced = "x " + " " * 20000 + "tail " * 400  # a cut inside the spaces would lose the window's words
+    giant = "y" * 150 + " " + "z" * 300 + " " + "after " * 300  # words longer than the tokenizer reads
+    texts = [words, spaced, giant, "short text"]
+    batch = tokenize(tokenizer, texts, [None, None, None, "short"], 64)
+    for i, text in enumerate(texts):
+        whole = tokenizer([text], truncation=True, max_length=64)["input_ids"][0]
+        assert batch["input_ids"][i][: len(whole)].tolist() == whole, i
+    assert batch["truncated"] == 3

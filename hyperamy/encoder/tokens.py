@@ -8,6 +8,7 @@ import numpy as np
 from hyperamy.errors import InputError
 
 Span = Union[None, str, tuple]
+CHARS_PER_TOKEN = 32  # a cut this many characters per window token leaves the window's tokens as they were
 
 
 def check_texts(texts) -> list[str]:
@@ -81,9 +82,37 @@ def _spans_for(texts: Sequence[str], spans: Sequence[Span] | None) -> list[Span]
 
 
 def _encode(tokenizer, texts: Sequence[str], spans: Sequence[Span], max_length: int):
-    """One unpadded tokenizer pass over all texts, with character offsets when a span needs them."""
-    return tokenizer(list(texts), truncation=True, max_length=max_length,
-                     return_offsets_mapping=any(span is not None for span in spans))
+    """One unpadded tokenizer pass over all texts, with character offsets when a span needs them.
+
+    Texts are cut at a word boundary well past what the window can hold before they are
+    tokenized: a tokenizer tokenizes a whole text before truncating it, which made one 50 MB
+    text take minutes and gigabytes. The window's tokens are the same; a cut text that still did
+    not fill the window (long runs of spaces, very long words) is tokenized again from a longer cut.
+    """
+    offsets = any(span is not None for span in spans)
+    limit = max_length * CHARS_PER_TOKEN
+    encoded = tokenizer([_cut(t, limit) for t in texts], truncation=True, max_length=max_length,
+                        return_offsets_mapping=offsets)
+    short = [i for i, t in enumerate(texts) if len(t) > limit and len(encoded["input_ids"][i]) < max_length]
+    while short:
+        limit *= 4
+        again = tokenizer([_cut(texts[i], limit) for i in short], truncation=True, max_length=max_length,
+                          return_offsets_mapping=offsets)
+        for j, i in enumerate(short):
+            for key in encoded.keys():
+                encoded[key][i] = again[key][j]
+            if encoded.encodings:
+                encoded.encodings[i] = again.encodings[j]
+        short = [i for i in short if len(texts[i]) > limit and len(encoded["input_ids"][i]) < max_length]
+    return encoded
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text up to the last white space before `limit` characters (the whole text if shorter)."""
+    if len(text) <= limit:
+        return text
+    space = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit), text.rfind("\t", 0, limit))
+    return text[:space] if space > limit // 2 else text[:limit]
 
 
 def _collate(tokenizer, encoded, rows, texts: Sequence[str], spans: Sequence[Span], max_length: int) -> dict:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any, Iterator
 
 from hyperamy.errors import DataFormatError
 
-FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "csv",
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
            ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -40,41 +41,120 @@ class Skipped:
         self.rows.append(str(error))
 
 
-def read_records(path: str | Path, id_field: str = "id", text_field: str = "text",
+STDIN = "-"
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+
+
+def corpus_format(path: str | Path) -> tuple[str, str | None]:
+    """(format, compression) from a file name: `-` is JSON Lines on standard input."""
+    if str(path) == STDIN:
+        return "jsonl", None
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    compression = COMPRESSIONS.get(suffixes[-1]) if suffixes else None
+    kind_suffix = (suffixes[-2] if len(suffixes) > 1 else "") if compression else (suffixes[-1] if suffixes else "")
+    kind = FORMATS.get(kind_suffix)
+    if kind is None or (compression and kind == "parquet"):
+        known = ", ".join(sorted(FORMATS)) + "; .jsonl, .json, .csv and .tsv may end in .gz or .zst"
+        raise DataFormatError(f"unknown corpus format {''.join(Path(path).suffixes)!r}; use one of {known}",
+                              str(path))
+    return ("json" if kind_suffix == ".json" else kind), compression
+
+
+def read_records(path: str | Path, id_field: str | None = None, text_field: str = "text",
                  skipped: Skipped | None = None) -> Iterator[Record]:
     """Yield the records of one corpus file.
 
     Args:
-        path: a .jsonl, .csv or .parquet file.
-        id_field: field holding the document id; where absent, the id is a hash of the text.
+        path: a .jsonl, .json (JSON Lines, or one array of objects), .csv, .tsv or .parquet file,
+            the text ones optionally compressed (.gz, .zst); `-` reads JSON Lines from stdin.
+        id_field: field holding the document id. None: `id` where present, else a hash of the
+            text. A field named here must be in the first record.
         text_field: field holding the text.
         skipped: when given, invalid rows are recorded there and skipped instead of raising.
 
     Raises:
-        DataFormatError: naming file and line, for the first invalid row (unless `skipped` is given).
+        DataFormatError: naming file and line, for the first invalid row (unless `skipped` is
+            given), a named field the first record lacks, or a file with no records.
     """
-    path = Path(path)
-    if not path.is_file():
+    kind, compression = corpus_format(path)
+    if str(path) != STDIN and not Path(path).is_file():
         raise DataFormatError("file not found", str(path))
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise DataFormatError(f"unknown corpus format {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}",
-                              str(path))
-    rows = _jsonl_rows(path) if kind == "jsonl" else _duckdb_rows(path, kind)
+    if kind in ("jsonl", "json"):
+        rows = _json_rows(path, compression, kind == "json")
+    else:
+        rows = _duckdb_rows(Path(path), kind, compression)
+    first = True
     for line, row in rows:
         try:
             if isinstance(row, DataFormatError):
                 raise row
-            yield _to_record(row, path, line, id_field, text_field)
+            if first and isinstance(row, dict):
+                _check_named_fields(row, path, line, id_field, text_field)
+            first = False
+            yield _to_record(row, path, line, id_field or "id", text_field)
         except DataFormatError as error:
             if skipped is None:
                 raise
             skipped.add(error)
+    if first:
+        raise DataFormatError("no records in this file", str(path))
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open("rb") as handle:
-        for line, raw in enumerate(handle, 1):
+def count_records(path: str | Path) -> int | None:
+    """How many records a file holds, cheaply (lines, or DuckDB's row count); None for stdin."""
+    kind, compression = corpus_format(path)
+    if str(path) == STDIN or not Path(path).is_file():
+        return None
+    if kind == "jsonl":
+        with _open_binary(Path(path), compression) as handle:
+            return sum(1 for raw in handle if raw.strip())
+    if kind == "json":
+        return None  # an array is counted only by parsing it
+    import duckdb
+
+    reader = "read_parquet" if kind == "parquet" else "read_csv_auto"
+    try:
+        return int(duckdb.connect().execute(f"SELECT count(*) FROM {reader}(?)", [str(path)]).fetchone()[0])
+    except duckdb.Error:
+        return None
+
+
+def _check_named_fields(row: dict, path, line: int, id_field: str | None, text_field: str) -> None:
+    found = ", ".join(repr(k) for k in row) or "none"
+    if id_field is not None and id_field not in row:
+        raise DataFormatError(f"no id field {id_field!r} in the first record; its fields are {found}", str(path), line)
+    if text_field not in row:
+        raise DataFormatError(f"no text field {text_field!r} in the first record; its fields are {found} "
+                              "(choose one with --text-field)", str(path), line)
+
+
+def _open_binary(path: Path, compression: str | None):
+    if compression == "gzip":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if compression == "zstd":
+        import zstandard
+
+        return io.BufferedReader(zstandard.open(path, "rb"))  # its reader does not iterate by line
+    return path.open("rb")
+
+
+def _json_rows(path, compression: str | None, may_be_array: bool) -> Iterator[tuple[int, Any]]:
+    """JSON Lines, or (for .json) a single array of objects, numbered by line or by item."""
+    import sys
+
+    handle = sys.stdin.buffer if str(path) == STDIN else _open_binary(Path(path), compression)
+    try:
+        if may_be_array:
+            data = handle.read()
+            if data.lstrip().startswith(b"["):
+                yield from _array_items(data, path)
+                return
+            lines = data.splitlines()
+        else:
+            lines = handle
+        for line, raw in enumerate(lines, 1):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -86,16 +166,33 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line, json.loads(text)
             except json.JSONDecodeError as exc:
                 yield line, DataFormatError(f"malformed JSON: {exc.msg} at column {exc.colno}", str(path), line)
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
 
 
-def _duckdb_rows(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
+def _array_items(data: bytes, path) -> Iterator[tuple[int, Any]]:
+    try:
+        items = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"not valid UTF-8 (byte {exc.start})", str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"malformed JSON: {exc.msg}", str(path), exc.lineno) from None
+    # items are numbered from 1 in place of lines
+    yield from enumerate(items, 1)
+
+
+def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tuple[int, Any]]:
     """CSV and Parquet through DuckDB, fetched in chunks so large files stream."""
     import duckdb
 
-    reader = "read_parquet" if kind == "parquet" else "read_csv_auto"
+    if kind == "parquet":
+        sql, params = "SELECT * FROM read_parquet(?)", [str(path)]
+    else:
+        sql, params = f"SELECT * FROM read_csv_auto(?, compression = '{compression or 'auto'}')", [str(path)]
     connection = duckdb.connect()
     try:
-        result = connection.execute(f"SELECT * FROM {reader}(?)", [str(path)])
+        result = connection.execute(sql, params)
         columns = [d[0] for d in result.description]
         # a CSV's first data row is file line 2 (after the header); Parquet rows count from 1
         line = 1 if kind == "csv" else 0
@@ -109,12 +206,15 @@ def _duckdb_rows(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
         connection.close()
 
 
-def _to_record(row: Any, path: Path, line: int, id_field: str, text_field: str) -> Record:
+def _to_record(row: Any, path, line: int, id_field: str, text_field: str) -> Record:
     if not isinstance(row, dict):
         raise DataFormatError(f"expected a JSON object, got {type(row).__name__}", str(path), line)
     text = row.get(text_field)
+    if text_field not in row:
+        raise DataFormatError(f"missing text field {text_field!r}; this record has "
+                              f"{', '.join(repr(k) for k in row) or 'no fields'}", str(path), line)
     if text is None:
-        raise DataFormatError(f"missing text field {text_field!r}", str(path), line)
+        raise DataFormatError(f"text field {text_field!r} is empty", str(path), line)
     if not isinstance(text, str):
         raise DataFormatError(f"text field {text_field!r} is {type(text).__name__}, not a string", str(path), line)
     if not text.strip():

@@ -29,12 +29,16 @@ def certainty(kappa, alpha: float) -> np.ndarray:
 
 
 def rescale(scores: np.ndarray) -> np.ndarray:
-    """Min-max rescaling to [0, 1]; all zeros when every score is the same."""
+    """Min-max rescaling to [0, 1] over the candidates.
+
+    When every candidate scores the same (one candidate, or none matching a keyword), a
+    positive score rescales to 1 and any other to 0: a lone match keeps its whole share.
+    """
     scores = np.asarray(scores, np.float64)
     if not len(scores):
         return scores
     spread = scores.max() - scores.min()
-    return (scores - scores.min()) / spread if spread > 0 else np.zeros_like(scores)
+    return (scores - scores.min()) / spread if spread > 0 else (scores > 0).astype(np.float64)
 
 
 def relevance(semantic: np.ndarray, lexical: np.ndarray, semantic_share: float) -> np.ndarray:
@@ -51,11 +55,22 @@ def emotion_similarity(query_probs: np.ndarray, probs: np.ndarray, kappa: np.nda
 def fuse(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarray,
          query_certainty: float, semantic_share: float, emotion_weight: float) -> tuple[np.ndarray, float]:
     """Final scores of the candidates in a mode, and the weight the emotion term got."""
+    parts, weight = contributions(mode, semantic, lexical, emotion, query_certainty, semantic_share, emotion_weight)
+    return sum(parts.values()).astype(np.float32), weight
+
+
+def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarray,
+                  query_certainty: float, semantic_share: float,
+                  emotion_weight: float) -> tuple[dict[str, np.ndarray], float]:
+    """What each signal adds to each candidate's score (the parts sum to the score), and the
+    weight the emotion term got."""
+    zero = np.zeros(len(semantic))
     if mode == "semantic":
-        return semantic.astype(np.float32), 0.0
+        return {"semantic": np.asarray(semantic, np.float64), "lexical": zero, "emotion": zero}, 0.0
     if mode == "lexical":
-        return lexical.astype(np.float32), 0.0
+        return {"semantic": zero, "lexical": np.asarray(lexical, np.float64), "emotion": zero}, 0.0
     if mode == "emotion":
-        return emotion.astype(np.float32), 1.0
+        return {"semantic": zero, "lexical": zero, "emotion": np.asarray(emotion, np.float64)}, 1.0
     weight = emotion_weight * float(query_certainty)
-    return (relevance(semantic, lexical, semantic_share) + weight * emotion).astype(np.float32), weight
+    return {"semantic": semantic_share * rescale(semantic), "lexical": (1.0 - semantic_share) * rescale(lexical),
+            "emotion": weight * np.asarray(emotion, np.float64)}, weight

@@ -12,7 +12,7 @@ from hyperamy.emotions import LABELS, label_index
 from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
-from hyperamy.rerank import MODES, certainty, emotion_similarity, fuse
+from hyperamy.rerank import MODES, certainty, contributions, emotion_similarity
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,12 +27,17 @@ class Hit:
     lexical: float  # BM25 keyword score
     emotion: float  # label overlap of the two emotions times the document's certainty, 0 to 1
     emotion_weight: float  # how much the emotion term counted (grows with the query's certainty)
+    semantic_part: float  # what meaning added to the score (the three parts sum to it)
+    lexical_part: float  # what keywords added
+    emotion_part: float  # what emotion added
+    semantic_share: float  # the share of relevance meaning had (hybrid); keywords had the rest
     query_kappa: float
     kappa: float
     top_emotions: tuple[tuple[str, float], ...]
     text: str
     snippet: str
     metadata: dict[str, Any]
+    warning: str | None = None  # said of the query, e.g. emotion mode with a query that feels nothing
 
     def to_dict(self) -> dict:
         value = dataclasses.asdict(self)
@@ -40,17 +45,20 @@ class Hit:
         return value
 
     def explain(self) -> str:
-        """One line saying how the score was made from its parts."""
+        """How the score was made: each part with its weight; the printed parts add up to the score."""
         felt = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
-        parts = f"semantic {self.semantic:.3f}, keyword {self.lexical:.2f}, emotion {self.emotion:.3f}"
-        how = {
-            "semantic": "the semantic cosine",
-            "lexical": "the BM25 keyword score",
-            "emotion": "the certainty-weighted emotion overlap",
-            "hybrid": f"relevance {self.score - self.emotion_weight * self.emotion:.4f} "
-                      f"+ {self.emotion_weight:.3f} x emotion",
-        }[self.mode]
-        return (f"score {self.score:.4f} = {how} ({parts}); kappa: query {self.query_kappa:.1f}, "
+        if self.mode == "hybrid":
+            share = self.semantic_share
+            meaning = self.semantic_part / share if share else 0.0
+            keywords = self.lexical_part / (1 - share) if share < 1 else 0.0
+            how = (f"meaning {self.semantic_part:.4f} ({share:.2f} x {meaning:.3f}, the cosine {self.semantic:.3f} "
+                   f"rescaled over the candidates) + keywords {self.lexical_part:.4f} ({1 - share:.2f} x "
+                   f"{keywords:.3f}, BM25 {self.lexical:.2f} rescaled) + emotion {self.emotion_part:.4f} "
+                   f"({self.emotion_weight:.3f} x {self.emotion:.3f})")
+        else:
+            how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
+                   "emotion": f"the certainty-weighted emotion overlap {self.emotion:.4f}"}[self.mode]
+        return (f"score {self.score:.4f} = {how}; kappa: query {self.query_kappa:.1f}, "
                 f"document {self.kappa:.1f} [{felt}]")
 
 
@@ -77,6 +85,7 @@ class Ranked:
     kappa: np.ndarray
     probs: np.ndarray
     emotion_weight: float
+    parts: dict[str, np.ndarray]  # what each signal added to each score
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
@@ -100,6 +109,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                       Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed)
     stored = view.store.fetch(ranked.rows)
+    warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
     hits = []
     for i, row in enumerate(ranked.rows):
         fields, row_probs = stored[int(row)], ranked.probs[i]
@@ -107,10 +117,26 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
         hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
                         semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
                         emotion=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
-                        query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
+                        semantic_part=float(ranked.parts["semantic"][i]),
+                        lexical_part=float(ranked.parts["lexical"][i]),
+                        emotion_part=float(ranked.parts["emotion"][i]),
+                        semantic_share=engine.config.semantic_share if mode == "hybrid" else float(mode == "semantic"),
+                        warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))
     return hits
+
+
+def _feelingless(mode: str, felt, alpha: float) -> str | None:
+    """A warning when emotion mode gets a query that carries no feeling to rank by."""
+    if mode != "emotion":
+        return None
+    top = LABELS[int(np.argmax(felt.probs[0]))]
+    if top == "neutral" or float(certainty(felt.kappa[0], alpha)) < 0.05:
+        return (f"the query reads as {top} (kappa {float(felt.kappa[0]):.1f}): emotion mode ranks only by "
+                "feeling, so these hits are arbitrary; describe a feeling (\"someone grieving a loss\"), "
+                "or use --mode hybrid, or filter with --emotion LABEL")
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -132,7 +158,7 @@ def single_threaded_blas():
 
 
 def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None) -> Ranked:
-    """Candidates from each leg, scored by `rerank.fuse`; the k best, best first."""
+    """Candidates from each leg, scored by `rerank.contributions`; the k best, best first."""
     wanted = max(config.candidates, k)
     keyword_rows, keyword_scores = view.keyword.scores(query.text)
     query_certainty = float(certainty(query.kappa, alpha))
@@ -148,11 +174,12 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
     semantic = view.vectors("semantic", candidates) @ query.semantic
     keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
     feeling = emotion_similarity(query.probs, probs, kappa, alpha)
-    scores, weight = fuse(mode, semantic, keyword, feeling, query_certainty, config.semantic_share,
-                          config.emotion_weight)
+    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, config.semantic_share,
+                                  config.emotion_weight)
+    scores = sum(parts.values()).astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
-                  kappa[order], probs[order], weight)
+                  kappa[order], probs[order], weight, {name: part[order] for name, part in parts.items()})
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -24,7 +24,7 @@ def test_jsonl_records_keep_other_fields_as_metadata(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     (b'{"id": 1, "text": "ok"', "malformed JSON"),
-    (b'{"id": 1}', "missing text field 'text'"),
+    (b'{"id": 1}', "missing text field 'text'; this record has 'id'"),
     (b'{"id": 1, "text": 5}', "text field 'text' is int, not a string"),
     (b'{"id": 1, "text": "  "}', "text field 'text' is empty"),
     (b'[1, 2]', "expected a JSON object, got list"),
@@ -49,7 +49,7 @@ def test_csv_and_parquet_are_read_with_line_numbers(tmp_path):
 
     csv = tmp_path / "c.csv"
     csv.write_text("id,text,year\na,First text,1844\nb,,1845\n")
-    with pytest.raises(DataFormatError, match=r"c.csv:3: missing text field 'text'"):
+    with pytest.raises(DataFormatError, match=r"c.csv:3: text field 'text' is empty"):
         list(read_records(csv))
     parquet = tmp_path / "c.parquet"
     duckdb.sql(f"COPY (SELECT 'p1' AS id, 'Parquet text' AS body, 3 AS n) TO '{parquet}' (FORMAT parquet)")
@@ -63,3 +63,44 @@ def test_unknown_format_and_missing_file_are_named(tmp_path):
     (tmp_path / "c.xml").write_text("<x/>")
     with pytest.raises(DataFormatError, match="unknown corpus format '.xml'"):
         list(read_records(tmp_path / "c.xml"))
+
+
+def test_named_fields_must_be_in_the_first_record(tmp_path):
+    path = write_lines(tmp_path / "c.jsonl", [json.dumps({"id": 1, "body": "x", "kind": "y"})])
+    with pytest.raises(DataFormatError, match=r"c.jsonl:1: no id field 'ident' in the first record; "
+                                              r"its fields are 'id', 'body', 'kind'"):
+        list(read_records(path, id_field="ident", text_field="body"))
+    with pytest.raises(DataFormatError, match=r"no text field 'text' in the first record; its fields are 'id', "
+                                              r"'body', 'kind' \(choose one with --text-field\)"):
+        list(read_records(path))
+    assert [r.id for r in read_records(path, id_field="kind", text_field="body")] == ["y"]
+
+
+def test_an_empty_file_has_no_records(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(DataFormatError, match="empty.jsonl: no records in this file"):
+        list(read_records(tmp_path / "empty.jsonl"))
+
+
+def test_json_arrays_compressed_files_and_stdin(tmp_path, monkeypatch):
+    import gzip
+    import io
+
+    import zstandard
+
+    from hyperamy.corpus import count_records
+
+    rows = [{"id": "a", "text": "First"}, {"id": "b", "text": "Second", "n": 2}]
+    (tmp_path / "c.json").write_text(json.dumps(rows))
+    assert [(r.id, r.metadata) for r in read_records(tmp_path / "c.json")] == [("a", {}), ("b", {"n": 2})]
+    lines = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(lines))
+    (tmp_path / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(lines))
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(b"id,text\na,First\nb,Second\n"))
+    for name in ("c.jsonl.gz", "c.jsonl.zst", "c.csv.gz"):
+        assert [r.text for r in read_records(tmp_path / name)] == ["First", "Second"], name
+        assert count_records(tmp_path / name) == 2
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(lines)))
+    assert [r.id for r in read_records("-")] == ["a", "b"]
+    with pytest.raises(DataFormatError, match=r"unknown corpus format '.parquet.gz'"):
+        list(read_records(tmp_path / "c.parquet.gz"))

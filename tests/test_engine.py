@@ -60,8 +60,34 @@ def test_hits_explain_their_scores(engine):
     assert hit.metadata == {"chapter": 2, "who": "count"}
     assert hit.top_emotions[0] == ("anger", pytest.approx(0.9))
     assert hit.kappa == 41.0 and hit.query_kappa == 41.0
-    assert hit.explain().startswith("score ") and "relevance" in hit.explain()
+    assert hit.explain().startswith(f"score {hit.score:.4f} = meaning ")
     assert json.loads(json.dumps(hit.to_dict()))["top_emotions"][0]["label"] == "anger"
+
+
+def test_explained_parts_add_up_to_each_score_with_their_weights(engine):
+    import re
+
+    for mode in ("hybrid", "semantic", "lexical", "emotion"):
+        for hit in engine.search("the furious count near the harbour", k=5, mode=mode):
+            assert hit.semantic_part + hit.lexical_part + hit.emotion_part == pytest.approx(hit.score, abs=1e-6)
+            if mode == "hybrid":
+                printed = [float(x) for x in re.findall(r"(?:meaning|keywords|emotion) (-?[\d.]+) \(", hit.explain())]
+                assert sum(printed) == pytest.approx(hit.score, abs=2e-4)
+                assert f"{hit.emotion_weight:.3f} x {hit.emotion:.3f}" in hit.explain()
+    only = engine.search("revenge traitor", k=5, mode="hybrid", where="who = 'count'")
+    assert len(only) == 1 and only[0].score > 0.99  # a lone candidate keeps its whole share: not 0.0000
+
+
+def test_emotion_takes_a_string_or_a_list(engine):
+    assert ids(engine.search("the", emotion="joy")) == ids(engine.search("the", emotion=["joy"])) == ["garden"]
+
+
+def test_emotion_mode_warns_when_the_query_feels_nothing(engine):
+    hits = engine.search("the ship and the harbour", mode="emotion")
+    assert hits[0].warning.startswith("the query reads as neutral (kappa 1.0): emotion mode ranks only by feeling")
+    assert hits[0].to_dict()["warning"] == hits[0].warning
+    assert engine.search("I am so angry", mode="emotion")[0].warning is None
+    assert engine.search("the ship and the harbour")[0].warning is None
 
 
 def test_where_and_emotion_filters(engine):

@@ -39,6 +39,7 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
 def test_relevance_is_a_convex_mix_of_rescaled_scores():
     assert rescale(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
     assert rescale(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]  # no keyword matched: no keyword share
+    assert rescale(np.array([0.4])).tolist() == [1.0]  # a lone candidate keeps its whole share
     score = relevance(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), semantic_share=0.5)
     assert score.tolist() == pytest.approx([1.0, 0.0, 0.25])
     assert relevance(np.array([0.9, 0.5]), np.array([0.0, 3.0]), semantic_share=0.75).tolist() == [0.75, 0.25]

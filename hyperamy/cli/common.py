@@ -1,9 +1,11 @@
 """Helpers shared by the CLI commands."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -33,3 +35,50 @@ def emit_json(value) -> None:
 def progress_wanted() -> bool:
     """Progress bars only where a person watches: stderr is a terminal."""
     return sys.stderr.isatty()
+
+
+class LineProgress:
+    """Progress for a log, not a terminal: one line on stderr at most every `every` seconds."""
+
+    def __init__(self, desc: str, total: int | None, unit: str, every: float = 30.0):
+        self.desc, self.total, self.unit, self.every = desc, total, unit, every
+        self.done, self.started = 0, time.monotonic()
+        self.last = self.started
+
+    def update(self, count: int = 1) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            click.echo(self.line(now), err=True)
+
+    def line(self, now: float) -> str:
+        rate = self.done / max(now - self.started, 1e-9)
+        text = f"{self.desc}: {self.done:,}"
+        if self.total:
+            left = (self.total - self.done) / rate if rate > 0 else float("inf")
+            text += f"/{self.total:,} {self.unit}s ({100 * self.done / self.total:.0f}%), {rate:.0f}/s, " \
+                    f"about {_duration(left)} left"
+        else:
+            text += f" {self.unit}s, {rate:.0f}/s"
+        return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+@contextlib.contextmanager
+def progress(desc: str, total: int | None, unit: str = "doc"):
+    """An `update(n)` callable: a tqdm bar with total and ETA on a terminal, else periodic lines."""
+    if progress_wanted():
+        from tqdm import tqdm
+
+        with tqdm(desc=desc, total=total, unit=unit, file=sys.stderr) as bar:
+            yield bar.update
+    else:
+        yield LineProgress(desc, total, unit).update

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import click
 
 from hyperamy.cli import main
-from hyperamy.cli.common import emit_json, progress_wanted, weights_option
+from hyperamy.cli.common import emit_json, progress, weights_option
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT
 
@@ -19,9 +18,10 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 
 
 @main.command(name="index")
-@click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @index_option
-@click.option("--id-field", default="id", show_default=True, help="Field holding document ids (hash of text if absent).")
+@click.option("--id-field", help="Field holding document ids; it must be in the first record "
+                                 "[default: id where present, else a hash of the text].")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
 @click.option("--skip-invalid", is_flag=True, help="Index the valid rows and report the invalid ones.")
 @click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
@@ -33,25 +33,29 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, weights,
                   as_json) -> None:
-    """Add JSONL, CSV or Parquet files to an index (created if missing); re-adding updates by id.
+    """Add JSONL, JSON, CSV or Parquet files to an index (created if missing); re-adding updates by id.
+
+    Text files may be compressed (.gz, .zst); `-` reads JSON Lines from standard input.
+    Progress is committed every --commit-every documents: an interrupted run keeps what it
+    committed, and the same command run again skips it.
 
     \b
     Example:
       hyperamy index ../shared/data/monte_cristo/corpus.jsonl
     """
-    from tqdm import tqdm
-
     from hyperamy.config import IndexConfig
-    from hyperamy.corpus import Skipped, read_records
+    from hyperamy.corpus import Skipped, count_records, read_records
     from hyperamy.engine import HyperAmy
 
     config = IndexConfig(vector_index=vector_index) if vector_index else None
     engine = HyperAmy.open(index, create=True, config=config, weights=weights, wait=wait)
     skipped = Skipped() if skip_invalid else None
     records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
+    counts = [count_records(path) for path in corpus]
+    total = None if None in counts else sum(counts)
     started = time.time()
-    with tqdm(desc="indexing", unit="doc", disable=not progress_wanted(), file=sys.stderr) as bar:
-        report = engine.add(records, progress=bar.update, commit_every=commit_every)
+    with progress("indexing", total) as update:
+        report = engine.add(records, progress=update, commit_every=commit_every)
     seconds = time.time() - started
     result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,
               "skipped_rows": skipped.rows if skipped else [], "documents": len(engine),
@@ -95,6 +99,8 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
 
     hits = HyperAmy.open(index, weights=weights).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
                                                         span=span)
+    if hits and hits[0].warning:
+        click.echo(f"warning: {hits[0].warning}", err=True)
     if as_json:
         for hit in hits:
             emit_json(hit.to_dict())

@@ -46,7 +46,7 @@ def test_missing_weights_folder_is_one_clean_line(tmp_path):
 
 def test_eval_without_data_says_where_it_looked(tmp_path):
     result = run("eval", "--data", str(tmp_path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no GoEmotions data here" in result.stderr and "--data" in result.stderr
 
 

@@ -78,7 +78,7 @@ def test_bad_line_names_file_and_line_and_changes_nothing(built, tmp_path):
     corpus = tmp_path / "bad.jsonl"
     corpus.write_text(json.dumps({"id": "new", "text": "fine"}) + "\n{broken\n")
     result = run("index", corpus, "--index", folder / "idx")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {corpus}:2: malformed JSON: Expecting property name enclosed in " \
                                     "double quotes at column 2"
     assert json.loads(run("info", "--index", folder / "idx", "--json").stdout)["documents"] == 4
@@ -176,3 +176,40 @@ def test_an_index_built_with_other_weights_is_searched_with_them(tmp_path):
     shipped = run("search", "a prisoner overcome with despair", "--index", tmp_path / "idx")
     assert shipped.exit_code == 1
     assert "use the weights it was built with (--weights or $HYPERAMY_WEIGHTS)" in shipped.stderr
+
+
+def test_input_mistakes_are_usage_errors_that_name_what_exists(tmp_path):
+    corpus = write_corpus(tmp_path / "c.jsonl", PASSAGES)
+    typo = run("index", corpus, "--index", tmp_path / "idx", "--id-field", "ident")
+    assert typo.exit_code == 2 and "no id field 'ident' in the first record; its fields are 'id', 'text', " \
+                                   "'chapter'" in typo.stderr
+    (tmp_path / "empty.jsonl").write_text("")
+    empty = run("index", tmp_path / "empty.jsonl", "--index", tmp_path / "idx")
+    assert empty.exit_code == 2 and empty.stderr.strip() == f"Error: {tmp_path / 'empty.jsonl'}: no records in this file"
+    assert not (tmp_path / "idx").exists()
+    unknown = run("index", tmp_path / "c.xml", "--index", tmp_path / "idx")
+    assert unknown.exit_code == 2 and "unknown corpus format '.xml'" in unknown.stderr
+
+
+def test_index_from_stdin_then_get_list_count_export_compact_check(tmp_path):
+    lines = "".join(json.dumps(r) + "\n" for r in PASSAGES)
+    built = CliRunner().invoke(main, ["index", "-", "--index", str(tmp_path / "idx"), "--json"], input=lines)
+    assert built.exit_code == 0, built.stderr
+    assert json.loads(built.stdout)["added"] == 4
+    index = ["--index", tmp_path / "idx"]
+    got = run("get", "rage", "nope", *index, "--json")
+    assert got.exit_code == 1 and got.stderr.strip() == "Error: not found: nope"
+    assert json.loads(got.stdout)["metadata"] == {"chapter": 7}
+    listed = run("list", *index, "--where", "chapter > 5", "--json")
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == ["cell", "rage"]
+    as_csv = run("list", *index, "--csv", "-n", "1")
+    assert as_csv.stdout.splitlines()[0] == "id,text,kappa,emotion,emotions,chapter"
+    assert run("count", *index, "--where", "chapter < 6").stdout.strip() == "2"
+    deleted = run("delete", "cell", "gone", *index, "--json")
+    assert json.loads(deleted.stdout) == {"removed": ["cell"], "missing": ["gone"], "documents": 3}
+    exported = run("export", tmp_path / "out.parquet", *index, "--vectors")
+    assert exported.exit_code == 0 and exported.stderr.strip() == f"wrote 3 documents to {tmp_path / 'out.parquet'}"
+    compacted = run("compact", *index, "--json")
+    assert json.loads(compacted.stdout)["after"] == {"segments": 1, "deleted": 0}
+    checked = run("check", *index)
+    assert checked.exit_code == 0 and "every file matches its checksum" in checked.stdout

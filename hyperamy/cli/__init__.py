@@ -7,11 +7,16 @@ import sys
 import click
 
 from hyperamy import __version__
-from hyperamy.errors import HyperamyError, InputError
+from hyperamy.errors import DataFormatError, HyperamyError, InputError
 
 
 class Group(click.Group):
-    """Renders hyperamy errors as one clean line: exit 2 for bad input, 1 for the rest."""
+    """Renders hyperamy errors as one clean line.
+
+    Exit 2: what was typed or fed in is wrong (options, arguments, the input files' contents);
+    exit 1: what is stored is missing, damaged or busy (an index, a model), or another runtime
+    failure. README states the same rule.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
@@ -20,7 +25,7 @@ class Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(2 if isinstance(exc, InputError) else 1)
+            ctx.exit(2 if isinstance(exc, (InputError, DataFormatError)) else 1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 import time
 from pathlib import Path
@@ -19,7 +20,8 @@ from hyperamy.errors import InputError
 @main.command()
 @click.argument("text")
 @click.option("--span", "-s", help="Feel only this part of TEXT (its first occurrence), e.g. a name.")
-@click.option("--top", "-n", default=5, show_default=True, type=click.IntRange(1, 28), help="Emotions to list.")
+@click.option("--top", "-k", "-n", "top", default=5, show_default=True, type=click.IntRange(1, 28),
+              help="Emotions to list (-k as in search; -n kept for old scripts).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, with mu.")
 @weights_option
 def predict(text: str, span: str | None, top: int, as_json: bool, weights: str | None) -> None:
@@ -54,10 +56,13 @@ def predict(text: str, span: str | None, top: int, as_json: bool, weights: str |
 
 
 @main.command(name="eval")
-@click.option("--split", type=click.Choice(["dev", "test"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(["dev", "test"]), default="test", show_default=True,
+              help="GoEmotions split to score: dev (what thresholds were chosen on) or test (held out).")
 @weights_option
 @click.option("--data", "data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
-@click.option("--report", type=click.Path(dir_okay=False), help="Per-label table file [default: eval-<split>.md].")
+@click.option("--report", type=click.Path(dir_okay=False),
+              help="Per-label table file [default: eval-<split>.md in the --weights folder; for the shipped "
+                   "model, in ~/.cache/hyperamy].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object of metrics.")
 def evaluate_command(split: str, weights: str | None, data: str | None, report: str | None, as_json: bool) -> None:
     """Score the encoder on GoEmotions and the held-out entity targets, beside baselines.
@@ -71,7 +76,8 @@ def evaluate_command(split: str, weights: str | None, data: str | None, report: 
 
     folder = data_dir(data)  # checked before the model loads, so a wrong path fails fast
     result, table = evaluate(EmotionEncoder.load(weights), folder, split)
-    report_path = Path(report or f"eval-{split}.md")
+    report_path = Path(report) if report else _report_folder(weights) / f"eval-{split}.md"
+    report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(f"# Per-label results, GoEmotions {split}\n\n{table}", encoding="utf-8")
     result["report"] = str(report_path)
     if as_json:
@@ -81,21 +87,29 @@ def evaluate_command(split: str, weights: str | None, data: str | None, report: 
         click.echo(f"Per-label table: {report_path}")
 
 
+def _report_folder(weights: str | None) -> Path:
+    """Where eval reports go: beside the weights evaluated, never the current folder or the package."""
+    if weights:
+        return Path(weights)
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "hyperamy"
+
+
 @main.command()
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="runs/encoder", show_default=True,
               help="Folder for weights, checkpoint, history, curves and model card.")
 @click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
 @click.option("--backbone", help="Local transformers model folder (default: the packaged all-MiniLM-L6-v2).")
-@click.option("--tuned-layers", type=int, help=f"Top transformer layers to fine-tune [{EncoderConfig.tuned_layers}].")
-@click.option("--epochs", type=int, help=f"Most epochs [{TrainConfig.epochs}].")
-@click.option("--batch-size", type=int, help=f"Samples per batch [{TrainConfig.batch_size}].")
-@click.option("--grad-accum", type=int, help=f"Batches per optimizer step [{TrainConfig.grad_accum}].")
-@click.option("--lr-backbone", type=float, help=f"Learning rate of the tuned layers [{TrainConfig.lr_backbone:g}].")
-@click.option("--lr-heads", type=float, help=f"Learning rate of heads and prototypes [{TrainConfig.lr_heads:g}].")
-@click.option("--weight-decay", type=float, help=f"AdamW weight decay [{TrainConfig.weight_decay:g}].")
-@click.option("--warmup-ratio", type=float, help=f"Share of steps spent warming up [{TrainConfig.warmup_ratio:g}].")
-@click.option("--patience", type=int, help=f"Epochs without a better dev loss before stopping [{TrainConfig.patience}].")
-@click.option("--seed", type=int, help=f"Random seed [{TrainConfig.seed}].")
+@click.option("--tuned-layers", type=int, help=f"Top transformer layers to fine-tune [default: {EncoderConfig.tuned_layers}].")
+@click.option("--epochs", type=int, help=f"Most epochs [default: {TrainConfig.epochs}].")
+@click.option("--batch-size", type=int, help=f"Samples per batch [default: {TrainConfig.batch_size}].")
+@click.option("--grad-accum", type=int, help=f"Batches per optimizer step [default: {TrainConfig.grad_accum}].")
+@click.option("--lr-backbone", type=float, help=f"Learning rate of the tuned layers [default: {TrainConfig.lr_backbone:g}].")
+@click.option("--lr-heads", type=float, help=f"Learning rate of heads and prototypes [default: {TrainConfig.lr_heads:g}].")
+@click.option("--weight-decay", type=float, help=f"AdamW weight decay [default: {TrainConfig.weight_decay:g}].")
+@click.option("--warmup-ratio", type=float, help=f"Share of steps spent warming up [default: {TrainConfig.warmup_ratio:g}].")
+@click.option("--patience", type=int, help=f"Epochs without a better dev loss before stopping [default: {TrainConfig.patience}].")
+@click.option("--seed", type=int, help=f"Random seed [default: {TrainConfig.seed}].")
 @click.option("--data-seed", type=int,
               help="Seed of batch order and dropout only (default: --seed). Runs with one --seed and "
                    "different --data-seed start alike, so `hyperamy soup` can average them.")

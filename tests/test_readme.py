@@ -1,0 +1,80 @@
+"""Every command and Python block of README.md runs as written, on the shipped data, in a fresh folder."""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+# What each README command must print (a regex searched in stdout), by the command's start.
+EXPECTED = {
+    "hyperamy index ": r"indexes/default: 10000 added, 0 updated, 0 unchanged; 10000 documents",
+    "hyperamy search \"a prisoner": r"^  1\. chunk_\d+  score [\d.]+  kappa [\d.]+ .*\n.*\n     score [\d.]+ = meaning",
+    "hyperamy search \"a betrayal": r"^\{\"rank\": 1, \"id\": \"chunk_\d+\"",
+    "hyperamy search \"the harbour": r"^  1\. chunk_\d+",
+    "hyperamy search \"someone terrified": r"fear",
+    "hyperamy list": r"^chunk_\d+  kappa [\d.]+ \(grief",
+    "hyperamy count": r"^\d+\n$",
+    "hyperamy get": r"^\{\"id\": \"chunk_4200\"",
+    "hyperamy info": r"documents  10000",
+    "hyperamy check": r"every file matches its checksum",
+    "hyperamy predict": r"\"span\": \"Villefort\"",
+    "hyperamy eval": r"macro-F1",
+}
+
+
+def blocks(kind):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{kind}\n(.*?)```", text, flags=re.S)
+
+
+def commands():
+    found = []
+    for block in blocks("bash"):
+        if "pip install" in block:  # the set-up block: CI runs it (.ci/run)
+            continue
+        found += [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    return found
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    base = tmp_path_factory.mktemp("readme")
+    (base / "project").mkdir()
+    (base / "shared").symlink_to(SHARED)
+    return base / "project"
+
+
+def run(command, folder, python=False):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "XDG_CACHE_HOME": str(folder / ".cache")}
+    env.pop("HYPERAMY_INDEX", None)
+    argv = [sys.executable, "-c", command] if python else ["bash", "-c", command]
+    return subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_every_readme_command_and_python_block_runs(folder):
+    listed = commands()
+    starts = [next((start for start in EXPECTED if command.startswith(start)), command) for command in listed]
+    assert sorted(starts) == sorted(EXPECTED)  # each README command has its expectation, once
+    for command in listed:
+        result = run(command, folder)
+        assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
+        expected = next(pattern for start, pattern in EXPECTED.items() if command.startswith(start))
+        assert re.search(expected, result.stdout, flags=re.M), f"{command}\n{result.stdout[:2000]}"
+        if "--json" in command and command.startswith("hyperamy search"):
+            assert len([json.loads(line) for line in result.stdout.splitlines()]) == 5
+    (python,) = blocks("python")
+    result = run(python, folder, python=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("note-1 ")
+    assert re.fullmatch(r"10001 1 \[('\w+'(, )?)+\]", lines[3])
+    assert lines[4].startswith("(2, 64) [") and lines[4].endswith("(2, 28)")
+    assert run("hyperamy count", folder).stdout.strip() == "10000"

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
 # Settings baked into the stored files; the others only steer ranking and may change at open time.
 STORAGE_FIELDS = ("vector_index", "hnsw_m")
+RANKING_SETTINGS = ("semantic_share", "emotion_weight", "candidates", "hnsw_ef_search")
 
 
 def index_path(path: str | Path | None = None) -> Path:
@@ -63,6 +65,7 @@ class HyperAmy:
         self._weights = weights  # the encoder's weights folder when none is given (None: shipped)
         self._query_encoder = None  # loaded on the first search when no encoder is
         self.verify, self.wait = verify, wait
+        self._refreshing = threading.Lock()  # threads of one process (a server) move on together
 
     @classmethod
     def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
@@ -138,7 +141,11 @@ class HyperAmy:
     def refresh(self):
         """The newest committed snapshot: reloaded only when manifest.json changed (one stat)."""
         seen = persist.stamp(self.folder)
-        if seen is not None and seen != self.snapshot.stamp:
+        if seen is None or seen == self.snapshot.stamp:
+            return self.snapshot
+        with self._refreshing:
+            if seen == self.snapshot.stamp:
+                return self.snapshot
             if self.snapshot.stamp is None:  # another process created the index since we opened it
                 stored = from_dict(IndexConfig, persist.read_manifest(self.folder)["config"])
                 self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
@@ -238,17 +245,22 @@ class HyperAmy:
                     "documents": len(self.snapshot)}
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
-               emotion: str | Sequence[str] | None = None, span: str | None = None) -> list:
-        """Rank documents for a query; see hyperamy.search for how scores are made."""
+               emotion: str | Sequence[str] | None = None, span: str | None = None, **settings) -> list:
+        """Rank documents for a query; see hyperamy.search for how scores are made.
+
+        `settings` override this search's ranking settings (RANKING_SETTINGS, e.g.
+        `semantic_share=0.7`); the index's own stay as they are.
+        """
         from hyperamy.search import search
 
+        config = ranking_config(self.config, settings)
         view = self.refresh()
         if len(view) == 0:
             raise IndexStateError(f"index {self.folder} is empty; add documents with "
                                   f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
         if isinstance(emotion, str):
             emotion = [emotion]
-        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span)
+        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, config=config)
 
     def get(self, id: str) -> dict | None:
         """One document (id, text, kappa, emotion, emotions, metadata, row), or None."""
@@ -295,6 +307,17 @@ class HyperAmy:
                 "metadata_fields": list(view.manifest.get("fields", {})),
                 "size_bytes": persist.folder_size(self.folder),
                 **{k: view.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
+
+
+def ranking_config(config: IndexConfig, settings: dict) -> IndexConfig:
+    """`config` with some ranking settings changed; a setting that is not one is named."""
+    unknown = sorted(set(settings) - set(RANKING_SETTINGS))
+    if unknown:
+        raise InputError(f"unknown ranking setting(s) {', '.join(unknown)}; known: {', '.join(RANKING_SETTINGS)}")
+    try:
+        return dataclasses.replace(config, **settings) if settings else config
+    except TypeError as exc:
+        raise InputError(f"bad ranking setting: {exc}") from None
 
 
 def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:

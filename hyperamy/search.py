@@ -89,7 +89,8 @@ class Ranked:
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
-           emotion: Sequence[str] | None, span: str | None) -> list[Hit]:
+           emotion: Sequence[str] | None, span: str | None, config=None) -> list[Hit]:
+    config = config or engine.config
     if not isinstance(query, str) or not query.strip():
         raise InputError("the query is empty")
     if mode not in MODES:
@@ -105,7 +106,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
     encoded = engine.query_encoder.encode_query(query, span)
     felt = encoded.emotion
     with single_threaded_blas():
-        ranked = rank(view, engine.config, view.manifest["models"]["alpha"],
+        ranked = rank(view, config, view.manifest["models"]["alpha"],
                       Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed)
     stored = view.store.fetch(ranked.rows)
@@ -120,7 +121,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         semantic_part=float(ranked.parts["semantic"][i]),
                         lexical_part=float(ranked.parts["lexical"][i]),
                         emotion_part=float(ranked.parts["emotion"][i]),
-                        semantic_share=engine.config.semantic_share if mode == "hybrid" else float(mode == "semantic"),
+                        semantic_share=config.semantic_share if mode == "hybrid" else float(mode == "semantic"),
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))

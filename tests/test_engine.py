@@ -239,3 +239,15 @@ def test_ranking_settings_change_at_open_time_storage_settings_do_not(engine, fa
     assert stronger.search("the furious count", k=1)[0].emotion_weight == pytest.approx(0.8)
     with pytest.raises(InputError, match="built with vector_index='flat'; build a new index to use vector_index='hnsw'"):
         HyperAmy.open(engine.folder, encoder=fake_encoder, config=IndexConfig(vector_index="hnsw"))
+
+
+def test_ranking_settings_per_search(engine):
+    default = engine.search("the furious count", k=1)[0]
+    stronger = engine.search("the furious count", k=1, emotion_weight=1.0)[0]
+    assert stronger.emotion_weight == pytest.approx(2 * default.emotion_weight)
+    assert engine.search("the furious count", k=1, semantic_share=1.0)[0].semantic_share == 1.0
+    assert engine.config.emotion_weight == WEIGHT  # the index's own settings are unchanged
+    with pytest.raises(InputError, match="unknown ranking setting\\(s\\) vector_index; known: semantic_share"):
+        engine.search("x", vector_index="hnsw")
+    with pytest.raises(InputError, match="semantic_share must be in \\[0, 1\\]"):
+        engine.search("x", semantic_share=2.0)

@@ -87,8 +87,11 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
 @click.option("--span", help="Use the emotion of this part of the query (e.g. a name).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one hit a line.")
 @click.option("--explain", is_flag=True, help="Show how each score was made.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Change a ranking setting for this search (repeatable): semantic_share, emotion_weight, "
+                   "candidates, hnsw_ef_search.")
 @weights_option
-def search_command(query, index, k, mode, where, emotion, span, as_json, explain, weights) -> None:
+def search_command(query, index, k, mode, where, emotion, span, as_json, explain, settings, weights) -> None:
     """Find documents that match what QUERY says and how it feels.
 
     \b
@@ -98,7 +101,7 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
     from hyperamy.engine import HyperAmy
 
     hits = HyperAmy.open(index, weights=weights).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
-                                                        span=span)
+                                                        span=span, **parse_settings(settings))
     if hits and hits[0].warning:
         click.echo(f"warning: {hits[0].warning}", err=True)
     if as_json:
@@ -113,6 +116,20 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
         click.echo(f"     {hit.snippet}")
         if explain:
             click.echo(f"     {hit.explain()}")
+
+
+def parse_settings(pairs) -> dict:
+    """--set NAME=VALUE pairs as numbers (an int where the value is one)."""
+    settings = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        try:
+            settings[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r}: expected NAME=NUMBER", param_hint="--set") from None
+        if not equals:
+            raise click.BadParameter(f"{pair!r}: expected NAME=NUMBER", param_hint="--set")
+    return settings
 
 
 @main.command()

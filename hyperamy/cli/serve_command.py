@@ -1,0 +1,47 @@
+"""`hyperamy serve`."""
+from __future__ import annotations
+
+import os
+
+import click
+
+from hyperamy.cli import main
+from hyperamy.cli.common import weights_option
+from hyperamy.cli.index_commands import index_option
+from hyperamy.errors import InputError
+
+
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes, each with its own encoder and open index.")
+@click.option("--token", envvar="HYPERAMY_TOKEN", help="Required for writes, as 'Authorization: Bearer TOKEN' "
+                                                      "[default: $HYPERAMY_TOKEN; none: writes are open].")
+@weights_option
+def serve(index, host, port, workers, token, weights) -> None:
+    """Serve an index over HTTP: a JSON API (docs at /docs) and a search page at /.
+
+    Searches run concurrently and see each write once it commits; writes go one at a time.
+
+    \b
+    Example:
+      hyperamy serve --index indexes/default --port 8000
+    """
+    import uvicorn
+
+    from hyperamy.serve import LOCAL_HOSTS, build_app
+
+    if host not in LOCAL_HOSTS and not token:
+        raise InputError(f"refusing to listen on {host} without a token: anyone who can reach it could change the "
+                         "index; pass --token (or set HYPERAMY_TOKEN), or listen on 127.0.0.1")
+    if workers == 1:
+        app = build_app(index, weights, token)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ.update({"HYPERAMY_SERVE_INDEX": index or "", "HYPERAMY_SERVE_WEIGHTS": weights or "",
+                       "HYPERAMY_TOKEN": token or ""})
+    build_app(index, weights, token)  # fail here, once, on a missing index or wrong model
+    uvicorn.run("hyperamy.serve:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")

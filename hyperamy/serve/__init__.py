@@ -1,0 +1,22 @@
+"""`hyperamy serve`: the HTTP API and web page (app.py), started on uvicorn."""
+from __future__ import annotations
+
+import os
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def build_app(index: str | None, weights: str | None, token: str | None):
+    """One open index with its full encoder loaded, behind the API."""
+    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.serve.app import create_app
+
+    engine = HyperAmy.open(index, encoder=default_encoder(weights))
+    engine.encoder  # noqa: B018 - checked against the index now, not on the first request
+    return create_app(engine, token=token)
+
+
+def app_from_environment():
+    """The app of one uvicorn worker process (`--workers N`), configured by `hyperamy serve`."""
+    return build_app(os.environ.get("HYPERAMY_SERVE_INDEX") or None, os.environ.get("HYPERAMY_SERVE_WEIGHTS") or None,
+                     os.environ.get("HYPERAMY_TOKEN") or None)

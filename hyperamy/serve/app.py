@@ -1,0 +1,188 @@
+"""The HTTP API (FastAPI): the Python API's calls, with the CLI's JSON shapes and messages.
+
+One open index and one loaded encoder per process, shared by every request. Searches run at
+once in the server's thread pool and move to new commits between searches (HyperAmy.refresh);
+writes go one at a time through the index's writer lock, so a search never waits for a write.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hyperamy.errors import DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may ask for."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_batch: int = 1000  # documents per POST /documents, texts per POST /predict
+    max_k: int = 1000
+    max_query_chars: int = 2000
+
+
+class Documents(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[dict[str, Any]] = Field(description="Records: `id`, `text`, any other fields are metadata.")
+
+
+class Texts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str]
+    spans: list[str | None] | None = Field(None, description="Per text: the part to feel, or null.")
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> FastAPI:
+    """The service over an open HyperAmy (whose encoder it loads once, at start)."""
+    app = FastAPI(title="hyperamy", summary="Retrieval that understands how text feels as well as what it says.")
+    writing = threading.Lock()  # one write at a time from this process (the index lock covers others)
+
+    app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        if first.get("type") == "json_invalid":
+            return _error(400, f"the request body is not valid JSON: {first.get('ctx', {}).get('error', '')}".rstrip(": "))
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
+        return _error(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(HyperamyError)
+    async def hyperamy_error(request: Request, exc: HyperamyError):
+        status = 400 if isinstance(exc, (InputError, DataFormatError)) else 503 if isinstance(exc, IndexBusyError) \
+            else 409 if isinstance(exc, IndexStateError) else 500
+        return _error(status, str(exc))
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError):
+        return _error(exc.status, exc.message)
+
+    def authorized(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise ServiceError(401, "this server takes writes only with its token: send 'Authorization: Bearer TOKEN'")
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "documents": len(engine)}
+
+    @app.get("/info")
+    def info() -> dict:
+        return engine.info()
+
+    @app.get("/search")
+    def search(q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
+               k: int = Query(10, ge=1, le=limits.max_k),
+               mode: Literal["hybrid", "semantic", "lexical", "emotion"] = "hybrid",
+               where: str | None = None, emotion: list[str] = Query(default_factory=list),
+               span: str | None = None, semantic_share: float | None = None, emotion_weight: float | None = None,
+               candidates: int | None = Query(None, ge=1, le=10000)) -> dict:
+        settings = {name: value for name, value in (("semantic_share", semantic_share),
+                                                    ("emotion_weight", emotion_weight),
+                                                    ("candidates", candidates)) if value is not None}
+        hits = engine.search(q, k=k, mode=mode, where=where, emotion=emotion, span=span, **settings)
+        return {"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
+                "hits": [hit.to_dict() for hit in hits]}
+
+    @app.post("/documents")
+    def upsert(request: Request, body: Documents) -> dict:
+        authorized(request)
+        if len(body.documents) > limits.max_batch:
+            raise ServiceError(413, f"{len(body.documents)} documents in one request; at most {limits.max_batch}")
+        if not body.documents:
+            raise ServiceError(400, "no documents in the request")
+        with writing:
+            report = engine.add(body.documents)
+        return {**dataclasses.asdict(report), "documents": len(engine)}
+
+    @app.delete("/documents/{doc_id}")
+    def delete(request: Request, doc_id: str) -> dict:
+        authorized(request)
+        with writing:
+            removed = engine.remove([doc_id])
+        if not removed:
+            raise ServiceError(404, f"no document {doc_id!r}")
+        return {"removed": removed, "documents": len(engine)}
+
+    @app.get("/documents/{doc_id}")
+    def get(doc_id: str) -> dict:
+        found = engine.get(doc_id)
+        if found is None:
+            raise ServiceError(404, f"no document {doc_id!r}")
+        return found
+
+    @app.get("/documents")
+    def listing(where: str | None = None, limit: int = Query(50, ge=1, le=limits.max_k),
+                offset: int = Query(0, ge=0)) -> dict:
+        return {"total": engine.count(where), "offset": offset,
+                "documents": engine.list(where=where, limit=limit, offset=offset)}
+
+    @app.post("/predict")
+    def predict(body: Texts = Body(...)) -> dict:
+        if not body.texts or len(body.texts) > limits.max_batch:
+            raise ServiceError(400, f"give 1 to {limits.max_batch} texts")
+        if body.spans is not None and len(body.spans) != len(body.texts):
+            raise ServiceError(400, f"got {len(body.spans)} spans for {len(body.texts)} texts")
+        encoder = engine.encoder
+        batch = encoder.encode(body.texts, spans=body.spans).emotion
+        thresholds = encoder.emotion.thresholds
+        return {"predictions": [{
+            "text": text, "span": body.spans[i] if body.spans else None, "kappa": float(batch.kappa[i]),
+            "top": [{"label": name, "prob": round(p, 6)} for name, p in batch.top(i, 5)],
+            "predicted": [name for name, p, t in zip(batch.labels, batch.probs[i], thresholds) if p >= t],
+        } for i, text in enumerate(body.texts)]}
+
+    return app
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is refused with 413, declared or streamed."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = _error(413, f"request body of {int(declared)} bytes is over the limit of {self.limit}")
+            return await response(scope, receive, send)
+        received = 0
+
+        async def bounded():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # raised inside the route's body read: rendered by its handler
+                raise ServiceError(413, f"request body is over the limit of {self.limit} bytes")
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

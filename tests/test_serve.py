@@ -1,0 +1,175 @@
+"""`hyperamy serve` as users run it: a real uvicorn process over an index built with the real model."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from hyperamy.cli import main
+
+pytestmark = pytest.mark.model
+TOKEN = "s3cret"
+PASSAGES = [
+    {"id": "cell", "text": "Dantes sat alone in his dark cell, overcome with despair, and wished to die.", "chapter": 15},
+    {"id": "feast", "text": "The marriage feast was full of laughter, music and joyful toasts to the couple.", "chapter": 5},
+    {"id": "ship", "text": "The Pharaon entered the harbour of Marseilles at noon on the 24th of February.", "chapter": 1},
+    {"id": "rage", "text": "Villefort was furious; he crushed the letter in his fist and swore revenge.", "chapter": 7},
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    corpus = folder / "c.jsonl"
+    corpus.write_text("".join(json.dumps(p) + "\n" for p in PASSAGES))
+    assert CliRunner().invoke(main, ["index", str(corpus), "--index", str(folder / "idx")]).exit_code == 0
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "hyperamy", "serve", "--index", str(folder / "idx"),
+                                "--port", str(port)], env={**os.environ, "HYPERAMY_TOKEN": TOKEN},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
+    yield url, folder / "idx"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def cli_ids(index, *args):
+    result = CliRunner().invoke(main, ["search", *args, "--index", str(index), "--json"])
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line)["id"] for line in result.stdout.splitlines()]
+
+
+def test_search_gives_the_cli_hits_in_the_cli_order(server):
+    url, index = server
+    for query, mode in [("a prisoner overcome with despair", "hybrid"), ("harbour", "lexical"),
+                        ("joyful celebration", "semantic"), ("I am so angry", "emotion")]:
+        body = httpx.get(f"{url}/search", params={"q": query, "mode": mode, "k": 4}).json()
+        assert [h["id"] for h in body["hits"]] == cli_ids(index, query, "--mode", mode, "-k", "4"), (query, mode)
+    first = httpx.get(f"{url}/search", params={"q": "despair in a cell", "k": 1}).json()["hits"][0]
+    assert first["id"] == "cell" and first["metadata"] == {"chapter": 15}
+
+
+def test_writes_need_the_token_and_are_searchable_at_once(server):
+    url, _ = server
+    document = {"id": "storm", "text": "A terrible storm wrecked the little boat off the island of Monte Cristo."}
+    refused = httpx.post(f"{url}/documents", json={"documents": [document]})
+    assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["error"]
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    added = httpx.post(f"{url}/documents", json={"documents": [document]}, headers=headers)
+    assert added.status_code == 200 and added.json()["added"] == 1
+    hits = httpx.get(f"{url}/search", params={"q": "storm wrecked boat", "k": 1}).json()["hits"]
+    assert hits[0]["id"] == "storm"
+    assert httpx.get(f"{url}/documents/storm").json()["text"] == document["text"]
+    assert httpx.delete(f"{url}/documents/storm").status_code == 401
+    assert httpx.delete(f"{url}/documents/storm", headers=headers).json()["removed"] == ["storm"]
+    assert httpx.get(f"{url}/documents/storm").status_code == 404
+    listing = httpx.get(f"{url}/documents", params={"where": "chapter > 5"}).json()
+    assert listing["total"] == 2 and [d["id"] for d in listing["documents"]] == ["cell", "rage"]
+
+
+@pytest.mark.parametrize("method, path, kwargs, status, message", [
+    ("get", "/search", {}, 422, "q: Field required"),
+    ("get", "/search", {"params": {"q": "x", "k": 0}}, 422, "k: Input should be greater than or equal to 1"),
+    ("get", "/search", {"params": {"q": "x", "mode": "loud"}}, 422, "mode: Input should be"),
+    ("get", "/search", {"params": {"q": "x", "where": "nosuch > 1"}}, 400, "--where 'nosuch > 1': Binder Error"),
+    ("get", "/search", {"params": {"q": "x" * 2001}}, 422, "q: String should have at most 2000 characters"),
+    ("post", "/documents", {"content": b"{bad", "headers": {"content-type": "application/json"}}, 400,
+     "the request body is not valid JSON"),
+    ("post", "/documents", {"json": {"documents": [], "extra": 1}}, 422, "extra: Extra inputs are not permitted"),
+    ("post", "/documents", {"content": b"x" * (17 * 1024 * 1024)}, 413, "over the limit of 16777216"),
+    ("post", "/documents", {"json": {"documents": [{"id": "x", "text": ""}]}, "headers": {"Authorization": f"Bearer {TOKEN}"}},
+     400, "record 0 of this batch needs a non-empty string 'text'"),
+    ("post", "/predict", {"json": {"texts": []}}, 400, "give 1 to 1000 texts"),
+])
+def test_bad_requests_get_a_4xx_with_one_clear_line(server, method, path, kwargs, status, message):
+    url, _ = server
+    response = getattr(httpx, method)(f"{url}{path}", timeout=30, **kwargs)
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"] and "\n" not in response.json()["error"]
+
+
+def test_searches_run_while_writes_commit(server):
+    url, _ = server
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    failures, done = [], threading.Event()
+
+    def searching():
+        with httpx.Client() as client:
+            while not done.is_set():
+                response = client.get(f"{url}/search", params={"q": "despair", "k": 3}, timeout=30)
+                if response.status_code != 200:
+                    failures.append(response.text)
+
+    threads = [threading.Thread(target=searching) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for batch in range(5):
+        documents = [{"id": f"w{batch}-{i}", "text": f"Note {i} of batch {batch} about the sea"} for i in range(20)]
+        assert httpx.post(f"{url}/documents", json={"documents": documents}, headers=headers, timeout=60).status_code == 200
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert httpx.get(f"{url}/documents", params={"where": "id LIKE 'w%'"}).json()["total"] == 100
+
+
+def test_predict_matches_the_cli(server):
+    url, _ = server
+    body = httpx.post(f"{url}/predict", json={"texts": ["I am absolutely furious about this!"]}).json()
+    cli = json.loads(CliRunner().invoke(main, ["predict", "I am absolutely furious about this!", "--json"]).stdout)
+    (prediction,) = body["predictions"]
+    assert prediction["top"][0]["label"] == cli["top"][0]["label"] == "anger"
+    assert prediction["kappa"] == pytest.approx(cli["kappa"], rel=1e-3)
+
+
+def test_a_non_local_address_needs_a_token(tmp_path):
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--index", str(tmp_path)], env={"HYPERAMY_TOKEN": ""})
+    assert result.exit_code == 2 and "refusing to listen on 0.0.0.0 without a token" in result.stderr
+
+
+def test_the_page_searches_in_a_real_browser(server):
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+    if chromium is None:
+        pytest.fail("no chromium: .ci/run installs Debian's chromium")
+    url, _ = server
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(url + "/")
+        page.fill("#q", "a prisoner overcome with despair in his cell")
+        page.select_option("#mode", "hybrid")
+        page.click("button[type=submit]")
+        page.wait_for_selector(".hit")
+        assert page.locator(".hit .id").first.inner_text() == "1. cell"
+        assert page.locator(".hit .parts span").count() == 3 * page.locator(".hit").count()
+        assert "hits in" in page.inner_text("#status")
+        page.click(".hit details summary")
+        assert page.locator(".hit .explain").first.inner_text().startswith("score ")
+        page.select_option("#emotion", "joy")
+        page.click("button[type=submit]")
+        page.wait_for_function("document.querySelector('.hit .id') && "
+                               "document.querySelector('.hit .id').innerText === '1. feast'")
+        browser.close()

@@ -144,3 +144,13 @@ def test_concurrency_trials_pass(tmp_path):
     table = run_script("concurrency.py", "--trials", 1, "--docs", 30, "--scenarios", "index+delete,index+index",
                        "--out", out)
     assert "| index+delete | 1 | 1 | 0 |" in table and "| index+index | 1 | 1 | 0 |" in table
+
+
+def test_serve_load_reports_throughput_and_lost_writes(tmp_path):
+    out = tmp_path / "l.jsonl"
+    table = run_script("serve_load.py", "--limit", 60, "--duration", 3, "--clients", 2, "--upserts", 20, "--batch", 10,
+                       "--deletes", 5, "--no-txtai", "--out", out)
+    assert "| hyperamy serve |" in table
+    result = json.loads(out.read_text().splitlines()[-1])["metrics"]["hyperamy serve"]
+    assert (result["search_errors"], result["lost_writes"], result["deleted_but_present"]) == (0, 0, 0)
+    assert result["acknowledged_writes"] == 20 and result["requests"] > 0

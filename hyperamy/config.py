@@ -77,7 +77,7 @@ class IndexConfig:
     hnsw_m: int = 32  # graph degree of HNSW
     hnsw_ef_search: int = 512  # HNSW search breadth: higher = better recall, slower
     candidates: int = 100  # documents each leg proposes to the re-ranker
-    semantic_share: float = 0.5  # share of relevance from the semantic cosine, the rest from BM25
+    semantic_share: float | None = None  # share of relevance from meaning, the rest from BM25 (None: per query)
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
     batch_size: int = 64  # texts per encoder batch while indexing
 
@@ -86,5 +86,5 @@ class IndexConfig:
             raise InputError(f"vector_index must be 'flat' or 'hnsw', not {self.vector_index!r}")
         if self.candidates < 1 or self.batch_size < 1 or self.hnsw_m < 2 or self.hnsw_ef_search < 1:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
-        if not 0.0 <= self.semantic_share <= 1.0 or self.emotion_weight < 0:
+        if (self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0) or self.emotion_weight < 0:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")

@@ -321,9 +321,14 @@ def ranking_config(config: IndexConfig, settings: dict) -> IndexConfig:
 
 
 def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:
-    """The settings to search with: `config`, which may change ranking but not what is stored."""
+    """The settings to search with: `config`, which may change ranking but not what is stored.
+
+    Without one, ranking follows this version's defaults (they improve between versions); the
+    ranking settings written in an older manifest are only a record of how it was built.
+    """
     if config is None:
-        return stored
+        return dataclasses.replace(IndexConfig(), **{name: getattr(stored, name)
+                                                     for name in (*STORAGE_FIELDS, "batch_size")})
     fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
              if getattr(stored, name) != getattr(config, name)}
     if fixed:

@@ -2,19 +2,24 @@
 
 For a candidate document d and a query q:
 
-    relevance(d) = s * n(cos(q, d)) + (1 - s) * n(bm25(q, d))                 in [0, 1]
+    relevance(d) = s * z(cos(q, d)) + (1 - s) * z(bm25(q, d))
     emotion(d)   = [sum_j sqrt(p_q(j) * p_d(j))] * c(kappa_d)                 in [0, 1]
     score(d)     = relevance(d) + w * c(kappa_q) * emotion(d)
 
-n() rescales a score to [0, 1] over the candidates (min-max), so the two legs are comparable and
-a document far ahead in either keeps its lead (rank fusion would flatten it); s is
-`semantic_share`. p is the encoder's posterior over the 28 labels, softmax(kappa * cos(mu,
-prototypes)): the bracket is the Bhattacharyya coefficient of the two von Mises-Fisher readings,
-1 when both put their mass on the same labels and near 0 when they feel different things.
-c(kappa) = clip((kappa - 1) / alpha, 0, 1) is how certain an emotion is (kappa = 1 + alpha *
-energy), so a document counts by how strongly it feels what the query feels; w is
-`emotion_weight`. A neutral, low-kappa query ranks by meaning and keywords alone; a strongly
-felt one lets emotion reorder.
+z() standardises a leg's scores over the candidates (minus their mean, over their standard
+deviation), so the legs are comparable and a document far ahead in either keeps its lead.
+s, the semantic share, comes from each query's own evidence unless `semantic_share` fixes it:
+each leg's evidence is how far its best score stands above its top candidates (in standard
+deviations), and s = evidence(meaning) / (evidence(meaning) + evidence(keywords)). A query whose
+words pick out one passage gives keywords a large share; a paraphrase that matches no word
+better than many others gives them little, instead of stretching their noise over a fixed half.
+p is the encoder's posterior over the 28 labels, softmax(kappa * cos(mu, prototypes)): the
+bracket is the Bhattacharyya coefficient of the two von Mises-Fisher readings, 1 when both put
+their mass on the same labels and near 0 when they feel different things. c(kappa) =
+clip((kappa - 1) / alpha, 0, 1) is how certain an emotion is (kappa = 1 + alpha * energy), so a
+document counts by how strongly it feels what the query feels; w is `emotion_weight`. A neutral,
+low-kappa query ranks by meaning and keywords alone; a strongly felt one lets emotion reorder.
+Which set chose each of these is in README.md ("How search scores").
 """
 from __future__ import annotations
 
@@ -41,9 +46,31 @@ def rescale(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.min()) / spread if spread > 0 else (scores > 0).astype(np.float64)
 
 
+def standardize(scores: np.ndarray) -> np.ndarray:
+    """Z-scores over the candidates; as `rescale` when they cannot spread (one, or all equal)."""
+    scores = np.asarray(scores, np.float64)
+    spread = scores.std() if len(scores) > 1 else 0.0
+    return (scores - scores.mean()) / spread if spread > 0 else (scores > 0).astype(np.float64)
+
+
+def evidence(top_scores: np.ndarray) -> float:
+    """How far a leg's best score stands above its top candidates, in standard deviations (0 for
+    fewer than two or no spread)."""
+    top_scores = np.asarray(top_scores, np.float64)
+    if len(top_scores) < 2 or top_scores.std() == 0:
+        return 0.0
+    return float((top_scores.max() - top_scores.mean()) / top_scores.std())
+
+
+def semantic_share(semantic_top: np.ndarray, keyword_top: np.ndarray) -> float:
+    """The share of relevance that meaning gets for this query, from both legs' evidence."""
+    meaning, keywords = evidence(semantic_top), evidence(keyword_top)
+    return meaning / (meaning + keywords) if meaning + keywords > 0 else 0.5
+
+
 def relevance(semantic: np.ndarray, lexical: np.ndarray, semantic_share: float) -> np.ndarray:
-    """Convex combination of the rescaled semantic and keyword scores over the candidates."""
-    return semantic_share * rescale(semantic) + (1.0 - semantic_share) * rescale(lexical)
+    """Convex combination of the standardised semantic and keyword scores over the candidates."""
+    return semantic_share * standardize(semantic) + (1.0 - semantic_share) * standardize(lexical)
 
 
 def emotion_similarity(query_probs: np.ndarray, probs: np.ndarray, kappa: np.ndarray, alpha: float) -> np.ndarray:
@@ -72,5 +99,6 @@ def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion:
     if mode == "emotion":
         return {"semantic": zero, "lexical": zero, "emotion": np.asarray(emotion, np.float64)}, 1.0
     weight = emotion_weight * float(query_certainty)
-    return {"semantic": semantic_share * rescale(semantic), "lexical": (1.0 - semantic_share) * rescale(lexical),
+    return {"semantic": semantic_share * standardize(semantic),
+            "lexical": (1.0 - semantic_share) * standardize(lexical),
             "emotion": weight * np.asarray(emotion, np.float64)}, weight

@@ -12,7 +12,7 @@ from hyperamy.emotions import LABELS, label_index
 from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
-from hyperamy.rerank import MODES, certainty, contributions, emotion_similarity
+from hyperamy.rerank import MODES, certainty, contributions, emotion_similarity, semantic_share
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +52,8 @@ class Hit:
             meaning = self.semantic_part / share if share else 0.0
             keywords = self.lexical_part / (1 - share) if share < 1 else 0.0
             how = (f"meaning {self.semantic_part:.4f} ({share:.2f} x {meaning:.3f}, the cosine {self.semantic:.3f} "
-                   f"rescaled over the candidates) + keywords {self.lexical_part:.4f} ({1 - share:.2f} x "
-                   f"{keywords:.3f}, BM25 {self.lexical:.2f} rescaled) + emotion {self.emotion_part:.4f} "
+                   f"as a z-score over the candidates) + keywords {self.lexical_part:.4f} ({1 - share:.2f} x "
+                   f"{keywords:.3f}, BM25 {self.lexical:.2f} as a z-score) + emotion {self.emotion_part:.4f} "
                    f"({self.emotion_weight:.3f} x {self.emotion:.3f})")
         else:
             how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
@@ -86,6 +86,7 @@ class Ranked:
     probs: np.ndarray
     emotion_weight: float
     parts: dict[str, np.ndarray]  # what each signal added to each score
+    semantic_share: float  # the share of relevance meaning got for this query
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
@@ -121,7 +122,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         semantic_part=float(ranked.parts["semantic"][i]),
                         lexical_part=float(ranked.parts["lexical"][i]),
                         emotion_part=float(ranked.parts["emotion"][i]),
-                        semantic_share=config.semantic_share if mode == "hybrid" else float(mode == "semantic"),
+                        semantic_share=ranked.semantic_share,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))
@@ -163,24 +164,28 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
     wanted = max(config.candidates, k)
     keyword_rows, keyword_scores = view.keyword.scores(query.text)
     query_certainty = float(certainty(query.kappa, alpha))
-    legs = []
+    legs, tops = [], {"semantic": np.zeros(0), "lexical": np.zeros(0)}
     if mode in ("hybrid", "semantic"):
-        legs.append(view.search("semantic", query.semantic, wanted, allowed))
+        tops["semantic"], found = view.search("semantic", query.semantic, wanted, allowed)
+        legs.append(found)
     if mode in ("hybrid", "lexical"):
-        legs.append(lexical.top(keyword_rows, keyword_scores, wanted, allowed)[1])
+        tops["lexical"], found = lexical.top(keyword_rows, keyword_scores, wanted, allowed)
+        legs.append(found)
     if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
-        legs.append(view.search("emotion", query.mu, wanted, allowed))
+        legs.append(view.search("emotion", query.mu, wanted, allowed)[1])
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
     kappa, probs = view.feelings(candidates)
     semantic = view.vectors("semantic", candidates) @ query.semantic
     keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
     feeling = emotion_similarity(query.probs, probs, kappa, alpha)
-    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, config.semantic_share,
-                                  config.emotion_weight)
+    share = config.semantic_share
+    if share is None:
+        share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
+    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, share, config.emotion_weight)
     scores = sum(parts.values()).astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
-                  kappa[order], probs[order], weight, {name: part[order] for name, part in parts.items()})
+                  kappa[order], probs[order], weight, {name: part[order] for name, part in parts.items()}, share)
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -70,17 +70,19 @@ class Snapshot:
             out[here] = found
         return out if out is not None else np.zeros((len(rows), 0), np.float32)
 
-    def search(self, which: str, query: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
-        """The rows of the k live documents nearest `query` among every segment's vectors."""
+    def search(self, which: str, query: np.ndarray, k: int,
+               allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k live documents nearest `query` among every segment's vectors."""
         scores, rows = [], []
         for segment, live in zip(self.segments, self.live):
             found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live)
             scores.append(found_scores)
             rows.append(found_rows)
         if not rows:
-            return np.zeros(0, np.int64)
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores, rows = np.concatenate(scores), np.concatenate(rows)
-        return rows[np.argsort(-scores, kind="stable")[:k]]
+        best = np.argsort(-scores, kind="stable")[:k]
+        return scores[best], rows[best]
 
 
 def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = True) -> Snapshot:

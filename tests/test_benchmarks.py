@@ -42,8 +42,8 @@ def test_recall_monte_cristo_runs_every_system(tiny_monte_cristo, tmp_path):
                    "reciprocal-rank fusion", "txtai hybrid"):
         assert system in table
     record = json.loads(out.read_text().splitlines()[-1])
-    assert record["metrics"]["hyperamy hybrid"]["R@20"] == 1.0  # 5 passages: everything is in the top 20
-    assert record["metrics"]["txtai hybrid"]["R@20"] == 1.0 and record["commit"]
+    assert record["metrics"]["qa"]["hyperamy hybrid"]["R@20"] == 1.0  # 5 passages: everything is in the top 20
+    assert record["metrics"]["qa"]["txtai hybrid"]["R@20"] == 1.0 and record["commit"]
 
 
 def test_recall_goemotions_runs_every_system(tmp_path):

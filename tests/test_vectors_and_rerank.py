@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hyperamy.rerank import certainty, emotion_similarity, fuse, relevance, rescale
+from hyperamy.rerank import (certainty, emotion_similarity, evidence, fuse, relevance, rescale, semantic_share,
+                             standardize)
 from hyperamy.config import IndexConfig
 from hyperamy.vectors import VectorIndex
 
@@ -36,13 +37,26 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     assert filtered.tolist() == [i for i in allowed[np.argsort(-(data[::3] @ query))] if i not in expected[:2]][:5]
 
 
-def test_relevance_is_a_convex_mix_of_rescaled_scores():
+def test_relevance_is_a_convex_mix_of_standardised_scores():
     assert rescale(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
     assert rescale(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]  # no keyword matched: no keyword share
     assert rescale(np.array([0.4])).tolist() == [1.0]  # a lone candidate keeps its whole share
-    score = relevance(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), semantic_share=0.5)
-    assert score.tolist() == pytest.approx([1.0, 0.0, 0.25])
-    assert relevance(np.array([0.9, 0.5]), np.array([0.0, 3.0]), semantic_share=0.75).tolist() == [0.75, 0.25]
+    assert standardize(np.array([1.0, 2.0, 3.0])).tolist() == pytest.approx([-1.2247449, 0.0, 1.2247449])
+    assert standardize(np.array([0.0, 0.0])).tolist() == [0.0, 0.0] and standardize(np.array([0.4])).tolist() == [1.0]
+    score = relevance(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), semantic_share=0.25)
+    z_semantic, z_keyword = np.array([1.2247449, -1.2247449, 0.0]), np.array([1.4142136, -0.7071068, -0.7071068])
+    assert score.tolist() == pytest.approx((0.25 * z_semantic + 0.75 * z_keyword).tolist())
+
+
+def test_the_semantic_share_follows_each_legs_evidence():
+    flat_keywords = np.array([2.0, 1.9, 1.9, 1.8, 1.9])  # a paraphrase: no word picks anything out
+    standout_keywords = np.array([9.0, 1.9, 1.9, 1.9, 1.9])  # a quoted phrase: one passage stands out
+    semantic = np.array([0.62, 0.55, 0.54, 0.53, 0.52])
+    assert evidence(np.array([3.0])) == 0.0 and evidence(np.array([1.0, 1.0])) == 0.0
+    assert evidence(standout_keywords) == pytest.approx(2.0)  # one above n - 1 equal ones: sqrt(n - 1)
+    weak, strong = semantic_share(semantic, flat_keywords), semantic_share(semantic, standout_keywords)
+    assert weak > 0.5 > strong  # keywords get more say only where they pick a passage out
+    assert semantic_share(semantic, np.zeros(0)) == 1.0 and semantic_share(np.zeros(0), np.zeros(0)) == 0.5
 
 
 def test_emotion_similarity_is_label_overlap_times_document_certainty():
@@ -60,9 +74,9 @@ def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert certainty(np.array([1.0, 26.0, 80.0]), 50.0).tolist() == [0.0, 0.5, 1.0]
     semantic, lexical, emotion = np.array([0.9, 0.8]), np.array([2.0, 1.0]), np.array([0.0, 0.9])
     neutral, weight = fuse("hybrid", semantic, lexical, emotion, 0.0, 0.5, 0.25)
-    assert weight == 0.0 and neutral.tolist() == [1.0, 0.0]
-    felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 0.5, 2.0)
-    assert weight == 2.0 and felt.argmax() == 1
+    assert weight == 0.0 and neutral.tolist() == [1.0, -1.0]  # two candidates: z-scores of +1 and -1
+    felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 0.5, 3.0)
+    assert weight == 3.0 and felt.argmax() == 1  # 3.0 x 0.9 outweighs the relevance gap of 2
 
 
 def keyword_scorer(texts_by_segment, deleted=()):

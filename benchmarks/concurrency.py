@@ -55,7 +55,8 @@ def write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def trial(kind: str, folder: Path, base: Path, first: Path, second: Path, rng: random.Random) -> dict:
+def trial(kind: str, folder: Path, base: Path, first: Path, second: Path, rng: random.Random,
+          kill_window: tuple[float, float] = (2.0, 10.0)) -> dict:
     index = folder / "idx"
     assert hyperamy("index", base, "--index", index).returncode == 0
     base_ids = {json.loads(line)["id"] for line in base.read_text().splitlines()}
@@ -78,7 +79,7 @@ def trial(kind: str, folder: Path, base: Path, first: Path, second: Path, rng: r
         expected = base_ids | (first_ids if exits[0] == 0 else set()) | (second_ids if exits[1] == 0 else set())
     else:
         writer = hyperamy("index", first, "--index", index, "--commit-every", 100, wait=False)
-        time.sleep(rng.uniform(2, 10))
+        time.sleep(rng.uniform(*kill_window))
         killed_running = writer.poll() is None
         writer.send_signal(signal.SIGKILL)
         writer.communicate()
@@ -112,6 +113,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=500, help="passages each writer adds")
     parser.add_argument("--scenarios", default="index+delete,index+index,sigkill")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--kill-after", default="2,10", help="sigkill: seconds after the start, drawn from MIN,MAX")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/concurrency.jsonl)")
     args = parser.parse_args()
 
@@ -125,7 +127,8 @@ def main() -> None:
     for kind in args.scenarios.split(","):
         for number in range(args.trials):
             folder = Path(tempfile.mkdtemp(dir=work))
-            results.append(trial(kind, folder, base, first, second, rng))
+            window = tuple(float(x) for x in args.kill_after.split(","))
+            results.append(trial(kind, folder, base, first, second, rng, window))
             print(f"{kind} trial {number + 1}: {'passed' if results[-1]['passed'] else 'FAILED'} {results[-1]}",
                   file=sys.stderr)
     table, metrics = [], {}
@@ -136,7 +139,8 @@ def main() -> None:
         metrics[kind] = {"trials": len(mine), "passed": passed, "nonzero_exits": exits_nonzero}
         table.append([kind, len(mine), passed, exits_nonzero])
     print(markdown_table(["scenario", "trials", "passed", "trials with a non-zero exit"], table))
-    path = write_record("concurrency", {"trials": args.trials, "docs": args.docs, "seed": args.seed},
+    path = write_record("concurrency", {"trials": args.trials, "docs": args.docs, "seed": args.seed,
+                                        "kill_after": args.kill_after},
                         f"{args.corpus.name}", metrics, {"results": results}, args.out)
     print(f"\nrecord appended to {path}")
     if any(not r["passed"] for r in results):

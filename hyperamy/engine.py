@@ -66,6 +66,7 @@ class HyperAmy:
         self._query_encoder = None  # loaded on the first search when no encoder is
         self.verify, self.wait = verify, wait
         self._refreshing = threading.Lock()  # threads of one process (a server) move on together
+        self._sharded = None  # a shards.ShardedView once use_shards is called
 
     @classmethod
     def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
@@ -244,6 +245,25 @@ class HyperAmy:
                                                  "deleted": len(self.snapshot.tombstones)},
                     "documents": len(self.snapshot)}
 
+    def reshard(self, shards: int) -> dict:
+        """Rewrite the index as `shards` segments of about equal size, one per search shard
+        (shards.py); later merges keep at least that many."""
+        if shards < 1:
+            raise InputError("--shards must be at least 1")
+        with self._writing():
+            writer.merge(self, [s.name for s in self.snapshot.segments], parts=shards, shards=shards)
+            return {"segments": len(self.snapshot.segments), "documents": len(self.snapshot)}
+
+    def use_shards(self, shards: int, address: str | None = None) -> None:
+        """Search through `shards` Ray actors from now on (address: a Ray cluster; default: local).
+
+        The shards hold the index as it is now; call again to pick up later writes.
+        """
+        from hyperamy import shards as sharding
+
+        ray = sharding.connect(address)
+        self._sharded = sharding.open_sharded(self, shards, ray)
+
     def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
                emotion: str | Sequence[str] | None = None, span: str | None = None, **settings) -> list:
         """Rank documents for a query; see hyperamy.search for how scores are made.
@@ -254,7 +274,7 @@ class HyperAmy:
         from hyperamy.search import search
 
         config = ranking_config(self.config, settings)
-        view = self.refresh()
+        view = self._sharded or self.refresh()
         if len(view) == 0:
             raise IndexStateError(f"index {self.folder} is empty; add documents with "
                                   f"`hyperamy index CORPUS.jsonl --index {self.folder}`")

@@ -103,11 +103,25 @@ class KeywordScorer:
     def __init__(self, segments: Sequence[tuple[TermCounts, np.ndarray, np.ndarray]]):
         self.segments = segments
         self.documents = int(sum(live.sum() for _, _, live in segments))
-        total = float(sum(terms.lengths[live].sum() for terms, _, live in segments))
-        self.average_length = total / self.documents if self.documents else 1.0
+        self.total_length = float(sum(terms.lengths[live].sum() for terms, _, live in segments))
+        self.average_length = self.total_length / self.documents if self.documents else 1.0
 
-    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """(rows ascending, scores) of the live documents holding at least one query word."""
+    def statistics(self, query: str) -> dict:
+        """What BM25 needs from these segments for a query: live documents, their total length, and
+        each query word's document frequency. Shards add theirs up (`combine`) into global ones."""
+        frequencies = {}
+        for word in set(words(query)):
+            frequencies[word] = int(sum(live[terms.postings(word)[0]].sum() for terms, _, live in self.segments))
+        return {"documents": self.documents, "length": self.total_length, "frequencies": frequencies}
+
+    def scores(self, query: str, statistics: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows ascending, scores) of the live documents holding at least one query word.
+
+        `statistics` (from `combine`) make the scores those of a larger index these segments are
+        part of; by default they are these segments' own.
+        """
+        documents = statistics["documents"] if statistics else self.documents
+        average = (statistics["length"] / documents if statistics and documents else self.average_length)
         found_rows, found_scores = [], []
         for word, repeats in collections.Counter(words(query)).items():
             postings = []
@@ -115,12 +129,12 @@ class KeywordScorer:
                 positions, counts = terms.postings(word)
                 keep = live[positions]
                 positions, counts = positions[keep], counts[keep]
-                norm = K1 * (1 - B + B * terms.lengths[positions] / self.average_length)
+                norm = K1 * (1 - B + B * terms.lengths[positions] / average)
                 postings.append((rows[positions], counts / (counts + norm)))
-            frequency = sum(len(r) for r, _ in postings)
-            if not frequency:
+            frequency = statistics["frequencies"][word] if statistics else sum(len(r) for r, _ in postings)
+            if not frequency or not sum(len(r) for r, _ in postings):
                 continue
-            idf = math.log(1 + (self.documents - frequency + 0.5) / (frequency + 0.5))
+            idf = math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
             for found, part in postings:
                 found_rows.append(found)
                 found_scores.append((repeats * idf) * part)
@@ -131,17 +145,24 @@ class KeywordScorer:
         return rows, scores.astype(np.float32)
 
 
+def combine(statistics: list[dict]) -> dict:
+    """The statistics of several parts of one index, as one index's."""
+    frequencies: dict[str, int] = {}
+    for part in statistics:
+        for word, count in part["frequencies"].items():
+            frequencies[word] = frequencies.get(word, 0) + count
+    return {"documents": sum(p["documents"] for p in statistics), "length": sum(p["length"] for p in statistics),
+            "frequencies": frequencies}
+
+
 def top(rows: np.ndarray, scores: np.ndarray, k: int, allowed: np.ndarray | None = None):
-    """The k best (scores, rows), optionally only `allowed` rows (sorted)."""
+    """The k best (scores, rows), optionally only `allowed` rows (sorted); ties by row."""
+    from hyperamy.vectors import best
+
     if allowed is not None:
         keep = np.isin(rows, allowed)
         rows, scores = rows[keep], scores[keep]
-    k = min(k, len(scores))
-    if k <= 0:
-        return np.zeros(0, np.float32), np.zeros(0, np.int64)
-    best = np.argpartition(-scores, k - 1)[:k]
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return scores[best], rows[best]
+    return best(scores, rows, k)
 
 
 def lookup(rows: np.ndarray, scores: np.ndarray, wanted: np.ndarray) -> np.ndarray:

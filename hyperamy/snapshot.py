@@ -17,6 +17,7 @@ from hyperamy.errors import IndexStateError
 from hyperamy.lexical import KeywordScorer
 from hyperamy.segments import DOCS_FILE, Segment, load_segment
 from hyperamy.store import Store
+from hyperamy.vectors import best
 
 ATTEMPTS = 50  # manifest reads before giving up on an index that keeps changing under us
 
@@ -33,7 +34,7 @@ class Snapshot:
     keyword: KeywordScorer
 
     def __len__(self) -> int:
-        return int(self.manifest["counts"]["documents"])
+        return int(sum(live.sum() for live in self.live)) if self.segments else 0
 
     def alive(self, rows: np.ndarray) -> np.ndarray:
         """The rows that are not deleted (order kept)."""
@@ -81,12 +82,14 @@ class Snapshot:
         if not rows:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores, rows = np.concatenate(scores), np.concatenate(rows)
-        best = np.argsort(-scores, kind="stable")[:k]
-        return scores[best], rows[best]
+        return best(scores, rows, k)
 
 
-def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = True) -> Snapshot:
+def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = True,
+         only: set[str] | None = None) -> Snapshot:
     """The index's current snapshot, reusing the segments it shares with `previous`.
+
+    `only` loads just those segments (a shard of the index, see shards.py).
 
     Raises:
         IndexStateError: no index, another format, a damaged or missing file (named).
@@ -97,19 +100,20 @@ def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = 
         manifest = persist.read_manifest(folder)
         try:
             segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
-                        for entry in manifest["segments"]]
+                        for entry in manifest["segments"] if only is None or entry["name"] in only]
             tombstones = persist.read_tombstones(folder, manifest.get("tombstones"))
         except FileNotFoundError:  # a writer replaced the manifest and removed what it named
             time.sleep(0.01)
             continue
-        return _assemble(folder, manifest, seen, segments, tombstones)
+        return _assemble(folder, manifest, seen, segments, tombstones, whole=only is None)
     raise IndexStateError(f"index {folder} changed {ATTEMPTS} times while it was being opened; try again")
 
 
-def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray) -> Snapshot:
+def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,
+              whole: bool = True) -> Snapshot:
     live = [~np.isin(segment.rows, tombstones) for segment in segments]
     count = int(sum(mask.sum() for mask in live))
-    if count != manifest["counts"]["documents"]:
+    if whole and count != manifest["counts"]["documents"]:
         raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "
                               f"documents, its segments hold {count} live ones; run `hyperamy check`")
     store = Store(folder, [segment.folder / DOCS_FILE for segment in segments], list(manifest.get("fields", {})))

@@ -70,12 +70,12 @@ class VectorIndex:
             positions = np.searchsorted(ids, allowed)
             if live is not None:
                 positions = positions[live[positions]]
-            return _best(self._stored()[positions] @ query, ids[positions], k)
+            return best(self._stored()[positions] @ query, ids[positions], k)
         if self.kind == "flat":
             scores = self._stored() @ query
             if live is not None and not live.all():
-                return _best(scores[live], ids[live], k)
-            return _best(scores, ids, k)
+                return best(scores[live], ids[live], k)
+            return best(scores, ids, k)
         dead = 0 if live is None else int((~live).sum())
         wanted = min(k + dead, len(self))
         if wanted <= 0:
@@ -144,10 +144,18 @@ class VectorIndex:
         return index
 
 
-def _best(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def best(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k highest (scores, ids), best first; equal scores in ascending id order.
+
+    Ties are broken by id, not by storage order, so the answer does not depend on how documents
+    are split into segments or shards.
+    """
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, np.float32), np.zeros(0, np.int64)
-    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    best = best[np.argsort(-scores[best], kind="stable")]
-    return scores[best].astype(np.float32), ids[best]
+    if k < len(scores):
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        keep = np.flatnonzero(scores >= kth)  # every tie at the boundary, so the id decides among them
+        scores, ids = scores[keep], ids[keep]
+    order = np.lexsort((ids, -scores))[:k]
+    return scores[order].astype(np.float32), ids[order]

@@ -19,7 +19,8 @@ MERGE_FACTOR = 10  # this many segments of one size tier are merged into one
 DEAD_SHARE = 0.5  # a segment with at least this share deleted is rewritten without them
 
 
-def commit(engine, segments: list[dict], tombstones: np.ndarray, next_row: int, fields: dict) -> None:
+def commit(engine, segments: list[dict], tombstones: np.ndarray, next_row: int, fields: dict,
+           shards: int | None = None) -> None:
     """Make a new state of the index visible: files first, then the manifest that names them."""
     old = engine.snapshot.manifest
     number = old["commit"] + 1
@@ -32,6 +33,7 @@ def commit(engine, segments: list[dict], tombstones: np.ndarray, next_row: int, 
         "counts": {"documents": sum(e["documents"] for e in segments) - len(tombstones),
                    "segments": len(segments), "deleted": len(tombstones)},
         "next_row": next_row, "fields": fields, "segments": segments,
+        "shards": shards if shards is not None else old.get("shards", 1),
         "tombstones": persist.write_tombstones(engine.folder, tombstones, number),
         "created": old.get("created", now), "updated": now,
     }
@@ -46,17 +48,20 @@ def merge_plan(view: snapshot.Snapshot) -> list[str]:
     the life of an index of n documents and a single write never rewrites the whole index.
     """
     tiers: dict[int, list[str]] = {}
+    shards = int(view.manifest.get("shards", 1))  # merging never leaves fewer segments than shards
     for segment, live in zip(view.segments, view.live):
         alive = int(live.sum())
         if len(segment) and (len(segment) - alive) / len(segment) >= DEAD_SHARE:
             return [segment.name]
         tiers.setdefault(int(math.log(max(alive, 1), MERGE_FACTOR)), []).append(segment.name)
-    full = [names for names in tiers.values() if len(names) >= MERGE_FACTOR]
+    full = [names for names in tiers.values()
+            if len(names) >= MERGE_FACTOR and len(view.segments) - len(names) + 1 >= shards]
     return full[0] if full else []
 
 
-def merge(engine, names: list[str]) -> None:
-    """Rewrite some segments as one, without their deleted documents, and commit it."""
+def merge(engine, names: list[str], parts: int = 1, shards: int | None = None) -> None:
+    """Rewrite some segments as `parts` segments of about equal size (contiguous row ranges),
+    without their deleted documents, and commit them; `shards` records a new shard count."""
     view = engine.snapshot
     chosen = [(s, live) for s, live in zip(view.segments, view.live) if s.name in names]
     if not chosen:
@@ -67,17 +72,18 @@ def merge(engine, names: list[str]) -> None:
     rows = rows[order]
     kept = [e for e in view.manifest["segments"] if e["name"] not in names]
     if len(rows):
-        folder = persist.new_segment_folder(engine.folder)
-        folder.mkdir(parents=True)
-        _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows, folder / DOCS_FILE)
         semantic = np.concatenate([s.semantic.vectors(s.rows[live]) for s, live in chosen])[order]
         mu = np.concatenate([s.emotion.vectors(s.rows[live]) for s, live in chosen])[order]
         feelings = np.concatenate([s.feelings[live] for s, live in chosen])[order]
-        _write_arrays(folder, rows, semantic, mu, feelings, engine.stored_config)
-        TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
-        kept.append(finish(folder, len(rows)))
+        for piece in np.array_split(np.arange(len(rows)), min(parts, len(rows))):
+            folder = persist.new_segment_folder(engine.folder)
+            folder.mkdir(parents=True)
+            _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
+            _write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], engine.stored_config)
+            TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
+            kept.append(finish(folder, len(piece)))
     tombstones = np.setdiff1d(view.tombstones, merged_rows)
-    commit(engine, kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}))
+    commit(engine, kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)
 
 
 def compact_automatically(engine) -> None:

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ EXPECTED = {
     "hyperamy check": r"every file matches its checksum",
     "hyperamy predict": r"\"span\": \"Villefort\"",
     "hyperamy eval": r"macro-F1",
+    "hyperamy serve": r"^\{\"query\": \"a prisoner in despair\", \"mode\": \"hybrid\", \"warning\": null, \"hits\": \[\{\"rank\": 1",
 }
 
 
@@ -52,11 +54,35 @@ def folder(tmp_path_factory):
 
 
 def run(command, folder, python=False):
+    argv = [sys.executable, "-c", command] if python else ["bash", "-c", command]
+    return subprocess.run(argv, cwd=folder, env=environment(folder), capture_output=True, text=True, timeout=900)
+
+
+def serve(command, folder):
+    """Start the README's server, ask it one search, stop it; its answer stands in for stdout."""
+    import httpx
+
+    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=folder, env=environment(folder),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and process.poll() is None:
+            try:
+                answer = httpx.get("http://127.0.0.1:8000/search", params={"q": "a prisoner in despair"}, timeout=30)
+                return subprocess.CompletedProcess(command, 0, answer.text, "")
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        return subprocess.CompletedProcess(command, 1, "", process.communicate(timeout=30)[1])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def environment(folder):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "XDG_CACHE_HOME": str(folder / ".cache")}
     env.pop("HYPERAMY_INDEX", None)
-    argv = [sys.executable, "-c", command] if python else ["bash", "-c", command]
-    return subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=900)
+    return env
 
 
 def test_every_readme_command_and_python_block_runs(folder):
@@ -64,7 +90,7 @@ def test_every_readme_command_and_python_block_runs(folder):
     starts = [next((start for start in EXPECTED if command.startswith(start)), command) for command in listed]
     assert sorted(starts) == sorted(EXPECTED)  # each README command has its expectation, once
     for command in listed:
-        result = run(command, folder)
+        result = serve(command, folder) if command.startswith("hyperamy serve") else run(command, folder)
         assert result.returncode == 0, f"{command}\n{result.stderr[-2000:]}"
         expected = next(pattern for start, pattern in EXPECTED.items() if command.startswith(start))
         assert re.search(expected, result.stdout, flags=re.M), f"{command}\n{result.stdout[:2000]}"

@@ -170,3 +170,24 @@ def check(index, repair, drop_damaged, wait, as_json) -> None:
             click.echo(f"{report['index']}: repaired")
     if remaining:
         sys.exit(1)
+
+
+@main.command()
+@index_option
+@click.option("--shards", "-n", required=True, type=click.IntRange(1, 1024), help="Search shards to split into.")
+@wait_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def shard(index, shards, wait, as_json) -> None:
+    """Split an index into N segments of about equal size, one per search shard.
+
+    `hyperamy serve --shards N` then serves it from N Ray actors; later merges keep at least N
+    segments.
+
+    \b
+    Example:
+      hyperamy shard --shards 4
+    """
+    from hyperamy.engine import HyperAmy
+
+    report = HyperAmy.open(index, wait=wait).reshard(shards)
+    emit_json(report) if as_json else click.echo(f"{report['segments']} segments, {report['documents']} documents")

@@ -19,8 +19,11 @@ from hyperamy.errors import InputError
               help="Server processes, each with its own encoder and open index.")
 @click.option("--token", envvar="HYPERAMY_TOKEN", help="Required for writes, as 'Authorization: Bearer TOKEN' "
                                                       "[default: $HYPERAMY_TOKEN; none: writes are open].")
+@click.option("--shards", type=click.IntRange(1, 1024),
+              help="Search through this many Ray actors, each holding part of the index (see `hyperamy shard`).")
+@click.option("--ray", "ray_address", help="Ray cluster to join for --shards [default: start a local one].")
 @weights_option
-def serve(index, host, port, workers, token, weights) -> None:
+def serve(index, host, port, workers, token, shards, ray_address, weights) -> None:
     """Serve an index over HTTP: a JSON API (docs at /docs) and a search page at /.
 
     Searches run concurrently and see each write once it commits; writes go one at a time.
@@ -36,8 +39,10 @@ def serve(index, host, port, workers, token, weights) -> None:
     if host not in LOCAL_HOSTS and not token:
         raise InputError(f"refusing to listen on {host} without a token: anyone who can reach it could change the "
                          "index; pass --token (or set HYPERAMY_TOKEN), or listen on 127.0.0.1")
+    if shards and workers > 1:
+        raise InputError("--shards serves from one process; leave --workers at 1")
     if workers == 1:
-        app = build_app(index, weights, token)
+        app = build_app(index, weights, token, shards, ray_address)
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     os.environ.update({"HYPERAMY_SERVE_INDEX": index or "", "HYPERAMY_SERVE_WEIGHTS": weights or "",

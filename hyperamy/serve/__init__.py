@@ -6,13 +6,17 @@ import os
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def build_app(index: str | None, weights: str | None, token: str | None):
-    """One open index with its full encoder loaded, behind the API."""
+def build_app(index: str | None, weights: str | None, token: str | None, shards: int | None = None,
+              ray_address: str | None = None):
+    """One open index with its full encoder loaded, behind the API (searched through Ray shards
+    when `shards` is given)."""
     from hyperamy.engine import HyperAmy, default_encoder
     from hyperamy.serve.app import create_app
 
     engine = HyperAmy.open(index, encoder=default_encoder(weights))
     engine.encoder  # noqa: B018 - checked against the index now, not on the first request
+    if shards:
+        engine.use_shards(shards, ray_address)
     return create_app(engine, token=token)
 
 

@@ -1,0 +1,175 @@
+"""Sharded search on Ray: each shard, a Ray actor, holds some of an index's segments.
+
+A query fans out to every shard and is ranked once, by the same code as an unsharded search
+(search.rank): the vector legs merge each shard's top candidates, keyword scores use statistics
+summed over all shards (document count, lengths, document frequencies), and fusion runs after
+the merge. So the hits do not depend on the number of shards. Ray is imported only here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hyperamy import lexical, persist
+from hyperamy.errors import HyperamyError, IndexStateError
+from hyperamy.vectors import best
+
+
+def connect(address: str | None = None, num_cpus: int | None = None):
+    """Start a local Ray instance (address None or "auto" with none running) or join a cluster.
+
+    Raises:
+        HyperamyError: the cluster at `address` cannot be reached.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    try:
+        if address in (None, "", "local"):
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise HyperamyError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}") from None
+    return ray
+
+
+class Shard:
+    """The part of an index one actor serves: a snapshot of some of its segments."""
+
+    def __init__(self, folder: str, names: Sequence[str]):
+        from hyperamy import snapshot
+        from hyperamy.config import IndexConfig, from_dict
+
+        manifest = persist.read_manifest(Path(folder))
+        self.view = snapshot.load(Path(folder), from_dict(IndexConfig, manifest["config"]), only=set(names))
+
+    def count(self) -> int:
+        return len(self.view)
+
+    def statistics(self, query: str) -> dict:
+        return self.view.keyword.statistics(query)
+
+    def keyword_scores(self, query: str, statistics: dict):
+        return self.view.keyword.scores(query, statistics)
+
+    def search(self, which: str, query: np.ndarray, k: int, allowed):
+        return self.view.search(which, query, k, None if allowed is None else self._mine(allowed))
+
+    def feelings(self, rows):
+        return self.view.feelings(rows)
+
+    def vectors(self, which: str, rows):
+        return self.view.vectors(which, rows)
+
+    def owned(self, rows):
+        """Which of `rows` this shard holds, live."""
+        return self._mine(np.asarray(rows, np.int64))
+
+    def filter_rows(self, where, emotions):
+        found = self.view.store.filter_rows(where, emotions)
+        return None if found is None else self.view.alive(found)
+
+    def fetch(self, rows):
+        return self.view.store.fetch(self._mine(np.asarray(rows, np.int64)))
+
+    def _mine(self, rows: np.ndarray) -> np.ndarray:
+        return np.intersect1d(rows, self.view.live_rows())
+
+
+class ShardedView:
+    """What search.search and search.rank read from a snapshot, gathered from shard actors."""
+
+    def __init__(self, ray, actors, manifest: dict):
+        self.ray, self.actors, self.manifest = ray, actors, manifest
+        self.store, self.keyword = _Store(self), _Keywords(self)
+        self.count = sum(self._all("count"))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _all(self, method: str, *args):
+        try:
+            return self.ray.get([getattr(actor, method).remote(*args) for actor in self.actors])
+        except self.ray.exceptions.RayError as exc:
+            raise HyperamyError(f"a search shard failed: {str(exc).splitlines()[0]}") from None
+
+    def alive(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(rows, np.int64)  # the shards return live rows only
+
+    def search(self, which: str, query: np.ndarray, k: int, allowed):
+        parts = self._all("search", which, query, k, allowed)
+        scores = np.concatenate([s for s, _ in parts]) if parts else np.zeros(0, np.float32)
+        rows = np.concatenate([r for _, r in parts]) if parts else np.zeros(0, np.int64)
+        return best(scores, rows, k)
+
+    def feelings(self, rows: np.ndarray):
+        kappa, probs = np.zeros(len(rows), np.float32), np.zeros((len(rows), 28), np.float32)
+        for (part_kappa, part_probs), owned in zip(self._all("feelings", rows), self._all("owned", rows)):
+            here = np.isin(rows, owned)
+            kappa[here], probs[here] = part_kappa[here], part_probs[here]
+        return kappa, probs
+
+    def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
+        out = None
+        for part, owned in zip(self._all("vectors", which, rows), self._all("owned", rows)):
+            if part.shape[1]:  # a shard holding none of the rows answers with no columns
+                if out is None:
+                    out = np.zeros((len(rows), part.shape[1]), np.float32)
+                here = np.isin(rows, owned)
+                out[here] = part[here]
+        return out if out is not None else np.zeros((len(rows), 0), np.float32)
+
+
+class _Keywords:
+    def __init__(self, view: ShardedView):
+        self.view = view
+
+    def scores(self, query: str):
+        statistics = lexical.combine(self.view._all("statistics", query))
+        parts = self.view._all("keyword_scores", query, statistics)
+        rows = np.concatenate([r for r, _ in parts])
+        scores = np.concatenate([s for _, s in parts])
+        order = np.argsort(rows, kind="stable")
+        return rows[order], scores[order]
+
+
+class _Store:
+    def __init__(self, view: ShardedView):
+        self.view = view
+
+    def filter_rows(self, where=None, emotions=None):
+        parts = self.view._all("filter_rows", where, emotions)
+        return None if parts[0] is None else np.sort(np.concatenate(parts))
+
+    def fetch(self, rows):
+        found = {}
+        for part in self.view._all("fetch", rows):
+            found.update(part)
+        return found
+
+
+def assign(manifest: dict, shards: int) -> list[list[str]]:
+    """Segments to shards, largest first onto the least filled shard (sizes stay even)."""
+    if shards < 1:
+        raise HyperamyError("--shards must be at least 1")
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    filled = [0] * shards
+    for entry in sorted(manifest["segments"], key=lambda e: -e["documents"]):
+        least = int(np.argmin(filled))
+        groups[least].append(entry["name"])
+        filled[least] += entry["documents"]
+    return [group for group in groups if group]
+
+
+def open_sharded(engine, shards: int, ray):
+    """A view of `engine`'s index served by `shards` actors (fewer if it has fewer segments)."""
+    manifest = engine.snapshot.manifest
+    if not manifest.get("segments"):
+        raise IndexStateError(f"index {engine.folder} is empty")
+    actor = ray.remote(Shard)
+    actors = [actor.remote(str(engine.folder), names) for names in assign(manifest, shards)]
+    return ShardedView(ray, actors, manifest)

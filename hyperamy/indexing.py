@@ -22,9 +22,24 @@ def add_records(engine, records: Iterable[Record], batch_size: int, commit_every
     committed: run again, those documents are unchanged and skipped.
     """
     seen: set[str] = set()
-    iterator = iter(records)
     # large chunks let the encoder sort many texts by length, so its batches carry little padding
-    while chunk := list(itertools.islice(iterator, commit_every)):
+    for chunk, todo, replaced in planned(engine, records, commit_every, seen, report):
+        if todo:
+            _write(engine, todo, list(replaced.values()), batch_size, report, progress)
+        if progress is not None:
+            progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
+
+
+def planned(engine, records: Iterable[Record], size: int, seen: set[str], report):
+    """Chunks of `size` records with what each needs: (chunk, records to encode, {id: stored row it
+    replaces}).
+
+    The last occurrence of an id wins (earlier ones count as duplicates); a record whose content
+    hash is already stored is unchanged and skipped. Planned against the engine's snapshot as it
+    is when each chunk is reached.
+    """
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)
@@ -39,11 +54,7 @@ def add_records(engine, records: Iterable[Record], batch_size: int, commit_every
         existing = {i: (row, h) for i, row, h in versions if row in alive}
         todo = [r for r in latest.values() if r.id not in existing or existing[r.id][1] != r.content_hash]
         report.unchanged += len(latest) - len(todo)
-        if todo:
-            _write(engine, todo, [existing[r.id][0] for r in todo if r.id in existing], batch_size, report,
-                   progress)
-        if progress is not None:
-            progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
+        yield chunk, todo, {r.id: existing[r.id][0] for r in todo if r.id in existing}
 
 
 def _as_record(value, position: int) -> Record:

@@ -27,6 +27,8 @@ def connect(address: str | None = None, num_cpus: int | None = None):
 
     if ray.is_initialized():
         return ray
+    if address not in (None, "", "local", "auto"):
+        _reachable(address)
     try:
         if address in (None, "", "local"):
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
@@ -35,6 +37,19 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise HyperamyError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}") from None
     return ray
+
+
+def _reachable(address: str, seconds: float = 5.0) -> None:
+    """Fail fast on an address nothing answers at (Ray itself waits minutes before it gives up)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=seconds):
+            return
+    except (OSError, ValueError) as exc:
+        raise HyperamyError(f"cannot reach the Ray cluster at {address!r}: {exc}; give its head node's "
+                            "HOST:PORT, or leave --ray out to start a local one") from None
 
 
 class Shard:

@@ -9,8 +9,13 @@ WORDS = ["harbour", "prison", "garden", "storm", "letter", "ball", "furious", "h
 
 @pytest.fixture(scope="session")
 def ray_cluster():
+    import os
+    from pathlib import Path
+
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    tests = str(Path(__file__).parent)  # the actors import the fake encoders from here
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}})
     yield ray
     ray.shutdown()
 
@@ -54,3 +59,74 @@ def test_resharding_survives_writes_and_merges_keep_the_shard_count(ray_cluster,
     sharded = HyperAmy.open(index.folder, encoder=fake_encoder)
     sharded.use_shards(4)
     assert hits(sharded, "a new furious note") == hits(index, "a new furious note")
+
+
+@pytest.fixture()
+def corpus():
+    return [Record(f"d{i}", f"Document {i}: the {WORDS[i % 10]} and the {WORDS[(i * 7) % 10]} near the "
+                          f"{WORDS[(i * 3) % 10]}", {"n": i}) for i in range(120)]
+
+
+def test_distributed_indexing_builds_the_single_process_index(ray_cluster, tmp_path, fake_encoder, corpus):
+    import numpy as np
+
+    from fakes import FakeEncoder
+    from hyperamy import distributed
+
+    single = HyperAmy.open(tmp_path / "single", create=True, encoder=fake_encoder)
+    single.add(corpus + [corpus[3]])  # the repeated id moves to the end: rows are the same both ways
+    spread = HyperAmy.open(tmp_path / "ray", create=True, encoder=fake_encoder)
+    report = distributed.add(spread, corpus + [corpus[3]], ray_cluster, actors=2, segment_size=25,
+                             encoder_factory=FakeEncoder)
+    assert (report.added, report.updated, report.duplicates) == (120, 0, 1)
+    assert len(spread) == len(single) == 120 and len(spread.snapshot.segments) == 5
+    for query, options in QUERIES:
+        assert [h.id for h in spread.search(query, **options)] == [h.id for h in single.search(query, **options)]
+    for which in ("semantic", "emotion"):
+        vectors = []
+        for engine in (single, spread):
+            rows = {d["id"]: d["row"] for d in engine.list()}
+            vectors.append(engine.snapshot.vectors(which, np.asarray([rows[r.id] for r in corpus])))
+        assert np.allclose(vectors[0], vectors[1], atol=1e-5)
+    again = distributed.add(spread, corpus[1:30] + [Record("d0", "Document 0 changed: a furious storm", {"n": 0})],
+                            ray_cluster, actors=2, segment_size=25, encoder_factory=FakeEncoder)
+    assert (again.added, again.updated, again.unchanged) == (0, 1, 29) and len(spread) == 120
+    assert spread.get("d0")["text"] == "Document 0 changed: a furious storm"
+
+
+def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_path, fake_encoder, corpus):
+    from fakes import FakeEncoder
+    from hyperamy import distributed
+    from hyperamy.errors import HyperamyError, InputError
+
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add(corpus[:10])
+    before = (engine.folder / "manifest.json").read_text()
+    with pytest.raises(InputError, match="record 1 of this batch needs a non-empty string 'text'"):
+        distributed.add(engine, [{"id": "x", "text": "fine"}, {"id": "y", "text": ""}], ray_cluster,
+                        encoder_factory=FakeEncoder)
+    with pytest.raises(HyperamyError, match="distributed indexing failed, the index is unchanged: The actor is dead "
+                                            "because its worker process has died$"):
+        distributed.add(engine, corpus[10:40], ray_cluster, segment_size=10, encoder_factory=BrokenEncoder)
+    assert (engine.folder / "manifest.json").read_text() == before and len(engine) == 10
+    engine.add([Record("z", "a later write cleans up", {})])
+    names = {s["name"] for s in engine.snapshot.manifest["segments"]}
+    assert {p.name for p in (engine.folder / "segments").iterdir()} == names
+
+
+class BrokenEncoder:
+    """An encoder whose actor dies on its second chunk, as a crashed GPU worker would."""
+
+    def __init__(self):
+        from fakes import FakeEncoder
+
+        self.inner, self.calls = FakeEncoder(), 0
+        self.model_id, self.dimension, self.emotion = self.inner.model_id, self.inner.dimension, self.inner.emotion
+
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
+        self.calls += 1
+        if self.calls == 2:
+            import os
+
+            os._exit(1)  # the actor process dies
+        return self.inner.encode(texts, spans, batch_size, on_batch)

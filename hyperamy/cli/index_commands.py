@@ -29,10 +29,15 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--commit-every", default=COMMIT_EVERY, show_default=True, type=click.IntRange(1),
               help="Documents per commit: an interrupted run keeps what it committed, and rerunning skips it.")
 @wait_option
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Encode on Ray actors: alone, a local Ray instance; with ADDRESS, that cluster. "
+                   "Segments are adopted in one commit at the end.")
+@click.option("--ray-actors", default=2, show_default=True, type=click.IntRange(1), help="Encoder actors.")
+@click.option("--ray-gpus-per-actor", default=0.0, show_default=True, type=click.FloatRange(0), help="GPUs per actor.")
 @weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, weights,
-                  as_json) -> None:
+def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, ray_address,
+                  ray_actors, ray_gpus_per_actor, weights, as_json) -> None:
     """Add JSONL, JSON, CSV or Parquet files to an index (created if missing); re-adding updates by id.
 
     Text files may be compressed (.gz, .zst); `-` reads JSON Lines from standard input.
@@ -54,8 +59,15 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     counts = [count_records(path) for path in corpus]
     total = None if None in counts else sum(counts)
     started = time.time()
-    with progress("indexing", total) as update:
-        report = engine.add(records, progress=update, commit_every=commit_every)
+    if ray_address:
+        from hyperamy import distributed, shards
+
+        ray = shards.connect(None if ray_address == "local" else ray_address)
+        report = distributed.add(engine, records, ray, actors=ray_actors, gpus_per_actor=ray_gpus_per_actor,
+                                 segment_size=commit_every, weights=weights)
+    else:
+        with progress("indexing", total) as update:
+            report = engine.add(records, progress=update, commit_every=commit_every)
     seconds = time.time() - started
     result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,
               "skipped_rows": skipped.rows if skipped else [], "documents": len(engine),

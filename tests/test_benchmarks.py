@@ -154,3 +154,12 @@ def test_serve_load_reports_throughput_and_lost_writes(tmp_path):
     result = json.loads(out.read_text().splitlines()[-1])["metrics"]["hyperamy serve"]
     assert (result["search_errors"], result["lost_writes"], result["deleted_but_present"]) == (0, 0, 0)
     assert result["acknowledged_writes"] == 20 and result["requests"] > 0
+
+
+def test_scale_compares_ray_builds_and_shards_with_one_process(tmp_path):
+    out = tmp_path / "scale.jsonl"
+    table = run_script("scale.py", "--limit", 60, "--queries", 4, "--out", out)
+    assert "--ray, 2 actor(s)" in table and "2 shards" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["ray_2_same_top10"] and metrics["sharded_same_top10"] and metrics["ray_2_same_documents"]
+    assert metrics["ray_2_max_vector_difference"] < 1e-5

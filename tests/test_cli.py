@@ -90,3 +90,15 @@ def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path)
                   "--batch-size", "4", "--skip-eval", "--resume")
     assert resumed.exit_code == 0, resumed.stderr
     assert [e["epoch"] for e in json.loads((out / "metrics_history.json").read_text())] == [1, 2, 3]
+
+
+def test_progress_off_a_terminal_is_a_line_with_total_rate_and_time_left():
+    from hyperamy.cli.common import LineProgress
+
+    progress = LineProgress("indexing", 1000, "doc")
+    progress.done, progress.started = 250, 100.0
+    assert progress.line(110.0) == "indexing: 250/1,000 docs (25%), 25/s, about 30s left"
+    progress.total = None
+    assert progress.line(110.0) == "indexing: 250 docs, 25/s"
+    progress.total, progress.done = 100000, 50000
+    assert progress.line(100.0 + 5000) == "indexing: 50,000/100,000 docs (50%), 10/s, about 1h23m left"

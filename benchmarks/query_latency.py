@@ -78,7 +78,7 @@ def main() -> None:
     prepared = {q: as_query(q, encoder.encode_query(q)) for q in questions}
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
-    steps["fetch the 10 hits from Parquet through DuckDB"] = lambda q: parts.store.fetch(hits[q])
+    steps["fetch the 10 hits (hits file)"] = lambda q: parts.fetch(hits[q])
     steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
         encoder.query_layers(default), engine.search(q, k=10))
     opened = HyperAmy.open(folder)

@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000, help="how many non-neutral dev texts to ask")
     parser.add_argument("--corpus-limit", type=int, default=0, help="use only the first N corpus texts")
     parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
+    parser.add_argument("--emotion-weights", default="", help="extra hybrid runs with these emotion weights, e.g. 1,1.5")
+    parser.add_argument("--skip-peers", action="store_true", help="hyperamy's modes only (for tuning runs)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/recall_goemotions.jsonl)")
     args = parser.parse_args()
 
@@ -93,8 +95,13 @@ def main() -> None:
 
     for mode in ("emotion", "hybrid", "semantic", "lexical"):
         evaluate(f"hyperamy {mode}", lambda q, m=mode: [h.id for h in engine.search(q, k=10, mode=m)])
+    for weight in [float(w) for w in args.emotion_weights.split(",") if w.strip()]:
+        evaluate(f"hyperamy hybrid, emotion_weight={weight}",
+                 lambda q, w=weight: [h.id for h in engine.search(q, k=10, emotion_weight=w)])
     ids, texts = [c for c, _, _ in corpus], [t for _, t, _ in corpus]
-    for peer in (DensePeer(str(resolve_backbone(encoder.emotion.config.backbone))), LexiconPeer()):
+    peers = () if args.skip_peers else (DensePeer(str(resolve_backbone(encoder.emotion.config.backbone))),
+                                         LexiconPeer())
+    for peer in peers:
         started = time.perf_counter()
         peer.build(ids, texts)
         timings[f"{peer.name} build_seconds"] = round(time.perf_counter() - started, 1)

@@ -119,4 +119,5 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
                 shutil.copy2(source / name, folder / name)
         np.save(folder / "rows.npy", rows)
     TermCounts.build(texts).save(folder)
+    segments.hits_from_documents(folder)
     return segments.finish(folder, len(rows))

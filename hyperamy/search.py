@@ -110,7 +110,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
         ranked = rank(view, config, view.manifest["models"]["alpha"],
                       Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed)
-    stored = view.store.fetch(ranked.rows)
+    stored = view.fetch(ranked.rows)
     warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
     hits = []
     for i, row in enumerate(ranked.rows):

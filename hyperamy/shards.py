@@ -89,7 +89,7 @@ class Shard:
         return None if found is None else self.view.alive(found)
 
     def fetch(self, rows):
-        return self.view.store.fetch(self._mine(np.asarray(rows, np.int64)))
+        return self.view.fetch(self._mine(np.asarray(rows, np.int64)))
 
     def _mine(self, rows: np.ndarray) -> np.ndarray:
         return np.intersect1d(rows, self.view.live_rows())
@@ -114,6 +114,12 @@ class ShardedView:
 
     def alive(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(rows, np.int64)  # the shards return live rows only
+
+    def fetch(self, rows) -> dict[int, dict]:
+        found = {}
+        for part in self._all("fetch", rows):
+            found.update(part)
+        return found
 
     def search(self, which: str, query: np.ndarray, k: int, allowed):
         parts = self._all("search", which, query, k, allowed)
@@ -160,11 +166,6 @@ class _Store:
         parts = self.view._all("filter_rows", where, emotions)
         return None if parts[0] is None else np.sort(np.concatenate(parts))
 
-    def fetch(self, rows):
-        found = {}
-        for part in self.view._all("fetch", rows):
-            found.update(part)
-        return found
 
 
 def assign(manifest: dict, shards: int) -> list[list[str]]:

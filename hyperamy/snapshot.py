@@ -53,6 +53,15 @@ class Snapshot:
             if len(here):
                 yield segment, position[here], here
 
+    def fetch(self, rows) -> dict[int, dict]:
+        """{"id", "text", "metadata"} of some rows, keyed by row."""
+        rows = np.asarray(rows, np.int64)
+        found = {}
+        for segment, positions, here in self._locate(rows):
+            for position, index in zip(positions, here):
+                found[int(rows[index])] = segment.hit(int(position))
+        return found
+
     def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Kappa (n,) and label probabilities (n, 28) of some rows."""
         table = np.zeros((len(rows), 29), np.float32)

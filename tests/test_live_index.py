@@ -104,7 +104,7 @@ def test_an_open_reader_sees_each_commit_at_its_next_search(tmp_path, fake_encod
     assert "d3" not in [h.id for h in reader.search("harbour", k=20, mode="lexical")]
     old = reader.snapshot  # a snapshot in use keeps working after writes replace its segments
     other.compact()
-    assert old.store.fetch(old.live_rows()[:1])
+    assert old.store.fetch(old.live_rows()[:1]) and old.fetch(old.live_rows()[:1])
     assert len(reader) == 9 and len(reader.snapshot.segments) == 1
 
 
@@ -135,7 +135,7 @@ def test_a_write_costs_what_it_adds(tmp_path, fake_encoder):
 
 
 @pytest.mark.parametrize("name", ["semantic.faiss", "emotion.faiss", "feelings.npy", "rows.npy", "terms.json",
-                                  "term_counts.npy", "lengths.npy", "docs.parquet"])
+                                  "term_counts.npy", "lengths.npy", "hits.jsonl", "hits_offsets.npy", "docs.parquet"])
 def test_a_damaged_file_is_named_and_derived_files_are_repaired(tmp_path, fake_encoder, name):
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)

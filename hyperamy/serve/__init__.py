@@ -13,11 +13,26 @@ def build_app(index: str | None, weights: str | None, token: str | None, shards:
     from hyperamy.engine import HyperAmy, default_encoder
     from hyperamy.serve.app import create_app
 
+    _one_thread_per_request()
     engine = HyperAmy.open(index, encoder=default_encoder(weights))
     engine.encoder  # noqa: B018 - checked against the index now, not on the first request
     if shards:
         engine.use_shards(shards, ray_address)
     return create_app(engine, token=token)
+
+
+def _one_thread_per_request() -> None:
+    """A server runs many searches at once, so each uses one thread for torch and BLAS.
+
+    Otherwise every concurrent request's products spread over all cores and fight each other:
+    under 16 clients on 2 cores, searches/s went from 23.5 to 32.5 (benchmarks/serve_load.py,
+    20 s runs, one after the other).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def app_from_environment():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import json
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -93,7 +94,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
     def info() -> dict:
         return engine.info()
 
-    @app.get("/search")
+    @app.get("/search", response_class=PlainJSON)
     def search(q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
                k: int = Query(10, ge=1, le=limits.max_k),
                mode: Literal["hybrid", "semantic", "lexical", "emotion"] = "hybrid",
@@ -104,8 +105,8 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
                                                     ("emotion_weight", emotion_weight),
                                                     ("candidates", candidates)) if value is not None}
         hits = engine.search(q, k=k, mode=mode, where=where, emotion=emotion, span=span, **settings)
-        return {"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
-                "hits": [hit.to_dict() for hit in hits]}
+        return PlainJSON({"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
+                          "hits": [hit.to_dict() for hit in hits]})
 
     @app.post("/documents")
     def upsert(request: Request, body: Documents) -> dict:
@@ -156,6 +157,14 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
         } for i, text in enumerate(body.texts)]}
 
     return app
+
+
+class PlainJSON(JSONResponse):
+    """JSON written straight from plain values (FastAPI's generic encoder walks every field: a
+    search answer took it milliseconds); values JSON lacks (dates) become strings, as in the CLI."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=False, default=str).encode("utf-8")
 
 
 class BodyLimit:

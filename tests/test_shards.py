@@ -130,3 +130,13 @@ class BrokenEncoder:
 
             os._exit(1)  # the actor process dies
         return self.inner.encode(texts, spans, batch_size, on_batch)
+
+
+def test_an_unreachable_cluster_is_a_clear_error_within_seconds():
+    import subprocess
+    import sys
+
+    script = ("from hyperamy import shards\ntry:\n    shards.connect('127.0.0.1:1')\n"
+              "except Exception as exc:\n    print(type(exc).__name__, exc)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("HyperamyError cannot reach the Ray cluster at '127.0.0.1:1': ")

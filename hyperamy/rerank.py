@@ -33,21 +33,9 @@ def certainty(kappa, alpha: float) -> np.ndarray:
     return np.clip((np.asarray(kappa, np.float32) - 1.0) / alpha, 0.0, 1.0)
 
 
-def rescale(scores: np.ndarray) -> np.ndarray:
-    """Min-max rescaling to [0, 1] over the candidates.
-
-    When every candidate scores the same (one candidate, or none matching a keyword), a
-    positive score rescales to 1 and any other to 0: a lone match keeps its whole share.
-    """
-    scores = np.asarray(scores, np.float64)
-    if not len(scores):
-        return scores
-    spread = scores.max() - scores.min()
-    return (scores - scores.min()) / spread if spread > 0 else (scores > 0).astype(np.float64)
-
-
 def standardize(scores: np.ndarray) -> np.ndarray:
-    """Z-scores over the candidates; as `rescale` when they cannot spread (one, or all equal)."""
+    """Z-scores over the candidates; when they cannot spread (one, or all equal), 1 for a positive
+    score and 0 for any other, so a lone match keeps its whole share."""
     scores = np.asarray(scores, np.float64)
     spread = scores.std() if len(scores) > 1 else 0.0
     return (scores - scores.mean()) / spread if spread > 0 else (scores > 0).astype(np.float64)
@@ -68,22 +56,10 @@ def semantic_share(semantic_top: np.ndarray, keyword_top: np.ndarray) -> float:
     return meaning / (meaning + keywords) if meaning + keywords > 0 else 0.5
 
 
-def relevance(semantic: np.ndarray, lexical: np.ndarray, semantic_share: float) -> np.ndarray:
-    """Convex combination of the standardised semantic and keyword scores over the candidates."""
-    return semantic_share * standardize(semantic) + (1.0 - semantic_share) * standardize(lexical)
-
-
 def emotion_similarity(query_probs: np.ndarray, probs: np.ndarray, kappa: np.ndarray, alpha: float) -> np.ndarray:
     """How strongly each document feels what the query feels: label overlap times certainty."""
     overlap = np.sqrt(np.clip(probs, 0.0, None)) @ np.sqrt(np.clip(query_probs, 0.0, None))
     return overlap * certainty(kappa, alpha)
-
-
-def fuse(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarray,
-         query_certainty: float, semantic_share: float, emotion_weight: float) -> tuple[np.ndarray, float]:
-    """Final scores of the candidates in a mode, and the weight the emotion term got."""
-    parts, weight = contributions(mode, semantic, lexical, emotion, query_certainty, semantic_share, emotion_weight)
-    return sum(parts.values()).astype(np.float32), weight
 
 
 def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion: np.ndarray,

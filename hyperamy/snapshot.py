@@ -125,7 +125,7 @@ def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombs
     if whole and count != manifest["counts"]["documents"]:
         raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "
                               f"documents, its segments hold {count} live ones; run `hyperamy check`")
-    store = Store(folder, [segment.folder / DOCS_FILE for segment in segments], list(manifest.get("fields", {})))
+    store = Store(folder, [segment.folder / DOCS_FILE for segment in segments])
     keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)])
     return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
 
@@ -135,5 +135,5 @@ def empty(folder: Path, manifest: dict | None = None) -> Snapshot:
     manifest) of one opened only to be checked and repaired."""
     seen = persist.stamp(folder) if manifest is not None else None
     manifest = manifest or {"segments": [], "counts": {"documents": 0}, "next_row": 0, "commit": 0, "fields": {}}
-    return Snapshot(folder, manifest, seen, [], [], np.zeros(0, np.int64), Store(folder, [], []),
+    return Snapshot(folder, manifest, seen, [], [], np.zeros(0, np.int64), Store(folder, []),
                     KeywordScorer([]))

@@ -16,18 +16,16 @@ import numpy as np
 
 from hyperamy.errors import IndexStateError, InputError
 
-FIXED = ("id", "text", "hash", "kappa", "emotion", "emotions")
 EMPTY = ("SELECT NULL::BIGINT AS row, NULL::VARCHAR AS id, NULL::VARCHAR AS text, NULL::VARCHAR AS hash, "
          "NULL::FLOAT AS kappa, NULL::VARCHAR AS emotion, NULL::VARCHAR[] AS emotions WHERE false")
 
 
 class Store:
-    """Read-only SQL over some docs.parquet files; `metadata` names the metadata columns."""
+    """Read-only SQL over some docs.parquet files (hits are fetched from segments' hits files)."""
 
-    def __init__(self, root: Path, files: Sequence[Path], metadata: Sequence[str]):
+    def __init__(self, root: Path, files: Sequence[Path]):
         import duckdb
 
-        self.metadata = list(metadata)
         self._lock = threading.Lock()  # a DuckDB connection serves one query at a time
         self.db = duckdb.connect(config={"threads": 1})
         if files:
@@ -81,23 +79,9 @@ class Store:
                               where or "")
         return np.asarray([r[0] for r in found], np.int64)
 
-    def fetch(self, rows: Sequence[int]) -> dict[int, dict]:
-        """{"id", "text", "metadata"} of some rows, keyed by row."""
-        if not len(rows):
-            return {}
-        columns = ", ".join(['row', 'id', 'text', *(_quoted(m) for m in self.metadata)])
-        found, names = self.query(f"SELECT {columns} FROM docs WHERE row = ANY(?)", [[int(r) for r in rows]])
-        return {int(values[0]): {"id": values[1], "text": values[2], "metadata": dict(zip(names[3:], values[3:]))}
-                for values in found}
-
-    def documents(self, rows: np.ndarray, columns: str = "*") -> tuple[list[tuple], list[str]]:
+    def documents(self, rows: np.ndarray) -> tuple[list[tuple], list[str]]:
         """Rows of the `documents` view for some rows, ascending (for listing and export)."""
-        return self.query(f"SELECT {columns} FROM documents WHERE _row = ANY(?) ORDER BY _row",
-                          [[int(r) for r in rows]])
-
-    def all_rows(self) -> np.ndarray:
-        found, _ = self.query("SELECT row FROM docs ORDER BY row")
-        return np.asarray([r[0] for r in found], np.int64)
+        return self.query("SELECT * FROM documents WHERE _row = ANY(?) ORDER BY _row", [[int(r) for r in rows]])
 
 
 def condition(where: str) -> str:
@@ -129,7 +113,3 @@ def condition(where: str) -> str:
     if depth:
         raise InputError(f"--where {where!r}: unbalanced parentheses")
     return f"({where}\n)"
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

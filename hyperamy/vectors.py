@@ -13,8 +13,9 @@ KINDS = ("flat", "hnsw")
 class VectorIndex:
     """Exact search by default; `hnsw` adds an approximate graph for large collections.
 
-    The exact flat index is always kept: it holds the vectors (for re-ranking candidates and
-    for rebuilding the graph after deletions) and answers filtered searches exactly.
+    The exact flat index is always kept: it holds the vectors (for re-ranking candidates and for
+    merging segments) and answers filtered searches exactly; deleted documents are left out of
+    a search by a live mask, since segments never change.
     """
 
     def __init__(self, dimension: int, kind: str = "flat", hnsw_m: int = 32, ef_search: int = 128):

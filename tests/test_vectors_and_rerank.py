@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from hyperamy.rerank import (certainty, emotion_similarity, evidence, fuse, relevance, rescale, semantic_share,
-                             standardize)
+from hyperamy.rerank import certainty, contributions, emotion_similarity, evidence, semantic_share, standardize
 from hyperamy.config import IndexConfig
 from hyperamy.vectors import VectorIndex
 
@@ -37,13 +36,17 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     assert filtered.tolist() == [i for i in allowed[np.argsort(-(data[::3] @ query))] if i not in expected[:2]][:5]
 
 
+def fused(semantic, lexical, emotion, query_certainty, share, weight):
+    """Hybrid scores (the sum of the parts) and the emotion weight the query got."""
+    parts, got = contributions("hybrid", semantic, lexical, emotion, query_certainty, share, weight)
+    return sum(parts.values()).astype(np.float32), got  # as search.rank sums them
+
+
 def test_relevance_is_a_convex_mix_of_standardised_scores():
-    assert rescale(np.array([2.0, 4.0, 3.0])).tolist() == [0.0, 1.0, 0.5]
-    assert rescale(np.array([0.0, 0.0])).tolist() == [0.0, 0.0]  # no keyword matched: no keyword share
-    assert rescale(np.array([0.4])).tolist() == [1.0]  # a lone candidate keeps its whole share
     assert standardize(np.array([1.0, 2.0, 3.0])).tolist() == pytest.approx([-1.2247449, 0.0, 1.2247449])
+    # no keyword matched: no keyword share; a lone candidate keeps its whole share
     assert standardize(np.array([0.0, 0.0])).tolist() == [0.0, 0.0] and standardize(np.array([0.4])).tolist() == [1.0]
-    score = relevance(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), semantic_share=0.25)
+    score, _ = fused(np.array([0.9, 0.5, 0.7]), np.array([3.0, 0.0, 0.0]), np.zeros(3), 0.0, 0.25, 0.5)
     z_semantic, z_keyword = np.array([1.2247449, -1.2247449, 0.0]), np.array([1.4142136, -0.7071068, -0.7071068])
     assert score.tolist() == pytest.approx((0.25 * z_semantic + 0.75 * z_keyword).tolist())
 
@@ -73,9 +76,9 @@ def test_emotion_similarity_is_label_overlap_times_document_certainty():
 def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert certainty(np.array([1.0, 26.0, 80.0]), 50.0).tolist() == [0.0, 0.5, 1.0]
     semantic, lexical, emotion = np.array([0.9, 0.8]), np.array([2.0, 1.0]), np.array([0.0, 0.9])
-    neutral, weight = fuse("hybrid", semantic, lexical, emotion, 0.0, 0.5, 0.25)
+    neutral, weight = fused(semantic, lexical, emotion, 0.0, 0.5, 0.25)
     assert weight == 0.0 and neutral.tolist() == [1.0, -1.0]  # two candidates: z-scores of +1 and -1
-    felt, weight = fuse("hybrid", semantic, lexical, emotion, 1.0, 0.5, 3.0)
+    felt, weight = fused(semantic, lexical, emotion, 1.0, 0.5, 3.0)
     assert weight == 3.0 and felt.argmax() == 1  # 3.0 x 0.9 outweighs the relevance gap of 2
 
 

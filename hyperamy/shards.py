@@ -61,6 +61,7 @@ class Shard:
 
         manifest = persist.read_manifest(Path(folder))
         self.view = snapshot.load(Path(folder), from_dict(IndexConfig, manifest["config"]), only=set(names))
+        self.live = self.view.live_rows()  # the snapshot never changes: computed once
 
     def count(self) -> int:
         return len(self.view)
@@ -75,14 +76,12 @@ class Shard:
         return self.view.search(which, query, k, None if allowed is None else self._mine(allowed))
 
     def feelings(self, rows):
-        return self.view.feelings(rows)
+        """(which of `rows` this shard holds, their kappa, their probabilities), in one answer."""
+        return (np.isin(rows, self.live), *self.view.feelings(rows))
 
     def vectors(self, which: str, rows):
-        return self.view.vectors(which, rows)
-
-    def owned(self, rows):
-        """Which of `rows` this shard holds, live."""
-        return self._mine(np.asarray(rows, np.int64))
+        """(which of `rows` this shard holds, their vectors)."""
+        return np.isin(rows, self.live), self.view.vectors(which, rows)
 
     def filter_rows(self, where, emotions):
         found = self.view.store.filter_rows(where, emotions)
@@ -92,7 +91,7 @@ class Shard:
         return self.view.fetch(self._mine(np.asarray(rows, np.int64)))
 
     def _mine(self, rows: np.ndarray) -> np.ndarray:
-        return np.intersect1d(rows, self.view.live_rows())
+        return np.intersect1d(rows, self.live)
 
 
 class ShardedView:
@@ -129,18 +128,16 @@ class ShardedView:
 
     def feelings(self, rows: np.ndarray):
         kappa, probs = np.zeros(len(rows), np.float32), np.zeros((len(rows), 28), np.float32)
-        for (part_kappa, part_probs), owned in zip(self._all("feelings", rows), self._all("owned", rows)):
-            here = np.isin(rows, owned)
+        for here, part_kappa, part_probs in self._all("feelings", rows):
             kappa[here], probs[here] = part_kappa[here], part_probs[here]
         return kappa, probs
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         out = None
-        for part, owned in zip(self._all("vectors", which, rows), self._all("owned", rows)):
+        for here, part in self._all("vectors", which, rows):
             if part.shape[1]:  # a shard holding none of the rows answers with no columns
                 if out is None:
                     out = np.zeros((len(rows), part.shape[1]), np.float32)
-                here = np.isin(rows, owned)
                 out[here] = part[here]
         return out if out is not None else np.zeros((len(rows), 0), np.float32)
 

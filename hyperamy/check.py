@@ -112,7 +112,7 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
     if damaged & DERIVED_BY_ENCODING:
         encoded = engine.encoder.encode(texts, batch_size=engine.config.batch_size)
         feelings = np.column_stack([encoded.emotion.kappa, encoded.emotion.probs])
-        segments._write_arrays(folder, rows, encoded.semantic, encoded.emotion.mu, feelings, engine.stored_config)
+        segments.write_arrays(folder, rows, encoded.semantic, encoded.emotion.mu, feelings, engine.stored_config)
     else:
         for name in entry["files"]:
             if name in DERIVED_BY_ENCODING:

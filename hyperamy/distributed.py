@@ -9,6 +9,7 @@ and a failure leaves only unreferenced folders, which the next writer removes.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Callable, Iterable
@@ -96,7 +97,7 @@ def _encode_and_write(engine, view, chunks, ray, actors, gpus_per_actor, encoder
     try:
         written = dataset.map_batches(
             SegmentWriter, batch_size=1, batch_format="numpy", concurrency=actors, num_gpus=gpus_per_actor,
-            fn_constructor_kwargs={"folder": str(engine.folder), "config": _config(engine),
+            fn_constructor_kwargs={"folder": str(engine.folder), "config": dataclasses.asdict(engine.stored_config),
                                    "fields": dict(view.manifest.get("fields", {})),
                                    "encoder_factory": encoder_factory, "weights": weights,
                                    "batch_size": engine.config.batch_size},
@@ -115,9 +116,3 @@ def _encode_and_write(engine, view, chunks, ray, actors, gpus_per_actor, encoder
             if fields.get(name, "null") == "null":
                 fields[name] = kind
     return sorted(entries, key=lambda e: e["name"]), fields
-
-
-def _config(engine) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(engine.stored_config)

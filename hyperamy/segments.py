@@ -68,13 +68,13 @@ def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, co
     metadata = [name for name in table.column_names if name not in FIXED_COLUMNS]
     write_hits(folder, zip(table.column("id").to_pylist(), table.column("text").to_pylist(),
                            table.select(metadata).to_pylist() if metadata else [{}] * table.num_rows))
-    _write_arrays(folder, documents.rows, documents.semantic, documents.mu,
+    write_arrays(folder, documents.rows, documents.semantic, documents.mu,
                   np.column_stack([documents.kappa, documents.probs]).astype(np.float32), config)
     TermCounts.build(documents.texts).save(folder)
     return finish(folder, len(documents.rows))
 
 
-def _write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.ndarray, feelings: np.ndarray,
+def write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.ndarray, feelings: np.ndarray,
                   config) -> None:
     np.save(folder / "rows.npy", np.asarray(rows, np.int64))
     np.save(folder / "feelings.npy", np.asarray(feelings, np.float32))

@@ -13,7 +13,7 @@ import numpy as np
 
 from hyperamy import persist, snapshot
 from hyperamy.lexical import TermCounts
-from hyperamy.segments import DOCS_FILE, ROW_GROUP, _write_arrays, finish, hits_from_documents
+from hyperamy.segments import DOCS_FILE, ROW_GROUP, write_arrays, finish, hits_from_documents
 
 MERGE_FACTOR = 10  # this many segments of one size tier are merged into one
 DEAD_SHARE = 0.5  # a segment with at least this share deleted is rewritten without them
@@ -80,7 +80,7 @@ def merge(engine, names: list[str], parts: int = 1, shards: int | None = None) -
             folder.mkdir(parents=True)
             _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
             hits_from_documents(folder)
-            _write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], engine.stored_config)
+            write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], engine.stored_config)
             TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
             kept.append(finish(folder, len(piece)))
     tombstones = np.setdiff1d(view.tombstones, merged_rows)

@@ -52,6 +52,42 @@ LABEL_TO_EKMAN: dict[str, str] = {
     **{name: "joy" for name in _POSITIVE},
 }
 
+# Six basic emotions as tweet data sets label them (anger, fear, joy, love, sadness, surprise),
+# read through the 28 labels. Our mapping: Ekman's where the two agree, with "love" taken out of
+# joy for the labels of affection and wanting. Neutral maps to none of them.
+SIX: tuple[str, ...] = ("anger", "fear", "joy", "love", "sadness", "surprise")
+LABEL_TO_SIX: dict[str, str] = {
+    "anger": "anger", "annoyance": "anger", "disapproval": "anger", "disgust": "anger",
+    "fear": "fear", "nervousness": "fear",
+    "joy": "joy", "amusement": "joy", "excitement": "joy", "gratitude": "joy", "optimism": "joy",
+    "pride": "joy", "relief": "joy", "approval": "joy", "admiration": "joy",
+    "love": "love", "caring": "love", "desire": "love",
+    "sadness": "sadness", "grief": "sadness", "disappointment": "sadness", "remorse": "sadness",
+    "embarrassment": "sadness",
+    "surprise": "surprise", "realization": "surprise", "confusion": "surprise", "curiosity": "surprise",
+}
+LABEL_SETS = ("goemotions", "ekman", "group", "six")
+
+
+def label_set(name: str) -> tuple[tuple[str, ...], "np.ndarray"]:
+    """The class names of a label set and the (28, classes) matrix that sums probabilities into them.
+
+    "six" has no neutral class: its matrix row for neutral is all zero.
+    """
+    import numpy as np
+
+    from hyperamy.errors import InputError
+
+    if name == "goemotions":
+        return LABELS, np.eye(NUM_LABELS, dtype=np.float32)
+    if name == "ekman":
+        return EKMAN, group_matrix(LABEL_TO_EKMAN, EKMAN)
+    if name == "group":
+        return GROUPS, group_matrix(LABEL_TO_GROUP, GROUPS)
+    if name == "six":
+        return SIX, group_matrix(LABEL_TO_SIX, SIX)
+    raise InputError(f"label set must be one of {', '.join(LABEL_SETS)}, not {name!r}")
+
 
 def label_index(name: str) -> int:
     """Return the GoEmotions id of a label name.
@@ -73,5 +109,6 @@ def group_matrix(mapping: dict[str, str], targets: tuple[str, ...]):
 
     matrix = np.zeros((NUM_LABELS, len(targets)), dtype=np.float32)
     for i, name in enumerate(LABELS):
-        matrix[i, targets.index(mapping[name])] = 1.0
+        if name in mapping:  # a label the mapping leaves out (neutral in "six") adds to no class
+            matrix[i, targets.index(mapping[name])] = 1.0
     return matrix

@@ -5,8 +5,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperamy.emotions import EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABELS, NEUTRAL, group_matrix
+from hyperamy.emotions import (
+    EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABEL_TO_SIX, LABELS, NEUTRAL, group_matrix, label_set,
+)
 from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
+from hyperamy.encoder.intensity_training import ladder_report
 from hyperamy.encoder.metrics import (
     coarse_accuracy,
     gold_matrix,
@@ -47,8 +50,49 @@ def evaluate(encoder, data_dir: Path, split: str = "test", entity_holdout: float
         coarse_train = gold_matrix(read_label_column(folder / name / "train.tsv"), len(targets))
         result[f"{name}_accuracy"] = coarse_accuracy(batch.probs, group_matrix(mapping, targets), coarse_gold)
         result[f"{name}_majority_baseline"] = majority_rate(coarse_gold, coarse_train)
+    result.update(six_reading(batch.probs, samples))
+    if (data_dir / "intensity" / f"{split}.jsonl").is_file():  # a --data folder may hold only GoEmotions
+        result.update(ladder_report(encoder, data_dir, split))
+    if (data_dir / "probes" / "probes.jsonl").is_file():
+        result.update(probe_report(encoder, data_dir))
     result.update(evaluate_entities(encoder, data_dir, entity_holdout, batch_size))
     return result, per_label_table(batch.probs >= encoder.thresholds[None, :], gold, encoder.thresholds)
+
+
+def six_reading(probs: np.ndarray, samples) -> dict:
+    """Six emotions (anger, fear, joy, love, sadness, surprise) read through the 28 labels.
+
+    Rows whose non-neutral gold labels fall in exactly one of the six classes are scored; the
+    reading is the class with the most summed probability (neutral's mass counts for none).
+    """
+    names, matrix = label_set("six")
+    keep, gold = [], []
+    for i, sample in enumerate(samples):
+        classes = {names.index(LABEL_TO_SIX[LABELS[j]]) for j in sample.labels if j != NEUTRAL}
+        if len(classes) == 1:
+            keep.append(i)
+            gold.append(classes.pop())
+    gold = np.asarray(gold)
+    chosen = (probs[keep] @ matrix).argmax(1)
+    majority = np.bincount(gold, minlength=len(names)).argmax()
+    return {"six_n": len(keep), "six_accuracy": float((chosen == gold).mean()),
+            "six_macro_f1": top1_macro_f1(chosen, gold, exclude=-1),
+            "six_majority_baseline": float((gold == majority).mean())}
+
+
+def probe_report(encoder, data_dir: Path) -> dict:
+    """Top-1 agreement on the probe battery (an emotion word against a conflicting idiom or context).
+
+    Reported for every model; never used to choose among runs.
+    """
+    import json
+
+    rows = [json.loads(line) for line in (data_dir / "probes" / "probes.jsonl").open(encoding="utf-8")]
+    batch = encoder.encode([row["text"] for row in rows])
+    right = np.asarray([LABELS[int(i)] in row["accept"] for i, row in zip(batch.probs.argmax(1), rows)])
+    kinds = np.asarray([row["kind"] for row in rows])
+    return {"probe_n": len(rows), "probe_accuracy": float(right.mean()),
+            **{f"probe_{kind}_accuracy": float(right[kinds == kind].mean()) for kind in sorted(set(kinds))}}
 
 
 def evaluate_entities(encoder, data_dir: Path, holdout: float, batch_size: int = 64) -> dict:
@@ -91,14 +135,26 @@ def per_label_table(predicted: np.ndarray, gold: np.ndarray, thresholds: np.ndar
 def format_metrics(result: dict) -> str:
     """Human-readable summary, each accuracy beside its baseline."""
     r = result
+    extra = []
+    if "intensity_spearman" in r:
+        extra += [f"Intensity ladders, {r['split']} (n={r['intensity_n']}), Spearman with the rung order:",
+                  f"  intensity of the ladder's label {r['intensity_spearman']:.3f}   strength "
+                  f"{r['intensity_strength_spearman']:.3f}   (kappa {r['intensity_kappa_spearman']:.3f}, "
+                  f"label probability {r['intensity_probability_spearman']:.3f})"]
+    if "probe_accuracy" in r:
+        extra.append(f"Probe battery (n={r['probe_n']}, emotion words against idioms; never used to choose a "
+                     f"model): top-1 accepted {r['probe_accuracy']:.3f}")
     return "\n".join([
         f"GoEmotions {r['split']} (n={r['n']}):",
         f"  macro-F1 {r['macro_f1']:.3f}   micro-F1 {r['micro_f1']:.3f}   Jaccard {r['jaccard']:.3f}",
         f"  top-1 accuracy {r['top1_accuracy']:.3f}   top-3 {r['top3_accuracy']:.3f}   "
         f"(majority 'neutral' baseline {r['majority_baseline']:.3f})",
-        f"  kappa vs intensity Spearman {r['kappa_spearman']:.3f}   mean kappa {r['mean_kappa']:.1f}",
+        f"  kappa vs largest label share Spearman {r['kappa_spearman']:.3f}   mean kappa {r['mean_kappa']:.1f}",
+        f"  six emotions (n={r['six_n']}): macro-F1 {r['six_macro_f1']:.3f}   accuracy {r['six_accuracy']:.3f} "
+        f"(majority {r['six_majority_baseline']:.3f})",
         f"  4-group accuracy {r['group_accuracy']:.3f} (majority {r['group_majority_baseline']:.3f})   "
         f"Ekman accuracy {r['ekman_accuracy']:.3f} (majority {r['ekman_majority_baseline']:.3f})",
+        *extra,
         f"Entity targets, held out (n={r['entity_n']}):",
         f"  top-1 accuracy {r['entity_top1_accuracy']:.3f} (majority baseline {r['entity_majority_baseline']:.3f})",
         f"  macro-F1 over non-neutral targets {r['entity_macro_f1_non_neutral']:.3f} (majority baseline 0.000)",

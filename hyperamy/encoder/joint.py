@@ -79,8 +79,11 @@ class SharedTrunkEncoder:
 
         hidden = run(trunk.model.embeddings(input_ids=batch["input_ids"]), lower_layers)
         semantic = F.normalize(run(hidden, semantic_layers).mean(1), dim=-1)
-        mu, kappa, _ = model.heads(run(hidden, tuned_layers), batch["token_mask"])
-        emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy())
+        tuned = run(hidden, tuned_layers)
+        mu, kappa, _ = model.heads(tuned, batch["token_mask"])
+        felt = model.strength(tuned, batch["token_mask"]).numpy() if model.has_intensity else None
+        emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy(),
+                               strength=felt)
         return Encoded(semantic.numpy().astype(np.float32), emotion, batch["truncated"])
 
     @torch.inference_mode()
@@ -93,7 +96,7 @@ class SharedTrunkEncoder:
         model, trunk = self.emotion.model, self.emotion.model.trunk
         inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans,
                                                  self.emotion.config.max_length, batch_size)
-        semantic, mu, kappa, probs, truncated = [], [], [], [], 0
+        semantic, mu, kappa, probs, felt, truncated = [], [], [], [], [], 0
         for batch in batches:
             truncated += batch["truncated"]
             attention = batch["attention_mask"]
@@ -101,7 +104,10 @@ class SharedTrunkEncoder:
             top = trunk.run_layers(lower, attention, self.semantic_layers)
             mask = attention.unsqueeze(-1).to(top.dtype)
             semantic.append(F.normalize((top * mask).sum(1) / mask.sum(1).clamp_min(1.0), dim=-1))
-            batch_mu, batch_kappa, logits = model.forward_from_lower(lower, attention, batch["token_mask"])
+            tuned = trunk.upper(lower, attention)
+            batch_mu, batch_kappa, _ = model.heads(tuned, batch["token_mask"])
+            if model.has_intensity:
+                felt.append(model.strength(tuned, batch["token_mask"]))
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(model.label_probabilities(batch_mu, batch_kappa))
@@ -110,5 +116,6 @@ class SharedTrunkEncoder:
         if not len(inverse):
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
-                               probs=torch.cat(probs).numpy()[inverse])
+                               probs=torch.cat(probs).numpy()[inverse],
+                               strength=torch.cat(felt).numpy()[inverse] if felt else None)
         return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated)

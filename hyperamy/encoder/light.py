@@ -47,6 +47,8 @@ class LightQueryEncoder:
         self.lower, self.tuned, self.semantic = lower, tuned, semantic
         self.project = Linear(heads["project.weight"], heads["project.bias"])
         self.energy = Linear(heads["energy.weight"], heads["energy.bias"])
+        self.intensity = (Linear(heads["intensity.weight"], heads["intensity.bias"])
+                          if "intensity.weight" in heads else None)  # absent in weights saved before it
         self.prototypes = _normalize(heads["prototypes"].astype(np.float32))
         self.config, self.model_id = config, model_id
         self.thresholds = thresholds  # per-label decision thresholds chosen on dev
@@ -121,10 +123,12 @@ class LightQueryEncoder:
         mu = _normalize(self.project(pooled).mean(0))
         energy = np.logaddexp(0.0, self.energy(pooled)[:, 0]).max()
         kappa = np.float32(1.0 + self.config.alpha * energy)
+        felt = (np.array([min(np.logaddexp(0.0, self.intensity(pooled)[:, 0]).max(), 1.0)], np.float32)
+                if self.intensity is not None else None)
         logits = kappa * (self.prototypes @ mu)
         probs = np.exp(logits - logits.max())
         emotion = EmotionBatch(mu=mu[None].astype(np.float32), kappa=np.array([kappa], np.float32),
-                               probs=(probs / probs.sum())[None].astype(np.float32))
+                               probs=(probs / probs.sum())[None].astype(np.float32), strength=felt)
         return Encoded(_normalize(semantic.mean(0))[None].astype(np.float32), emotion,
                        int(bool(encoding.overflowing)))
 

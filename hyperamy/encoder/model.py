@@ -89,6 +89,9 @@ class EmotionModel(nn.Module):
         self.auxiliary = nn.Linear(config.dim, NUM_LABELS)
         self.prototypes = nn.Parameter(F.normalize(torch.randn(NUM_LABELS, config.dim), dim=-1))
         nn.init.constant_(self.energy.bias, -2.0)  # start near kappa = 1: uncertain until taught
+        # how strongly the text is felt, 0..1: fitted by `hyperamy train-intensity` (intensity_training.py)
+        self.intensity = nn.Linear(hidden, 1)
+        self.has_intensity = True  # False when loaded from weights saved before the head existed
 
     def tuned_parameter_names(self) -> list[str]:
         """Names of every parameter that training changes (and the shipped weights hold)."""
@@ -117,6 +120,18 @@ class EmotionModel(nn.Module):
         energies = energies.masked_fill(~token_mask, 0.0)  # softplus >= 0, so 0 never wins over a real token
         kappa = 1.0 + self.config.alpha * energies.max(dim=1).values
         return mu, kappa, self.auxiliary(mu)
+
+    def strength(self, hidden: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
+        """How strongly the masked tokens are felt, 0..1: the largest softplus token score, capped at 1."""
+        scores = F.softplus(self.intensity(hidden).squeeze(-1)).masked_fill(~token_mask, 0.0)
+        return scores.max(dim=1).values.clamp(max=1.0)
+
+    def infer(self, input_ids, attention_mask, token_mask):
+        """mu, kappa, label probabilities and strength (None without an intensity head) of a batch."""
+        hidden = self.trunk.upper(self.trunk.lower(input_ids, attention_mask), attention_mask)
+        mu, kappa, _ = self.heads(hidden, token_mask)
+        felt = self.strength(hidden, token_mask) if self.has_intensity else None
+        return mu, kappa, self.label_probabilities(mu, kappa), felt
 
     def forward_from_lower(self, lower_hidden, attention_mask, token_mask):
         return self.heads(self.trunk.upper(lower_hidden, attention_mask), token_mask)

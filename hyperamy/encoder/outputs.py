@@ -13,12 +13,20 @@ class EmotionBatch:
     """Emotion of n texts: directions, certainties and label probabilities."""
 
     mu: np.ndarray  # (n, dim) float32, unit norm
-    kappa: np.ndarray  # (n,) float32, >= 1: higher = more intense, more certain
+    kappa: np.ndarray  # (n,) float32, >= 1: higher = more strongly felt (and a sharper posterior)
     probs: np.ndarray  # (n, 28) float32: softmax(kappa * cos(mu, label prototypes))
+    strength: np.ndarray | None = None  # (n,) 0..1, how strongly felt (None: weights without the head)
     labels: tuple[str, ...] = LABELS
 
     def __len__(self) -> int:
         return len(self.kappa)
+
+    @property
+    def intensity(self) -> np.ndarray | None:
+        """(n, 28) how strongly each label is felt: strength times its probability (neutral 0)."""
+        from hyperamy.encoder.intensity import intensity
+
+        return None if self.strength is None else intensity(self.strength, self.probs)
 
     def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
         """The n most probable labels of one row, with their probabilities."""

@@ -62,21 +62,17 @@ class EmotionEncoder:
             InputError: an empty or non-string text, or a span that is not in its text.
         """
         inverse, batches = length_sorted_batches(self.tokenizer, texts, spans, self.config.max_length, batch_size)
-        mu, kappa, probs = [], [], []
+        parts: list[tuple] = []
         for batch in batches:
-            batch_mu, batch_kappa, _ = self.model(batch["input_ids"], batch["attention_mask"], batch["token_mask"])
-            mu.append(batch_mu)
-            kappa.append(batch_kappa)
-            probs.append(self.model.label_probabilities(batch_mu, batch_kappa))
+            parts.append(self.model.infer(batch["input_ids"], batch["attention_mask"], batch["token_mask"]))
         if not len(inverse):
             dim = self.config.dim
             return EmotionBatch(np.zeros((0, dim), np.float32), np.zeros(0, np.float32),
-                                np.zeros((0, len(LABELS)), np.float32))
-        return EmotionBatch(
-            mu=torch.cat(mu).numpy()[inverse].astype(np.float32),
-            kappa=torch.cat(kappa).numpy()[inverse].astype(np.float32),
-            probs=torch.cat(probs).numpy()[inverse].astype(np.float32),
-        )
+                                np.zeros((0, len(LABELS)), np.float32),
+                                strength=np.zeros(0, np.float32) if self.model.has_intensity else None)
+        mu, kappa, probs, felt = (torch.cat(column).numpy()[inverse].astype(np.float32) if column[0] is not None
+                                  else None for column in zip(*parts))
+        return EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=felt)
 
     def predicted_labels(self, probs: np.ndarray) -> np.ndarray:
         """Multi-label decisions: a (n, 28) boolean array, probability >= the label's threshold."""

@@ -71,7 +71,10 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
             f"| Jaccard | {m['jaccard']:.3f} | |",
             f"| top-1 accuracy | {m['top1_accuracy']:.3f} | always neutral {m['majority_baseline']:.3f} |",
             f"| top-3 accuracy | {m['top3_accuracy']:.3f} | |",
-            f"| kappa vs intensity, Spearman | {m['kappa_spearman']:.3f} | 0 (no relation) |",
+            f"| kappa vs largest non-neutral label share, Spearman (`kappa_spearman`) | "
+            f"{m['kappa_spearman']:.3f} | 0 (no relation) |",
+            f"| six emotions read through the 28 labels, macro-F1 (n = {m['six_n']}) | {m['six_macro_f1']:.3f} | "
+            f"majority accuracy {m['six_majority_baseline']:.3f} (ours {m['six_accuracy']:.3f}) |",
             f"| 4-group accuracy | {m['group_accuracy']:.3f} | majority {m['group_majority_baseline']:.3f} |",
             f"| Ekman accuracy | {m['ekman_accuracy']:.3f} | majority {m['ekman_majority_baseline']:.3f} |",
             f"| entity top-1 accuracy (n = {m['entity_n']}) | {m['entity_top1_accuracy']:.3f} | "
@@ -80,6 +83,23 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
             "always neutral 0.000 |", "",
             "Reproduce: `hyperamy eval --split test --json`.", "",
         ]
+        if "intensity_spearman" in m:
+            lines += [
+                f"Intensity, on the graded ladders of `data/intensity/{m['split']}.jsonl` (n = {m['intensity_n']}, "
+                "never trained on; Spearman with the rung order):", "",
+                "| reading | Spearman |", "|---|---|",
+                f"| intensity of the ladder's label (`intensity_spearman`) | {m['intensity_spearman']:.3f} |",
+                f"| strength (the intensity head) | {m['intensity_strength_spearman']:.3f} |",
+                f"| baseline: kappa | {m['intensity_kappa_spearman']:.3f} |",
+                f"| baseline: the label's probability | {m['intensity_probability_spearman']:.3f} |", "",
+            ]
+        if "probe_n" in m:
+            lines += [
+                f"Probe battery (`data/probes`, n = {m['probe_n']}: an emotion word against a conflicting "
+                "opening, or an idiom; reported, never used to choose a model): top-1 accepted "
+                f"{m['probe_accuracy']:.3f} (emotion words {m['probe_word_accuracy']:.3f}, "
+                f"idioms {m['probe_idiom_accuracy']:.3f}).", "",
+            ]
     lines += [
         "## Known limits",
         "- English Reddit comments dominate training; literary prose and other languages are out of domain.",
@@ -92,9 +112,17 @@ def write_model_card(folder: Path, command: str, minutes: float, metrics: dict |
 
 
 def _training_lines(folder: Path, training: dict, minutes: float) -> list[str]:
-    if "soup" in training:
-        from hyperamy.encoder.soup import soup_lines
+    from hyperamy.encoder.soup import soup_lines
 
+    if "intensity" in training:
+        refit = training["intensity"]
+        earlier = {k: v for k, v in training.items() if k != "intensity"}
+        return [f"- intensity head fitted in {minutes:.1f} minutes (`hyperamy train-intensity`, 2 CPU cores) on "
+                f"weights {refit['from_fingerprint']}: nothing else changed (best step "
+                f"{refit['best_step']}, dev objective {refit['dev']['dev']:.4f}); everything else is the model below",
+                *(soup_lines(earlier) if "soup" in earlier else
+                  [f"- earlier training: `{json.dumps(earlier.get('config', {}))}`"])]
+    if "soup" in training:
         return [f"- averaging took {minutes:.1f} minutes on this machine (2 CPU cores); each run's own time "
                 "is in its folder's model card", *soup_lines(training)]
     history = json.loads((folder / "metrics_history.json").read_text())

@@ -16,6 +16,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 THRESHOLDS_FILE = "thresholds.json"
 SHIPPED = Path(__file__).resolve().parent / "weights"
+INTENSITY_HEAD = {"intensity.weight", "intensity.bias"}
 
 
 def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None, extra: dict | None = None) -> None:
@@ -75,6 +76,9 @@ def load_state(model, folder: Path) -> None:
     path = folder / WEIGHTS_FILE
     tensors = read_tensors(folder)
     wanted = set(model.tuned_parameter_names())
+    if not INTENSITY_HEAD & set(tensors):  # saved before the intensity head existed: no strength
+        wanted -= INTENSITY_HEAD
+        model.has_intensity = False
     missing, unexpected = sorted(wanted - set(tensors)), sorted(set(tensors) - wanted)
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit this encoder: missing {missing[:3]}, unexpected {unexpected[:3]}")

@@ -8,6 +8,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from hyperamy.errors import InputError
+from hyperamy.segments import INTENSITY_COLUMNS
 
 PAGE = 2048
 FORMATS = ("jsonl", "parquet")
@@ -21,7 +22,11 @@ def matching_rows(view, where: str | None = None) -> np.ndarray:
 
 
 def documents(view, rows: np.ndarray) -> Iterator[dict]:
-    """Each row's document: id, text, kappa, emotion, emotions and its metadata, in row order."""
+    """Each row's document: id, text, kappa, emotion, emotions, strength, intensity and its metadata.
+
+    strength and intensity (the 27 felt labels, in label order) are None where the index was
+    built without an intensity head.
+    """
     fixed = ("_row", "id", "text", "kappa", "emotion", "emotions")
     for start in range(0, len(rows), PAGE):
         found, names = view.store.documents(rows[start:start + PAGE])
@@ -29,6 +34,9 @@ def documents(view, rows: np.ndarray) -> Iterator[dict]:
             fields = dict(zip(names, values))
             document = {name: fields.pop(name) for name in fixed}
             document["row"] = document.pop("_row")
+            document["strength"] = fields.pop("strength", None)
+            felt = {name.removeprefix("intensity_"): fields.pop(name, None) for name in INTENSITY_COLUMNS}
+            document["intensity"] = None if document["strength"] is None else felt
             document["metadata"] = fields
             yield document
 

@@ -111,7 +111,7 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
     texts = [t for _, t in found]
     if damaged & DERIVED_BY_ENCODING:
         encoded = engine.encoder.encode(texts, batch_size=engine.config.batch_size)
-        feelings = np.column_stack([encoded.emotion.kappa, encoded.emotion.probs])
+        feelings = segments.feelings_table(encoded.emotion.kappa, encoded.emotion.probs, encoded.emotion.strength)
         segments.write_arrays(folder, rows, encoded.semantic, encoded.emotion.mu, feelings, engine.stored_config)
     else:
         for name in entry["files"]:

@@ -41,7 +41,8 @@ class SegmentWriter:
             encoded = self.encoder.encode(chunk["texts"], batch_size=self.batch_size)
             documents = Documents(rows=np.asarray(chunk["rows"], np.int64), ids=chunk["ids"], texts=chunk["texts"],
                                   hashes=chunk["hashes"], metadata=chunk["metadata"], semantic=encoded.semantic,
-                                  mu=encoded.emotion.mu, kappa=encoded.emotion.kappa, probs=encoded.emotion.probs)
+                                  mu=encoded.emotion.mu, kappa=encoded.emotion.kappa, probs=encoded.emotion.probs,
+                                  strength=encoded.emotion.strength)
             fields = dict(self.fields)
             entry = write_segment(persist.new_segment_folder(self.folder), documents,
                                   self.encoder.emotion.thresholds, self.config, fields)

@@ -293,7 +293,7 @@ class HyperAmy:
         return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, config=config)
 
     def get(self, id: str) -> dict | None:
-        """One document (id, text, kappa, emotion, emotions, metadata, row), or None."""
+        """One document (id, text, kappa, emotion, emotions, strength, intensity, metadata, row), or None."""
         from hyperamy import browse
 
         return browse.get(self.refresh(), [str(id)]).get(str(id))

@@ -86,7 +86,7 @@ def _write(engine, todo: list[Record], replaced: list[int], batch_size: int, rep
     documents = Documents(rows=rows, ids=[r.id for r in todo], texts=[r.text for r in todo],
                           hashes=[r.content_hash for r in todo], metadata=[r.metadata for r in todo],
                           semantic=encoded.semantic, mu=encoded.emotion.mu, kappa=encoded.emotion.kappa,
-                          probs=encoded.emotion.probs)
+                          probs=encoded.emotion.probs, strength=encoded.emotion.strength)
     fields = dict(view.manifest.get("fields", {}))
     entry = write_segment(persist.new_segment_folder(engine.folder), documents, encoder.emotion.thresholds,
                           engine.stored_config, fields)

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hyperamy.emotions import LABELS, label_index
+from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
@@ -34,6 +35,8 @@ class Hit:
     query_kappa: float
     kappa: float
     top_emotions: tuple[tuple[str, float], ...]
+    strength: float | None  # how strongly the document is felt, 0..1 (None: built without an intensity head)
+    intensity: tuple[tuple[str, float], ...]  # strength x probability of each of the top emotions
     text: str
     snippet: str
     metadata: dict[str, Any]
@@ -42,6 +45,7 @@ class Hit:
     def to_dict(self) -> dict:
         value = dataclasses.asdict(self)
         value["top_emotions"] = [{"label": name, "prob": round(p, 4)} for name, p in self.top_emotions]
+        value["intensity"] = [{"label": name, "intensity": round(v, 4)} for name, v in self.intensity]
         return value
 
     def explain(self) -> str:
@@ -58,8 +62,9 @@ class Hit:
         else:
             how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
                    "emotion": f"the certainty-weighted emotion overlap {self.emotion:.4f}"}[self.mode]
+        strength = "" if self.strength is None else f", strength {self.strength:.2f}"
         return (f"score {self.score:.4f} = {how}; kappa: query {self.query_kappa:.1f}, "
-                f"document {self.kappa:.1f} [{felt}]")
+                f"document {self.kappa:.1f}{strength} [{felt}]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +89,7 @@ class Ranked:
     emotion: np.ndarray
     kappa: np.ndarray
     probs: np.ndarray
+    strength: np.ndarray  # NaN where the index stores none
     emotion_weight: float
     parts: dict[str, np.ndarray]  # what each signal added to each score
     semantic_share: float  # the share of relevance meaning got for this query
@@ -114,8 +120,9 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
     warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
     hits = []
     for i, row in enumerate(ranked.rows):
-        fields, row_probs = stored[int(row)], ranked.probs[i]
+        fields, row_probs, row_strength = stored[int(row)], ranked.probs[i], float(ranked.strength[i])
         top = np.argsort(-row_probs)[:3]
+        row_felt = None if np.isnan(row_strength) else intensity(np.float32([row_strength]), row_probs[None])[0]
         hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
                         semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
                         emotion=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
@@ -125,6 +132,8 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         semantic_share=ranked.semantic_share,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
+                        strength=None if row_felt is None else round(row_strength, 4),
+                        intensity=() if row_felt is None else tuple((LABELS[j], float(row_felt[j])) for j in top),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))
     return hits
 
@@ -174,7 +183,7 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
     if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
         legs.append(view.search("emotion", query.mu, wanted, allowed)[1])
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
-    kappa, probs = view.feelings(candidates)
+    kappa, probs, felt = view.feelings(candidates)
     semantic = view.vectors("semantic", candidates) @ query.semantic
     keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
     feeling = emotion_similarity(query.probs, probs, kappa, alpha)
@@ -185,7 +194,8 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
     scores = sum(parts.values()).astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
-                  kappa[order], probs[order], weight, {name: part[order] for name, part in parts.items()}, share)
+                  kappa[order], probs[order], felt[order], weight, {name: part[order] for name, part in parts.items()},
+                  share)
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hyperamy.emotions import LABELS
+from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import DataFormatError, IndexStateError
 from hyperamy.lexical import TermCounts
 from hyperamy.locking import Pin
@@ -29,7 +30,8 @@ DOCS_FILE = "docs.parquet"
 HITS_FILE, OFFSETS_FILE = "hits.jsonl", "hits_offsets.npy"  # [id, text, metadata] per line, for fetching hits
 COMPLETE = "complete"  # written last: a folder without it was never finished
 # Columns of docs.parquet that metadata may not take; such fields are stored with a meta_ prefix.
-RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs"}
+RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs", "strength",
+            *(f"intensity_{name}" for name in LABELS)}
 ROW_GROUP = 2048  # small row groups let a search fetch its hits without reading whole columns
 
 
@@ -58,6 +60,16 @@ class Documents:
     mu: np.ndarray
     kappa: np.ndarray
     probs: np.ndarray
+    strength: np.ndarray | None = None  # None: the model has no intensity head
+
+    def feelings(self) -> np.ndarray:
+        return feelings_table(self.kappa, self.probs, self.strength)
+
+
+def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None) -> np.ndarray:
+    """(n, 30) float32: kappa, the 28 label probabilities, strength (NaN where the model has none)."""
+    felt = np.full(len(kappa), np.nan, np.float32) if strength is None else strength
+    return np.column_stack([kappa, probs, felt]).astype(np.float32)
 
 
 def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, config, fields: dict[str, str]) -> dict:
@@ -69,7 +81,7 @@ def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, co
     write_hits(folder, zip(table.column("id").to_pylist(), table.column("text").to_pylist(),
                            table.select(metadata).to_pylist() if metadata else [{}] * table.num_rows))
     write_arrays(folder, documents.rows, documents.semantic, documents.mu,
-                  np.column_stack([documents.kappa, documents.probs]).astype(np.float32), config)
+                  documents.feelings(), config)
     TermCounts.build(documents.texts).save(folder)
     return finish(folder, len(documents.rows))
 
@@ -84,7 +96,8 @@ def write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.nd
         index.save(folder, name)
 
 
-FIXED_COLUMNS = ("row", "id", "text", "hash", "kappa", "emotion", "emotions")
+INTENSITY_COLUMNS = tuple(f"intensity_{name}" for name in LABELS if name != "neutral")
+FIXED_COLUMNS = ("row", "id", "text", "hash", "kappa", "emotion", "emotions", "strength", *INTENSITY_COLUMNS)
 
 
 def write_hits(folder: Path, documents) -> None:
@@ -147,6 +160,11 @@ def docs_table(documents: Documents, thresholds: np.ndarray, fields: dict[str, s
         "emotion": pa.array([LABELS[i] for i in documents.probs.argmax(1)], pa.string()),
         "emotions": pa.array(emotions, pa.list_(pa.string())),
     }
+    if documents.strength is not None:  # for --where: strength > 0.5, intensity_anger > 0.6
+        felt = intensity(documents.strength, documents.probs)
+        columns["strength"] = pa.array(np.asarray(documents.strength, np.float32))
+        for name in INTENSITY_COLUMNS:
+            columns[name] = pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))])
     columns.update(metadata_columns(documents.metadata, fields))
     return pa.table(columns)
 
@@ -219,7 +237,7 @@ class Segment:
     rows: np.ndarray
     semantic: VectorIndex
     emotion: VectorIndex
-    feelings: np.ndarray  # (n, 29): kappa, then the 28 label probabilities
+    feelings: np.ndarray  # (n, 30): kappa, the 28 label probabilities, strength (NaN: none)
     terms: TermCounts
     pin: Pin
     hits: Any = None  # the hits file, memory-mapped
@@ -258,6 +276,8 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     try:
         rows = np.load(io.BytesIO(payloads["rows.npy"]))
         feelings = np.load(io.BytesIO(payloads["feelings.npy"]))
+        if feelings.ndim == 2 and feelings.shape[1] == 29:  # written before strength was stored
+            feelings = np.column_stack([feelings, np.full(len(feelings), np.nan, np.float32)])
         semantic = VectorIndex.from_bytes(payloads, "semantic", config)
         emotion = VectorIndex.from_bytes(payloads, "emotion", config)
     except (KeyError, ValueError, OSError) as exc:

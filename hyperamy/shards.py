@@ -128,9 +128,10 @@ class ShardedView:
 
     def feelings(self, rows: np.ndarray):
         kappa, probs = np.zeros(len(rows), np.float32), np.zeros((len(rows), 28), np.float32)
-        for here, part_kappa, part_probs in self._all("feelings", rows):
-            kappa[here], probs[here] = part_kappa[here], part_probs[here]
-        return kappa, probs
+        felt = np.zeros(len(rows), np.float32)
+        for here, part_kappa, part_probs, part_felt in self._all("feelings", rows):
+            kappa[here], probs[here], felt[here] = part_kappa[here], part_probs[here], part_felt[here]
+        return kappa, probs, felt
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         out = None

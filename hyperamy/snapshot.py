@@ -62,12 +62,12 @@ class Snapshot:
                 found[int(rows[index])] = segment.hit(int(position))
         return found
 
-    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Kappa (n,) and label probabilities (n, 28) of some rows."""
-        table = np.zeros((len(rows), 29), np.float32)
+    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kappa (n,), label probabilities (n, 28) and strength (n,; NaN where not stored) of some rows."""
+        table = np.zeros((len(rows), 30), np.float32)
         for segment, positions, here in self._locate(rows):
             table[here] = segment.feelings[positions]
-        return table[:, 0], table[:, 1:]
+        return table[:, 0], table[:, 1:29], table[:, 29]
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         """Stored semantic or emotion vectors of some rows, in that order."""

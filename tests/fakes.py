@@ -20,13 +20,15 @@ class FakeEmotion:
 
 FEELINGS = {"furious": ("anger", 0), "angry": ("anger", 0), "rage": ("anger", 0), "happy": ("joy", 1),
             "delighted": ("joy", 1), "afraid": ("fear", 2), "terrified": ("fear", 2)}
+STRONG = {"furious", "rage", "delighted", "terrified"}  # strength 0.9; the other feeling words 0.5
 
 
 class FakeEncoder:
     """Deterministic, fast stand-in for SharedTrunkEncoder, with known answers.
 
     Meaning: hashed bag of words (32-d). Feeling: the first emotion word sets mu to that
-    emotion's axis with kappa 41; texts without one are neutral with kappa 1.
+    emotion's axis with kappa 41 and strength 0.9 (STRONG words) or 0.5; texts without one are
+    neutral with kappa 1 and strength 0.
     """
 
     model_id = "fake-encoder"
@@ -45,14 +47,17 @@ class FakeEncoder:
         mu = np.zeros((len(texts), 8), np.float32)
         kappa = np.ones(len(texts), np.float32)
         probs = np.zeros((len(texts), 28), np.float32)
+        strength = np.zeros(len(texts), np.float32)
         for i, (text, span) in enumerate(zip(texts, spans)):
             for word in words(text):
                 semantic[i, zlib.crc32(word.encode()) % 32] += 1.0
             chars = resolve_span(text, span)
             felt = text[chars[0]:chars[1]] if chars else text
-            found = next((FEELINGS[w] for w in words(felt) if w in FEELINGS), None)
+            word = next((w for w in words(felt) if w in FEELINGS), None)
+            found = FEELINGS.get(word)
             if found:
                 mu[i, found[1]], kappa[i] = 1.0, 41.0
+                strength[i] = 0.9 if word in STRONG else 0.5
                 probs[i, LABELS.index(found[0])] = 0.9
                 probs[i, LABELS.index("neutral")] = 0.1
             else:
@@ -61,7 +66,7 @@ class FakeEncoder:
         semantic /= np.maximum(np.linalg.norm(semantic, axis=1, keepdims=True), 1e-9)
         if on_batch is not None:
             on_batch(len(texts))
-        return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs))
+        return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength))
 
     def encode_query(self, text, span=None):
         return self.encode([text], [span])

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from hyperamy.cli import main
+from hyperamy.emotions import LABELS
 
 
 def run(*args):
@@ -60,7 +61,7 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     result = run("predict", "I can't believe they cancelled it, I'm furious", "--json")
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert set(payload) == {"text", "span", "kappa", "top", "predicted", "mu"}
+    assert set(payload) == {"text", "span", "labels_set", "kappa", "strength", "top", "predicted", "intensity", "mu"}
     assert len(payload["mu"]) == 64 and len(payload["top"]) == 5
     full = shipped_encoder.encode([payload["text"]])  # the torch path the CLI skips for BERT backbones
     assert payload["kappa"] == pytest.approx(float(full.kappa[0]), rel=1e-5)
@@ -70,8 +71,11 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     missing = run("predict", "Villefort turned pale", "--span", "Morcerf")
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"
+    assert payload["strength"] == pytest.approx(float(full.strength[0]), abs=1e-5)
+    assert payload["intensity"]["anger"] == pytest.approx(float(full.intensity[0, LABELS.index("anger")]), abs=1e-5)
     empty = run("predict", "   ")
-    assert empty.exit_code == 2 and empty.stderr.strip() == "Error: TEXT is empty: give the text whose emotions to show"
+    assert empty.exit_code == 2
+    assert empty.stderr.strip() == "Error: TEXT is empty: give the text whose emotions to show (or --file FILE)"
 
 
 def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path):

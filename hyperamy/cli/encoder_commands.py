@@ -18,23 +18,50 @@ from hyperamy.errors import InputError
 
 
 @main.command()
-@click.argument("text")
+@click.argument("text", required=False)
 @click.option("--span", "-s", help="Feel only this part of TEXT (its first occurrence), e.g. a name.")
+@click.option("--file", "-f", "corpus", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Label every text of a file instead: JSONL, CSV, Parquet, .txt (one text a line), "
+                   "or - for stdin lines.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),
+              help="With --file: where to write (.jsonl, .csv or .parquet) [default: JSON Lines on stdout].")
+@click.option("--format", "out_format", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="With --file: output format [default: from --output's suffix].")
+@click.option("--text-field", default="text", show_default=True, help="With --file: field holding the text.")
+@click.option("--id-field", help="With --file: field holding the id [default: id, else the line number or hash].")
+@click.option("--labels", "label_names", type=click.Choice(["goemotions", "ekman", "group", "six"]),
+              default="goemotions", show_default=True,
+              help="Label set to show: the 28 GoEmotions labels, Ekman's 7, 4 sentiment groups, or 6 basic "
+                   "emotions (anger, fear, joy, love, sadness, surprise; neutral counts for none).")
 @click.option("--top", "-k", "-n", "top", default=5, show_default=True, type=click.IntRange(1, 28),
               help="Emotions to list (-k as in search; -n kept for old scripts).")
+@click.option("--mu", "with_mu", is_flag=True, help="With --file: include the 64-d direction mu.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, with mu.")
 @weights_option
-def predict(text: str, span: str | None, top: int, as_json: bool, weights: str | None) -> None:
-    """Show the emotions of TEXT, with kappa (how intense and certain they are).
+def predict(text: str | None, span: str | None, corpus: str | None, output: str | None, out_format: str | None,
+            text_field: str, id_field: str | None, label_names: str, top: int, with_mu: bool, as_json: bool,
+            weights: str | None) -> None:
+    """Show the emotions of TEXT: labels, kappa (certainty), strength and per-label intensity (0..1).
 
     \b
-    Example:
+    Examples:
       hyperamy predict "Villefort turned pale and trembled" --span Villefort
+      hyperamy predict "I am absolutely furious about this!" --labels six --json
+      cut -f1 data/goemotions/test.tsv | hyperamy predict --file - -o labels.csv
     """
+    if corpus is not None:
+        if text is not None or span is not None or as_json:
+            raise InputError("--file labels a whole file: give no TEXT, --span or --json with it "
+                             "(its output is JSON Lines unless --output says otherwise)")
+        _predict_file(corpus, output, out_format, text_field, id_field, label_names, top, with_mu, weights)
+        return
+    if output or out_format or with_mu:
+        raise InputError("--output, --format and --mu go with --file")
+    if text is None or not text.strip():
+        raise InputError("TEXT is empty: give the text whose emotions to show (or --file FILE)")
     from hyperamy.encoder.light import LightQueryEncoder
+    from hyperamy.labelling import LabelView
 
-    if not text.strip():
-        raise InputError("TEXT is empty: give the text whose emotions to show")
     light = LightQueryEncoder.load(weights)  # no torch import for BERT-style backbones (seconds sooner)
     if light is not None:
         batch, thresholds = light.encode_query(text, span).emotion, light.thresholds
@@ -43,16 +70,38 @@ def predict(text: str, span: str | None, top: int, as_json: bool, weights: str |
 
         encoder = EmotionEncoder.load(weights)
         batch, thresholds = encoder.encode([text], spans=[span] if span else None), encoder.thresholds
-    ranked = batch.top(0, top)
-    decided = [name for name, p, threshold in zip(batch.labels, batch.probs[0], thresholds) if p >= threshold]
+    record = LabelView(label_names, thresholds).records(batch, [None], top, with_mu=True)[0]
     if as_json:
-        emit_json({"text": text, "span": span, "kappa": float(batch.kappa[0]),
-                   "top": [{"label": name, "prob": round(p, 6)} for name, p in ranked],
-                   "predicted": decided, "mu": [round(float(x), 6) for x in batch.mu[0]]})
+        emit_json({"text": text, "span": span, "labels_set": label_names, "kappa": record["kappa"],
+                   "strength": record["strength"], "top": record["top"], "predicted": record["labels"],
+                   "intensity": record["intensity"], "mu": record["mu"]})
         return
-    click.echo(f"kappa {batch.kappa[0]:.1f}   predicted: {', '.join(decided) or '(none over threshold)'}")
-    for name, p in ranked:
-        click.echo(f"  {name:<15} {p:6.3f}  {'#' * round(p * 30)}")
+    strength = "" if record["strength"] is None else f"   strength {record['strength']:.2f}"
+    click.echo(f"kappa {batch.kappa[0]:.1f}{strength}   predicted: {', '.join(record['labels']) or '(none over threshold)'}")
+    for entry in record["top"]:
+        felt = "" if record["intensity"] is None else f"  intensity {record['intensity'][entry['label']]:.2f}"
+        click.echo(f"  {entry['label']:<15} {entry['prob']:6.3f}{felt}  {'#' * round(entry['prob'] * 30)}")
+
+
+def _predict_file(corpus, output, out_format, text_field, id_field, label_names, top, with_mu, weights) -> None:
+    from hyperamy.cli.common import progress
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.labelling import LabelView, Sink, count_texts, label_file, output_format
+
+    kind = output_format(output, out_format)
+    encoder = EmotionEncoder.load(weights)
+    sink = Sink(output, kind, LabelView(label_names, encoder.thresholds))
+    finished = False
+    started = time.time()
+    try:
+        with progress("labelling", count_texts(corpus), "text") as update:
+            done = label_file(encoder, corpus, sink, top, with_mu, text_field, id_field, on_chunk=update)
+        finished = True
+    finally:
+        sink.close(finished)
+    seconds = time.time() - started
+    click.echo(f"labelled {done:,} texts in {seconds:.1f} s ({done / max(seconds, 1e-9):.0f}/s)"
+               + (f" into {output}" if output and output != "-" else ""), err=True)
 
 
 @main.command(name="eval")
@@ -171,6 +220,53 @@ def soup(runs: tuple[str, ...], out: str, data: str | None, skip_eval: bool) -> 
     result = {"out": out, "runs": list(runs)}
     if metrics:
         result |= {k: metrics[k] for k in ("macro_f1", "kappa_spearman", "top1_accuracy")}
+    click.echo(json.dumps(result, indent=2))
+
+
+@main.command(name="train-intensity")
+@weights_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the refitted model.")
+@click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
+@click.option("--steps", type=click.IntRange(1), help="Full-batch optimizer steps [default: 600].")
+@click.option("--skip-eval", is_flag=True, help="Do not score the new model on the test split.")
+def train_intensity(weights: str | None, out: str, data: str | None, steps: int | None, skip_eval: bool) -> None:
+    """Fit the intensity head (how strongly a text is felt); nothing else in the model changes.
+
+    Starts from --weights (the shipped model by default), fits the head on graded
+    ladders, docstrings, GoEmotions and rewrites (see data/intensity), chooses thresholds
+    on GoEmotions dev again, scores test and writes a model card.
+
+    \b
+    Example:
+      hyperamy train-intensity --out runs/intensity
+    """
+    from tqdm import tqdm
+
+    from hyperamy.encoder import EmotionEncoder
+    from hyperamy.encoder.intensity_training import IntensityConfig, fit_intensity_head
+    from hyperamy.encoder.report import finish_run
+    from hyperamy.encoder.weights import save_weights
+
+    data_folder, folder = data_dir(data), Path(out)
+    if weights and Path(weights).resolve() == folder.resolve():
+        raise InputError(f"--out {out} is the model being refitted; write to a new folder")
+    config = IntensityConfig(**({"steps": steps} if steps else {}))
+    started = time.time()
+    encoder = EmotionEncoder.load(weights)
+    best, history = fit_intensity_head(encoder, data_folder, config, progress_factory=lambda total: tqdm(
+        total=total, desc="encoding training texts", unit="text", disable=not progress_wanted()))
+    training = dict(encoder.info.get("training", {}))
+    training["intensity"] = {"from": weights or "shipped", "from_fingerprint": encoder.fingerprint,
+                             "config": dataclasses.asdict(config), "best_step": best["step"],
+                             "dev": {k: round(v, 5) for k, v in best.items() if k.startswith("dev")}}
+    save_weights(encoder.model, folder, extra={"training": training})
+    (folder / "intensity_history.json").write_text(json.dumps(history, indent=1) + "\n")
+    holdout = training.get("config", {}).get("entity_holdout", TrainConfig.entity_holdout)
+    metrics = finish_run(folder, data_folder, _command_line(click.get_current_context()),
+                         (time.time() - started) / 60, holdout, evaluate_test=not skip_eval)
+    result = {"out": out, "best_step": best["step"], "dev_objective": round(best["dev"], 5)}
+    if metrics:
+        result |= {k: metrics[k] for k in ("macro_f1", "intensity_spearman", "kappa_spearman")}
     click.echo(json.dumps(result, indent=2))
 
 

@@ -42,8 +42,12 @@ def weights_folder(value: str) -> Path:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
+        folder = Path(__file__).parent
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=folder, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                 text=True, cwd=folder, check=True).stdout.strip()
+        return f"{commit}+dirty" if changed else commit  # a figure from uncommitted code says so
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -1,4 +1,5 @@
-"""Encoder throughput: hyperamy's emotion encoder beside plain sentence-transformers, same backbone.
+"""Encoder throughput: hyperamy's emotion encoder beside plain sentence-transformers, same backbone,
+and `hyperamy predict --file` (reading a file, encoding, writing JSON Lines) beside the encoder alone.
 
     python benchmarks/encoder_speed.py                      # GoEmotions test texts
     python benchmarks/encoder_speed.py --limit 200 --repeats 1   # smoke run
@@ -43,16 +44,42 @@ def main() -> None:
     with torch.inference_mode():
         plain_seconds, _ = timed(lambda: plain.encode(texts, batch_size=args.batch_size), args.repeats)
         ours_seconds, _ = timed(lambda: encoder.encode(texts, batch_size=args.batch_size), args.repeats)
-    rows = [["sentence-transformers (same backbone, 384-d vector)", len(texts) / plain_seconds, 1.0],
-            ["hyperamy EmotionEncoder (mu, kappa, 28 probs)", len(texts) / ours_seconds, plain_seconds / ours_seconds]]
-    print(markdown_table(["system", "texts/s (median)", "ratio to sentence-transformers"], rows))
+        file_seconds = label_file_seconds(encoder, texts, args.repeats)
+    rows = [["sentence-transformers (same backbone, 384-d vector)", len(texts) / plain_seconds, 1.0, ""],
+            ["hyperamy EmotionEncoder (mu, kappa, 28 probs)", len(texts) / ours_seconds,
+             plain_seconds / ours_seconds, 1.0],
+            ["hyperamy predict --file (read .txt, encode, write JSON Lines)", len(texts) / file_seconds,
+             plain_seconds / file_seconds, ours_seconds / file_seconds]]
+    print(markdown_table(["system", "texts/s (median)", "ratio to sentence-transformers",
+                          "ratio to EmotionEncoder.encode"], rows))
     path = write_record("encoder_speed", {"batch_size": args.batch_size, "repeats": args.repeats,
                                           "threads": torch.get_num_threads()},
                         f"{args.texts.name} ({len(texts)} texts)",
-                        {"ratio": plain_seconds / ours_seconds},
-                        {"plain_texts_per_s": len(texts) / plain_seconds, "ours_texts_per_s": len(texts) / ours_seconds},
+                        {"ratio": plain_seconds / ours_seconds, "predict_file_ratio": ours_seconds / file_seconds},
+                        {"plain_texts_per_s": len(texts) / plain_seconds, "ours_texts_per_s": len(texts) / ours_seconds,
+                         "predict_file_texts_per_s": len(texts) / file_seconds},
                         args.out)
     print(f"\nrecord appended to {path}")
+
+
+def label_file_seconds(encoder, texts: list[str], repeats: int) -> float:
+    """Median seconds of predict --file's loop (hyperamy.labelling) over the texts as a .txt file."""
+    import tempfile
+
+    from hyperamy.labelling import LabelView, Sink, label_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "texts.txt", Path(folder) / "labels.jsonl"
+        source.write_text("".join(t.replace("\n", " ") + "\n" for t in texts), encoding="utf-8")
+
+        def run() -> None:
+            sink = Sink(str(target), "jsonl", LabelView("goemotions", encoder.thresholds))
+            written = label_file(encoder, str(source), sink, top=3, with_mu=False)
+            sink.close(True)
+            assert written == len(texts), (written, len(texts))
+
+        seconds, _ = timed(run, repeats)
+    return seconds
 
 
 if __name__ == "__main__":

@@ -71,8 +71,32 @@ def test_speed_reports_throughput_and_latency(tiny_monte_cristo, tmp_path):
 def test_encoder_speed_compares_with_sentence_transformers(tmp_path):
     out = tmp_path / "e.jsonl"
     table = run_script("encoder_speed.py", "--limit", 100, "--repeats", 1, "--out", out)
-    assert "sentence-transformers" in table
-    assert json.loads(out.read_text().splitlines()[-1])["metrics"]["ratio"] > 0
+    assert "sentence-transformers" in table and "predict --file" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["ratio"] > 0 and metrics["predict_file_ratio"] > 0
+
+
+def test_span_leakage_compares_the_other_clause_with_the_own(tmp_path):
+    out = tmp_path / "l.jsonl"
+    table = run_script("span_leakage.py", "--set", "dev", "--out", out)
+    metrics = json.loads(out.read_text().splitlines()[-1])["timings"]
+    assert metrics["n"] == 432 and 0 < metrics["leakage"] < metrics["signal"] and "span accuracy" in table
+
+
+def test_intensity_ladders_compare_with_vader(tmp_path):
+    out = tmp_path / "i.jsonl"
+    table = run_script("intensity_ladders.py", "--split", "dev", "--out", out)
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert "VADER absolute compound score" in table and len(metrics) == 5
+    assert metrics["hyperamy strength"]["pooled"] > metrics["hyperamy kappa"]["pooled"]
+
+
+def test_robustness_reads_rewritten_comments_and_docstrings(tmp_path):
+    out = tmp_path / "b.jsonl"
+    table = run_script("robustness.py", "--limit", 60, "--out", out)
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert "rewritten" in table and 0 <= metrics["top1_agreement"] <= 1
+    assert metrics["technical_n"] > 100 and metrics["technical_mean_strength"] < 0.5
 
 
 def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):

@@ -25,7 +25,10 @@ EXPECTED = {
     "hyperamy get": r"^\{\"id\": \"chunk_4200\"",
     "hyperamy info": r"documents  10000",
     "hyperamy check": r"every file matches its checksum",
-    "hyperamy predict": r"\"span\": \"Villefort\"",
+    "hyperamy predict \"Villefort": r"\"span\": \"Villefort\"",
+    "hyperamy predict \"I am": r"strength 0\.[89]\d.*\n  anger ",
+    "cut -f1": r"^5427$",
+    "hyperamy search \"a quarrel": r"^  1\. chunk_\d+",
     "hyperamy eval": r"macro-F1",
     "hyperamy serve": r"^\{\"query\": \"a prisoner in despair\", \"mode\": \"hybrid\", \"warning\": null, \"hits\": \[\{\"rank\": 1",
 }
@@ -100,7 +103,8 @@ def test_every_readme_command_and_python_block_runs(folder):
     result = run(python, folder, python=True)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert len(lines) == 5 and lines[0].startswith("note-1 ")
+    assert len(lines) == 6 and lines[0].startswith("note-1 ")
     assert re.fullmatch(r"10001 1 \[('\w+'(, )?)+\]", lines[3])
     assert lines[4].startswith("(2, 64) [") and lines[4].endswith("(2, 28)")
+    assert re.fullmatch(r"\[0\.\d+ +0\.\d+\] \(2, 28\)", lines[5])
     assert run("hyperamy count", folder).stdout.strip() == "10000"

@@ -142,6 +142,8 @@ def test_predict_matches_the_cli(server):
     (prediction,) = body["predictions"]
     assert prediction["top"][0]["label"] == cli["top"][0]["label"] == "anger"
     assert prediction["kappa"] == pytest.approx(cli["kappa"], rel=1e-3)
+    assert prediction["strength"] == pytest.approx(cli["strength"], abs=1e-3) and prediction["strength"] > 0.8
+    assert prediction["intensity"]["anger"] == pytest.approx(cli["intensity"]["anger"], abs=1e-3)
 
 
 def test_a_non_local_address_needs_a_token(tmp_path):

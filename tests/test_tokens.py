@@ -6,12 +6,26 @@ from hyperamy.encoder.tokens import check_texts, length_sorted_batches, resolve_
 from hyperamy.errors import InputError
 
 
-def test_span_mask_covers_exactly_the_overlapping_word_pieces(backbone):
+def test_a_span_weighs_its_own_word_pieces_fully_and_the_rest_of_its_clause_half(backbone):
     tokenizer, _ = backbone
-    batch = tokenize(tokenizer, ["Villefort turned pale and trembled.", "Hi"], ["Villefort", None], 256)
-    # [CLS] ville ##fort turned pale and trembled . [SEP]
-    assert batch["token_mask"][0].int().tolist() == [0, 1, 1, 0, 0, 0, 0, 0, 0]
-    assert batch["token_mask"][1].int().tolist() == [1, 1, 1, 0, 0, 0, 0, 0, 0]
+    texts = ["Villefort turned pale and trembled.", "Hi", "Villefort turned pale, while Albert laughed."]
+    batch = tokenize(tokenizer, texts, ["Villefort", None, "Albert"], 256)
+    # [CLS] ville ##fort turned pale and trembled . [SEP]: the clause ends at the full stop
+    assert batch["token_mask"][0].tolist()[:9] == [0, 1, 1, 0.5, 0.5, 0.5, 0.5, 0, 0]
+    assert batch["token_mask"][1].tolist()[:4] == [1, 1, 1, 0]
+    # [CLS] ville ##fort turned pale , while albert laughed . [SEP]: "while" starts Albert's clause
+    assert batch["token_mask"][2].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 0.5, 0, 0]
+
+
+def test_a_clause_ends_at_punctuation_and_contrasting_conjunctions():
+    from hyperamy.encoder.tokens import span_clause
+
+    text = "Dantes wept, while Danglars laughed; Mercedes, alone, waited but hoped."
+    assert text[slice(*span_clause(text, (0, 6)))] == "Dantes wept"
+    assert text[slice(*span_clause(text, (19, 27)))] == "Danglars laughed"
+    assert text[slice(*span_clause(text, (37, 45)))] == "Mercedes"
+    assert text[slice(*span_clause(text, (54, 60)))] == "waited"
+    assert span_clause(text, (0, 11)) == (0, 11)  # a span that holds a boundary is taken as given
 
 
 def test_one_pass_batches_equal_the_tokenizers_own_padding(backbone):
@@ -27,13 +41,13 @@ def test_one_pass_batches_equal_the_tokenizers_own_padding(backbone):
                            max_length=256, return_tensors="pt")
         assert torch.equal(batch["input_ids"], theirs["input_ids"])
         assert torch.equal(batch["attention_mask"], theirs["attention_mask"])
-        assert torch.equal(batch["token_mask"], theirs["attention_mask"].bool())
+        assert torch.equal(batch["token_mask"], theirs["attention_mask"].float())
 
 
 def test_character_pair_span_inside_a_word_selects_that_word(backbone):
     tokenizer, _ = backbone
     batch = tokenize(tokenizer, ["Villefort turned pale and trembled."], [(10, 16)], 256)
-    assert batch["token_mask"][0].int().tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert batch["token_mask"][0].tolist() == [0, 0.5, 0.5, 1, 0.5, 0.5, 0.5, 0, 0]
 
 
 def test_span_missing_from_text_is_named():

@@ -133,7 +133,7 @@ def cache_top_states(model, tokenizer, part: Part, max_length: int, progress=Non
             top = model.trunk.upper(lower, batch["attention_mask"])
             mask = batch["token_mask"]
             for r in range(top.shape[0]):
-                kept = top[r][mask[r]]
+                kept = top[r][mask[r] > 0]
                 tokens.append(kept.to(torch.float16))
                 owners.append(torch.full((kept.shape[0],), int(order[seen + r]), dtype=torch.long))
             seen += top.shape[0]

@@ -18,7 +18,7 @@ from typing import Mapping
 import numpy as np
 
 from hyperamy.encoder.outputs import EmotionBatch, Encoded
-from hyperamy.encoder.tokens import Span, check_texts, resolve_span, span_token_mask, uncovered_span
+from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, resolve_span
 from hyperamy.encoder.weights import (SHIPPED, fingerprint, read_config, read_tensors, read_thresholds,
                                       resolve_backbone)
 from hyperamy.errors import WeightsError
@@ -104,12 +104,11 @@ class LightQueryEncoder:
         """What `SharedTrunkEncoder.encode_query` gives for the same text and span (float32)."""
         text = check_texts([text])[0]
         encoding = self.tokenizer.encode(text)
-        token_mask = np.ones(len(encoding.ids), dtype=bool)
+        token_mask = np.ones(len(encoding.ids), dtype=np.float32)
         chars = resolve_span(text, span)
         if chars is not None:
-            token_mask = span_token_mask(np.asarray(encoding.offsets).reshape(-1, 2), token_mask, chars)
-            if not token_mask.any():
-                raise uncovered_span(text, chars, self.config.max_length)
+            offsets = np.asarray(encoding.offsets).reshape(-1, 2)
+            token_mask = clause_token_mask(text, offsets, token_mask, chars, self.config.max_length)
         hidden = self.embeddings(np.asarray(encoding.ids))
         for layer in self.lower:
             hidden = layer(hidden)
@@ -119,8 +118,9 @@ class LightQueryEncoder:
         for layer in self.tuned:
             tuned = layer(tuned)
         # pooling as EmotionModel.heads: mean of the projections, max of the softplus energies
-        pooled = tuned[token_mask]
-        mu = _normalize(self.project(pooled).mean(0))
+        weights = token_mask[token_mask > 0]
+        pooled = tuned[token_mask > 0]
+        mu = _normalize((self.project(pooled) * weights[:, None]).sum(0) / weights.sum())
         energy = np.logaddexp(0.0, self.energy(pooled)[:, 0]).max()
         kappa = np.float32(1.0 + self.config.alpha * energy)
         felt = (np.array([min(np.logaddexp(0.0, self.intensity(pooled)[:, 0]).max(), 1.0)], np.float32)

@@ -111,19 +111,23 @@ class EmotionModel(nn.Module):
             parameter.requires_grad = name in tuned
 
     def heads(self, hidden: torch.Tensor, token_mask: torch.Tensor):
-        """Pool token outputs over token_mask into (mu, kappa, auxiliary logits)."""
+        """Pool token outputs over token_mask into (mu, kappa, auxiliary logits).
+
+        token_mask is boolean, or float weights (a span's own tokens 1, the rest of its clause
+        less): mu is the weighted mean, kappa the largest energy of any token weighted above 0.
+        """
         mask = token_mask.unsqueeze(-1).to(hidden.dtype)
         vectors = self.project(hidden)
         pooled = (vectors * mask).sum(1) / mask.sum(1).clamp_min(1.0)
         mu = F.normalize(pooled, dim=-1)
         energies = F.softplus(self.energy(hidden).squeeze(-1))
-        energies = energies.masked_fill(~token_mask, 0.0)  # softplus >= 0, so 0 never wins over a real token
+        energies = energies.masked_fill(token_mask <= 0, 0.0)  # softplus >= 0, so 0 never wins over a real token
         kappa = 1.0 + self.config.alpha * energies.max(dim=1).values
         return mu, kappa, self.auxiliary(mu)
 
     def strength(self, hidden: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
         """How strongly the masked tokens are felt, 0..1: the largest softplus token score, capped at 1."""
-        scores = F.softplus(self.intensity(hidden).squeeze(-1)).masked_fill(~token_mask, 0.0)
+        scores = F.softplus(self.intensity(hidden).squeeze(-1)).masked_fill(token_mask <= 0, 0.0)
         return scores.max(dim=1).values.clamp(max=1.0)
 
     def infer(self, input_ids, attention_mask, token_mask):

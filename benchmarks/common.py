@@ -47,7 +47,8 @@ def git_commit() -> str:
                                 cwd=folder, check=True).stdout.strip()
         changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
                                  text=True, cwd=folder, check=True).stdout.strip()
-        return f"{commit}+dirty" if changed else commit  # a figure from uncommitted code says so
+        code = [line for line in changed.splitlines() if "benchmarks/results/" not in line]
+        return f"{commit}+dirty" if code else commit  # a figure from uncommitted code says so
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

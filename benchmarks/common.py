@@ -73,18 +73,18 @@ def percentile(values, q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def _query_precision() -> str:
-    """How searches encoded their queries in this run (hyperamy/encoder/fast.py)."""
-    from hyperamy.encoder.fast import query_precision
+def _query_runtime() -> str:
+    """What searches encoded their queries with in this run (hyperamy/encoder/runtime.py)."""
+    import onnxruntime
 
-    return query_precision()
+    return f"onnxruntime {onnxruntime.__version__} float32"
 
 
 def write_record(script: str, config: dict, dataset: str, metrics: dict, timings: dict, out: Path | None) -> Path:
     """Append one JSON line per run to benchmarks/results/<script>.jsonl (or `out`)."""
     record = {"script": script, "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "commit": git_commit(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "config": config, "query_precision": _query_precision(), "dataset": dataset, "metrics": metrics,
+              "config": config, "query_runtime": _query_runtime(), "dataset": dataset, "metrics": metrics,
               "timings": timings, "peak_memory_mb": round(peak_memory_mb(), 1)}
     path = out or RESULTS / f"{script}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,15 @@
-"""Would ONNX Runtime serve hyperamy's encoder better than its torch and NumPy paths? (issue #18)
+"""ONNX Runtime against torch for hyperamy's encoder, float32 and dynamic int8 (issue #18).
 
-Exports the whole joint encoder (embeddings, shared lower layers, the semantic branch, the tuned
-emotion branch with mu / kappa / probs / strength, span weights as an input) with torch's exporter,
-checks it against the torch encoder on padded batches, spans and truncated texts, and times it
-beside the paths hyperamy ships, in one run:
-- documents: texts/s of SharedTrunkEncoder.encode (torch) against ONNX Runtime (float32, and
-  dynamic int8), and plain sentence-transformers encoding as the baseline;
-- one query: ms per encode_query of the NumPy light path, the packed torch path and ONNX Runtime.
+Exports the whole joint encoder (hyperamy/encoder/graph.py: embeddings, shared lower layers, the
+semantic branch, the tuned emotion branch with mu / kappa / probs / strength, pooling weights as
+an input), checks it against the torch encoder on padded batches, spans and truncated texts, and
+times, in one run:
+- documents: texts/s of SharedTrunkEncoder.encode (torch, what indexing uses) against ONNX Runtime
+  (float32, and int8 with per-channel dynamic quantisation), with plain sentence-transformers
+  encoding as the baseline;
+- one query: ms of the torch path and of ONNX Runtime (float32: what searches use; int8).
+(An earlier version of this script, commit 9d4e90c's record, also timed the NumPy and packed
+torch query paths that ONNX Runtime replaced.)
 
     python benchmarks/onnx_runtime.py [--limit N] [--queries N]
 """
@@ -27,57 +30,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from common import DATA, markdown_table, write_record  # noqa: E402
 
-OUTPUTS = ("semantic", "mu", "kappa", "probs", "strength")
-
-
-def joint_graph(shared):
-    """A torch module computing every output of SharedTrunkEncoder from ids and masks."""
-    import torch
-    from torch.nn import functional as F
-
-    model = shared.emotion.model
-    trunk = model.trunk
-
-    class Joint(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embeddings = trunk.model.embeddings
-            self.lower = torch.nn.ModuleList(trunk.layers[: trunk.split])
-            self.tuned = torch.nn.ModuleList(trunk.layers[trunk.split:])
-            self.semantic = shared.semantic_layers
-            self.model = model
-
-        def forward(self, input_ids, attention_mask, token_mask):
-            additive = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * torch.finfo(torch.float32).min
-            hidden = self.embeddings(input_ids=input_ids)
-            for layer in self.lower:
-                hidden = layer(hidden, additive)
-            semantic, tuned = hidden, hidden
-            for layer in self.semantic:
-                semantic = layer(semantic, additive)
-            for layer in self.tuned:
-                tuned = layer(tuned, additive)
-            weights = attention_mask.unsqueeze(-1).to(semantic.dtype)
-            pooled = F.normalize((semantic * weights).sum(1) / weights.sum(1).clamp_min(1.0), dim=-1)
-            mu, kappa, _ = self.model.heads(tuned, token_mask)
-            return pooled, mu, kappa, self.model.label_probabilities(mu, kappa), self.model.strength(tuned, token_mask)
-
-    return Joint().eval()
+from hyperamy.encoder.graph import OUTPUTS  # noqa: E402
 
 
 def export(shared, path: Path) -> None:
-    import torch
+    from hyperamy.encoder.graph import export as export_graph
 
-    graph = joint_graph(shared)
-    example = shared.emotion.tokenizer(["a text to trace", "and another, longer one to trace"], padding=True,
-                                       return_tensors="pt")
-    args = (example["input_ids"], example["attention_mask"], example["attention_mask"].float())
-    batch, length = torch.export.Dim("batch", min=1, max=4096), torch.export.Dim("length", min=2, max=512)
-    shapes = {"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length},
-              "token_mask": {0: batch, 1: length}}
-    with torch.inference_mode():
-        torch.onnx.export(graph, args, str(path), input_names=["input_ids", "attention_mask", "token_mask"],
-                          output_names=list(OUTPUTS), dynamic_shapes=shapes, dynamo=True, external_data=False)
+    export_graph(None, path)
 
 
 class OnnxEncoder:
@@ -138,7 +97,6 @@ def main() -> None:
 
     from hyperamy.encoder import EmotionEncoder
     from hyperamy.encoder.joint import SharedTrunkEncoder
-    from hyperamy.encoder.light import LightQueryEncoder
     from hyperamy.encoder.weights import resolve_backbone
 
     threads = torch.get_num_threads()
@@ -150,7 +108,7 @@ def main() -> None:
         started = time.perf_counter()
         export(shared, path)
         export_seconds = time.perf_counter() - started
-        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(path), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
         exact, int8 = (OnnxEncoder(p, tokenizer, max_length, threads) for p in (path, quantized))
         probe = texts[:256] + ["word " * 400, "Villefort turned pale, while Albert laughed."]
         spans = [None] * 256 + [None, "Albert"]
@@ -158,7 +116,6 @@ def main() -> None:
                    "export_seconds": round(export_seconds, 1), "onnx_mb": round(path.stat().st_size / 2**20, 1),
                    "int8_mb": round(quantized.stat().st_size / 2**20, 1)}
         plain = SentenceTransformer(str(resolve_backbone(shared.emotion.config.backbone)), device="cpu")
-        light = LightQueryEncoder.load()
         for warm in (lambda: plain.encode(texts[:64]), lambda: shared.encode(texts[:64]),
                      lambda: exact.encode(texts[:64]), lambda: int8.encode(texts[:64])):
             warm()
@@ -172,8 +129,7 @@ def main() -> None:
                 run()
                 seconds[name] = time.perf_counter() - started
             queries = texts[: args.queries]
-            latency = {"NumPy light path": median_ms(light.encode_query, queries),
-                       "packed torch path": median_ms(shared.encode_query, queries),
+            latency = {"torch path": median_ms(shared.encode_query, queries),
                        "ONNX Runtime float32": median_ms(lambda q: exact.encode([q]), queries),
                        "ONNX Runtime int8": median_ms(lambda q: int8.encode([q]), queries)}
     base = seconds["sentence-transformers"]

@@ -1,13 +1,12 @@
-"""Where a search's time goes: encoding the query (four ways), ranking, fetching the hits.
+"""Where a search's time goes: encoding the query (two ways), ranking, fetching the hits.
 
     python benchmarks/query_latency.py --index DIR     # an existing index of the Monte Cristo corpus
     python benchmarks/query_latency.py                 # builds one first (about 2 minutes)
     python benchmarks/query_latency.py --limit 50 --queries 2 --repeats 1   # smoke run
 
 Every step is timed per question, warm, one question at a time; p50 / p95 over all of them.
-First, whole one-off search processes are timed with the light query path (NumPy, what
-`HyperAmy.open(DIR).search` uses) and with the query encoder loaded through torch and
-transformers, alternating (--processes each).
+First, whole one-off search processes are timed as `hyperamy search` runs them (queries through
+ONNX Runtime, no torch import) and with the torch encoder loaded too, alternating (--processes each).
 """
 from __future__ import annotations
 
@@ -41,7 +40,7 @@ def main() -> None:
     import torch
 
     from hyperamy.corpus import read_records
-    from hyperamy.encoder.light import LightQueryEncoder
+    from hyperamy.encoder.runtime import OnnxQueryEncoder
     from hyperamy.engine import HyperAmy
     from hyperamy.search import Query, rank, single_threaded_blas
 
@@ -53,7 +52,6 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in args.qa.read_text().splitlines() if line.strip()]
     questions = questions[: args.queries]
     encoder, parts, alpha = engine.encoder, engine.refresh(), engine.manifest["models"]["alpha"]
-    native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
 
     def as_query(text, encoded):
         felt = encoded.emotion
@@ -63,26 +61,18 @@ def main() -> None:
         with single_threaded_blas():
             return rank(parts, engine.config, alpha, query, 10, "hybrid", None)
 
-    light = LightQueryEncoder.load()
+    runtime = OnnxQueryEncoder.load()
     steps = {
-        "encode the query, light path (NumPy float32; a search of an opened index)": light.encode_query,
-        "encode the query, batch path (float32, as documents are)": lambda q: encoder.encode([q]),
-        "encode the query, packed float32 layers": lambda q: (encoder.query_layers("float32"),
-                                                              encoder.encode_query(q)),
+        "encode the query, ONNX Runtime (float32; what searches use)": runtime.encode_query,
+        "encode the query, torch (float32, as documents are)": lambda q: encoder.encode([q]),
     }
-    if native_bf16:
-        steps["encode the query, packed bfloat16 layers"] = lambda q: (encoder.query_layers("bfloat16"),
-                                                                       encoder.encode_query(q))
-    encoder.query_layers(None)
-    default = encoder.query_precision  # what searches use here (HYPERAMY_QUERY_PRECISION, or the CPU)
-    prepared = {q: as_query(q, encoder.encode_query(q)) for q in questions}
+    prepared = {q: as_query(q, runtime.encode_query(q)) for q in questions}
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
     steps["fetch the 10 hits (hits file)"] = lambda q: parts.fetch(hits[q])
-    steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
-        encoder.query_layers(default), engine.search(q, k=10))
+    steps["whole search, Python API, index encoder loaded"] = lambda q: engine.search(q, k=10)
     opened = HyperAmy.open(folder)
-    steps["whole search, Python API, index opened (light path)"] = lambda q: opened.search(q, k=10)
+    steps["whole search, Python API, index opened"] = lambda q: opened.search(q, k=10)
 
     timings = {}
     for name, seconds in process_timings(folder, questions[0], args.processes).items():
@@ -98,10 +88,8 @@ def main() -> None:
         timings[name] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
     rows = [[name, t["p50_ms"], t["p95_ms"]] for name, t in timings.items()]
     print(markdown_table(["step", "p50 ms", "p95 ms"], rows))
-    if not native_bf16:
-        print("\n(this CPU has no native bfloat16 products, so queries run in float32)")
     path = write_record("query_latency", {"queries": len(questions), "repeats": args.repeats,
-                                          "native_bfloat16": native_bf16, "threads": torch.get_num_threads()},
+                                          "threads": torch.get_num_threads()},
                         f"{args.corpus.name} ({len(engine)} passages)", {}, timings, args.out)
     print(f"\nrecord appended to {path}")
 
@@ -109,7 +97,7 @@ def main() -> None:
 PROCESS = """
 import sys
 from hyperamy.engine import HyperAmy, default_encoder
-full = default_encoder() if sys.argv[3] == "full" else None  # what every search loaded before the light path
+full = default_encoder() if sys.argv[3] == "full" else None  # the torch encoder, loaded as indexing does
 HyperAmy.open(sys.argv[1], encoder=full).search(sys.argv[2], k=10)
 """
 
@@ -121,8 +109,8 @@ def process_timings(folder: Path, question: str, repeats: int) -> dict[str, list
     """
     import subprocess
 
-    names = {"light": "one-off search process, light query path (NumPy: no torch, no transformers)",
-             "full": "one-off search process, query encoder loaded through torch and transformers"}
+    names = {"runtime": "one-off search process, as `hyperamy search` (ONNX Runtime: no torch, no transformers)",
+             "full": "one-off search process, torch encoder loaded too"}
     seconds: dict[str, list[float]] = {name: [] for name in names.values()}
     for _ in range(repeats):
         for path, name in names.items():

@@ -110,20 +110,22 @@ class HyperAmy:
 
     @property
     def query_encoder(self):
-        """What encodes queries: the index encoder when loaded or given, else the light path.
+        """What encodes queries: the encoder's ONNX graph in ONNX Runtime (encoder/runtime.py).
 
-        The light path (encoder/light.py) runs the model in NumPy without importing torch
-        or transformers, which makes a one-off search process seconds faster; it applies to
-        BERT-style backbones. A long-running process that searches a lot can pass
-        `encoder=default_encoder()` to `open` instead: its packed layers encode a query faster
-        (bfloat16 where the CPU has it) after a load of a few seconds.
+        It needs neither torch nor transformers once the graph is cached, and encodes a query
+        in a few milliseconds. An encoder given to `open` that is not the torch encoder (a
+        test's stand-in) encodes queries itself; so does the torch encoder for a backbone
+        without a fast tokenizer file.
         """
-        if self._encoder is None and self._query_encoder is None:
-            from hyperamy.encoder.light import LightQueryEncoder
+        given = self._encoder
+        if given is not None and type(given).__name__ != "SharedTrunkEncoder":
+            return self.encoder
+        if self._query_encoder is None:
+            from hyperamy.encoder.runtime import OnnxQueryEncoder
 
-            # False: the light path does not apply to this backbone; use the full encoder
-            self._query_encoder = LightQueryEncoder.load(self._weights) or False
-        if self._encoder is None and self._query_encoder:
+            # False: no runtime for this backbone; the torch encoder encodes queries
+            self._query_encoder = OnnxQueryEncoder.load(self._weights) or False
+        if self._query_encoder:
             return self._checked(self._query_encoder)
         return self.encoder
 

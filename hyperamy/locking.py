@@ -5,6 +5,7 @@ never leaves a stale lock behind.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -105,3 +106,14 @@ def remove_if_unused(folder: Path) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+@contextlib.contextmanager
+def exclusive(path: Path):
+    """Hold an exclusive flock on a lock file for a block, waiting as long as another holder does."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock

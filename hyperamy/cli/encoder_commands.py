@@ -59,12 +59,12 @@ def predict(text: str | None, span: str | None, corpus: str | None, output: str 
         raise InputError("--output, --format and --mu go with --file")
     if text is None or not text.strip():
         raise InputError("TEXT is empty: give the text whose emotions to show (or --file FILE)")
-    from hyperamy.encoder.light import LightQueryEncoder
+    from hyperamy.encoder.runtime import OnnxQueryEncoder
     from hyperamy.labelling import LabelView
 
-    light = LightQueryEncoder.load(weights)  # no torch import for BERT-style backbones (seconds sooner)
-    if light is not None:
-        batch, thresholds = light.encode_query(text, span).emotion, light.thresholds
+    runtime = OnnxQueryEncoder.load(weights)  # no torch import once the graph is cached (seconds sooner)
+    if runtime is not None:
+        batch, thresholds = runtime.encode_query(text, span).emotion, runtime.thresholds
     else:
         from hyperamy.encoder import EmotionEncoder
 

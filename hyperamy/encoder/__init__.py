@@ -1,7 +1,7 @@
 """The probabilistic emotion encoder (mu on the unit sphere, kappa as certainty).
 
 EmotionEncoder loads torch; it is imported on first use, so that the torch-free search path
-(light.py) can import this package's other modules without it.
+(runtime.py, ONNX Runtime) can import this package's other modules without it.
 """
 from __future__ import annotations
 

@@ -108,6 +108,14 @@ def read_tensors(folder: Path, framework: str = "pt") -> dict:
         raise WeightsError(f"{path} is corrupt or unreadable: {exc}") from exc
 
 
+def has_intensity_head(folder: Path) -> bool:
+    """Whether a weights folder holds the intensity head (folders saved before it do not)."""
+    from safetensors import safe_open
+
+    with safe_open(str(folder / WEIGHTS_FILE), framework="numpy") as handle:
+        return INTENSITY_HEAD <= set(handle.keys())
+
+
 def fingerprint(folder: Path) -> str:
     """First 12 hex digits of the SHA-256 of the weights file: which trained model this is."""
     import hashlib

@@ -1,0 +1,74 @@
+"""Queries through ONNX Runtime: the encoder's graph (graph.py), run without torch.
+
+A search or a `hyperamy predict` encodes one short text. This runs the cached graph of the
+weights folder in ONNX Runtime (float32; CPU kernels with fused attention and layer norms),
+with the backbone's `tokenizers` tokenizer, so a process that only searches imports neither
+torch nor transformers once the graph is built. It gives what the torch encoder gives
+(`SharedTrunkEncoder.encode`, cosine >= 0.9999; tests/test_runtime.py).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hyperamy.encoder.graph import OUTPUTS, ensure_graph
+from hyperamy.encoder.outputs import EmotionBatch, Encoded
+from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, resolve_span
+from hyperamy.encoder.weights import (SHIPPED, fingerprint, has_intensity_head, read_config, read_thresholds,
+                                      resolve_backbone)
+
+TOKENIZER_FILE = "tokenizer.json"
+
+
+class OnnxQueryEncoder:
+    """Encodes one query at a time: semantic vector, mu, kappa, label probabilities and strength."""
+
+    def __init__(self, session, tokenizer, config, model_id: str, thresholds: np.ndarray, has_strength: bool):
+        self.session, self.tokenizer = session, tokenizer
+        self.config, self.model_id = config, model_id
+        self.thresholds = thresholds  # per-label decision thresholds chosen on dev
+        self.has_strength = has_strength
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, threads: int | None = None) -> "OnnxQueryEncoder | None":
+        """The runtime for a weights folder (default: the shipped model), building its graph on first use.
+
+        Returns None for a backbone without a fast tokenizer file (tokenizer.json).
+
+        Raises:
+            WeightsError: the weights folder is missing, incomplete or corrupt, or cannot be exported.
+        """
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        folder = Path(path) if path is not None else SHIPPED
+        config, _ = read_config(folder)
+        backbone = resolve_backbone(config.backbone)
+        if not (backbone / TOKENIZER_FILE).is_file():
+            return None
+        model_id = f"{config.backbone}+{fingerprint(folder)}"
+        graph = ensure_graph(path, model_id)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default, one per core
+        options.log_severity_level = 3  # errors only
+        session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
+        tokenizer.enable_truncation(config.max_length)
+        tokenizer.no_padding()
+        return cls(session, tokenizer, config, model_id, read_thresholds(folder), has_intensity_head(folder))
+
+    def encode_query(self, text: str, span: Span = None) -> Encoded:
+        """One text's semantic vector and emotion (pooled over the text, or a span and its clause)."""
+        text = check_texts([text])[0]
+        encoding = self.tokenizer.encode(text)
+        token_mask = np.ones(len(encoding.ids), dtype=np.float32)
+        chars = resolve_span(text, span)
+        if chars is not None:
+            offsets = np.asarray(encoding.offsets).reshape(-1, 2)
+            token_mask = clause_token_mask(text, offsets, token_mask, chars, self.config.max_length)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_mask": token_mask[None]}
+        semantic, mu, kappa, probs, strength = self.session.run(list(OUTPUTS), feed)
+        emotion = EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength if self.has_strength else None)
+        return Encoded(semantic, emotion, int(bool(encoding.overflowing)))

@@ -1,4 +1,4 @@
-"""Where a search's time goes: encoding the query (two ways), ranking, fetching the hits.
+"""Where a search's time goes: encoding the query (three or four ways), ranking, fetching the hits.
 
     python benchmarks/query_latency.py --index DIR     # an existing index of the Monte Cristo corpus
     python benchmarks/query_latency.py                 # builds one first (about 2 minutes)
@@ -61,18 +61,27 @@ def main() -> None:
         with single_threaded_blas():
             return rank(parts, engine.config, alpha, query, 10, "hybrid", None)
 
+    native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     runtime = OnnxQueryEncoder.load()
     steps = {
-        "encode the query, ONNX Runtime (float32; what searches use)": runtime.encode_query,
-        "encode the query, torch (float32, as documents are)": lambda q: encoder.encode([q]),
+        "encode the query, ONNX Runtime (float32; searches of an opened index)": runtime.encode_query,
+        "encode the query, torch batch path (float32, as documents are)": lambda q: encoder.encode([q]),
+        "encode the query, packed float32 layers": lambda q: (encoder.query_layers("float32"),
+                                                              encoder.encode_query(q)),
     }
+    if native_bf16:
+        steps["encode the query, packed bfloat16 layers (an index encoder loaded)"] = lambda q: (
+            encoder.query_layers("bfloat16"), encoder.encode_query(q))
+    encoder.query_layers(None)
+    default = "ONNX Runtime" if not native_bf16 else encoder.query_precision
     prepared = {q: as_query(q, runtime.encode_query(q)) for q in questions}
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
     steps["fetch the 10 hits (hits file)"] = lambda q: parts.fetch(hits[q])
-    steps["whole search, Python API, index encoder loaded"] = lambda q: engine.search(q, k=10)
+    steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
+        encoder.query_layers(None), engine.search(q, k=10))
     opened = HyperAmy.open(folder)
-    steps["whole search, Python API, index opened"] = lambda q: opened.search(q, k=10)
+    steps["whole search, Python API, index opened (ONNX Runtime queries)"] = lambda q: opened.search(q, k=10)
 
     timings = {}
     for name, seconds in process_timings(folder, questions[0], args.processes).items():
@@ -89,7 +98,7 @@ def main() -> None:
     rows = [[name, t["p50_ms"], t["p95_ms"]] for name, t in timings.items()]
     print(markdown_table(["step", "p50 ms", "p95 ms"], rows))
     path = write_record("query_latency", {"queries": len(questions), "repeats": args.repeats,
-                                          "threads": torch.get_num_threads()},
+                                          "native_bfloat16": native_bf16, "threads": torch.get_num_threads()},
                         f"{args.corpus.name} ({len(engine)} passages)", {}, timings, args.out)
     print(f"\nrecord appended to {path}")
 
@@ -98,7 +107,7 @@ PROCESS = """
 import sys
 from hyperamy.engine import HyperAmy, default_encoder
 full = default_encoder() if sys.argv[3] == "full" else None  # the torch encoder, loaded as indexing does
-HyperAmy.open(sys.argv[1], encoder=full).search(sys.argv[2], k=10)
+HyperAmy.open(sys.argv[1], encoder=full, preload_queries=True).search(sys.argv[2], k=10)
 """
 
 

@@ -112,7 +112,7 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
     """
     from hyperamy.engine import HyperAmy
 
-    hits = HyperAmy.open(index, weights=weights).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
+    hits = HyperAmy.open(index, weights=weights, preload_queries=True).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
                                                         span=span, **parse_settings(settings))
     if hits and hits[0].warning:
         click.echo(f"warning: {hits[0].warning}", err=True)

@@ -8,6 +8,7 @@ torch nor transformers once the graph is built. It gives what the torch encoder 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from hyperamy.encoder.outputs import EmotionBatch, Encoded
 from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, resolve_span
 from hyperamy.encoder.weights import (SHIPPED, fingerprint, has_intensity_head, read_config, read_thresholds,
                                       resolve_backbone)
+from hyperamy.errors import InputError
 
 TOKENIZER_FILE = "tokenizer.json"
 
@@ -50,7 +52,8 @@ class OnnxQueryEncoder:
         model_id = f"{config.backbone}+{fingerprint(folder)}"
         graph = ensure_graph(path, model_id)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default, one per core
+        # 0: ONNX Runtime's default, one per core; a server runs one thread per request instead
+        options.intra_op_num_threads = threads or _threads_from_environment()
         options.log_severity_level = 3  # errors only
         session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
@@ -72,3 +75,10 @@ class OnnxQueryEncoder:
         semantic, mu, kappa, probs, strength = self.session.run(list(OUTPUTS), feed)
         emotion = EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength if self.has_strength else None)
         return Encoded(semantic, emotion, int(bool(encoding.overflowing)))
+
+
+def _threads_from_environment() -> int:
+    value = os.environ.get("HYPERAMY_QUERY_THREADS") or "0"
+    if not value.isdigit():
+        raise InputError(f"HYPERAMY_QUERY_THREADS must be a whole number of threads, not {value!r}")
+    return int(value)

@@ -16,6 +16,7 @@ def build_app(index: str | None, weights: str | None, token: str | None, shards:
     _one_thread_per_request()
     engine = HyperAmy.open(index, encoder=default_encoder(weights))
     engine.encoder  # noqa: B018 - checked against the index now, not on the first request
+    engine.query_encoder  # noqa: B018 - loaded (its ONNX graph built, the first time) before serving
     if shards:
         engine.use_shards(shards, ray_address)
     return create_app(engine, token=token)
@@ -33,6 +34,7 @@ def _one_thread_per_request() -> None:
 
     torch.set_num_threads(1)
     threadpool_limits(1)
+    os.environ.setdefault("HYPERAMY_QUERY_THREADS", "1")  # ONNX Runtime's threads per query (runtime.py)
 
 
 def app_from_environment():

@@ -90,6 +90,9 @@ def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path)
         assert (out / name).is_file(), name
     card = (out / "README.md").read_text()
     assert f"hyperamy train --out {out} --data {tiny_data} --tuned-layers 1 --epochs 2 --batch-size 4 --skip-eval" in card
+    from hyperamy.encoder.weights import has_intensity_head
+
+    assert not has_intensity_head(out)  # fitted later by train-intensity, never saved untrained
     resumed = run("train", "--data", str(tiny_data), "--out", str(out), "--epochs", "3", "--tuned-layers", "1",
                   "--batch-size", "4", "--skip-eval", "--resume")
     assert resumed.exit_code == 0, resumed.stderr

@@ -169,9 +169,13 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
           skip_eval: bool, **options) -> None:
     """Fine-tune the emotion encoder on GoEmotions and the entity-level labels.
 
+    The intensity head (strength) is not trained here: run `hyperamy train-intensity
+    --weights OUT --out OUT-intensity` afterwards.
+
     \b
     Example:
       hyperamy train --out runs/encoder
+      hyperamy train-intensity --weights runs/encoder --out runs/encoder-intensity
     """
     from hyperamy.encoder.report import finish_run
     from hyperamy.encoder.train import train as fit

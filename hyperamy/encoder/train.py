@@ -43,6 +43,7 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, backbone = load_backbone(encoder_config.backbone)
     model = EmotionModel(backbone, encoder_config)
+    model.has_intensity = False  # its head is fitted afterwards, by `hyperamy train-intensity`
     model.freeze_lower()
     data_seed = config.seed if config.data_seed is None else config.data_seed
     if data_seed != config.seed:

@@ -28,6 +28,8 @@ def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None
     state = dict(model.named_parameters())
     tensors = {}
     for name in model.tuned_parameter_names():
+        if name in INTENSITY_HEAD and not model.has_intensity:  # never fitted: saved without it
+            continue
         tensor = state[name].detach().cpu().contiguous()
         tensors[name] = tensor.half() if name.startswith("trunk.") else tensor.float()
     with atomic_path(folder / WEIGHTS_FILE) as tmp:

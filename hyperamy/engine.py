@@ -350,6 +350,13 @@ class HyperAmy:
         view = self.refresh()
         return len(browse.matching_rows(view, where)) if where else len(view)
 
+    def arc(self, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
+            where: str | None = None):
+        """How feeling moves through the index: smoothed per-class intensity in document order (arcs.Arc)."""
+        from hyperamy import arcs
+
+        return arcs.arc(self.refresh(), by=by, labels=labels, window=window, points=points, where=where)
+
     def export(self, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
         """Write the documents to a JSON Lines or Parquet file; returns how many."""
         from hyperamy import browse

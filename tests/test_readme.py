@@ -24,6 +24,7 @@ EXPECTED = {
     "hyperamy count": r"^\d+\n$",
     "hyperamy get": r"^\{\"id\": \"chunk_4200\"",
     "hyperamy info": r"documents  10000",
+    "hyperamy arc": r"^10,000 documents in index order, each point the mean of 200:\n  document       0  chunk_0 ",
     "hyperamy check": r"every file matches its checksum",
     "hyperamy predict \"Villefort": r"\"span\": \"Villefort\"",
     "hyperamy predict \"I am": r"strength 0\.[89]\d.*\n  anger ",

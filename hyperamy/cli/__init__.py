@@ -49,4 +49,4 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.getLogger("hyperamy").setLevel(logging.DEBUG if debug else logging.INFO)
 
 
-from hyperamy.cli import encoder_commands, index_commands, manage_commands, serve_command  # noqa: E402,F401
+from hyperamy.cli import arc_command, encoder_commands, index_commands, manage_commands, serve_command  # noqa: E402,F401,I001

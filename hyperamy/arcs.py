@@ -1,0 +1,107 @@
+"""Emotion arcs: how feeling moves through an index, in document order, smoothed over a window.
+
+Each document contributes its per-label intensity (strength x probability, summed into the
+chosen label set's classes); the arc is the mean over a centred window of documents, sampled at
+evenly spaced points. Neutral is never felt, so it has no curve.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from hyperamy.emotions import label_set
+from hyperamy.errors import IndexStateError, InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Arc:
+    """An arc: at each point, the smoothed intensity of each class of a label set."""
+
+    labels: tuple[str, ...]
+    positions: np.ndarray  # (points,) index of the document in the arc's order
+    ids: list[str]  # the document at each point
+    values: np.ndarray  # (points, len(labels)) mean intensity over the window around each point
+    window: int
+    order: str  # "index order" or the metadata field that ordered the documents
+    documents: int
+
+    def to_dict(self) -> dict:
+        return {"order": self.order, "documents": self.documents, "window": self.window,
+                "labels": list(self.labels),
+                "points": [{"position": int(p), "id": i, **{name: round(float(v), 5) for name, v in zip(self.labels, row)}}
+                           for p, i, row in zip(self.positions, self.ids, self.values)]}
+
+
+def arc(view, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
+        where: str | None = None) -> Arc:
+    """The arc of the live documents (those passing `where`), ordered by a metadata field or by index order."""
+    names, matrix = label_set(labels)
+    keep = [i for i, name in enumerate(names) if matrix[:, i].any() and name != "neutral"]
+    rows = _ordered_rows(view, by, where)
+    if not len(rows):
+        raise InputError("no documents to draw an arc over" + (f" (--where {where!r})" if where else ""))
+    _, probs, strength = view.feelings(rows)
+    if np.isnan(strength).any():
+        raise IndexStateError("this index stores no strength (it was built with weights older than the "
+                              "intensity head); rebuild it with `hyperamy index` to draw arcs")
+    felt = (strength[:, None] * probs) @ matrix[:, keep]
+    window = window or max(1, len(rows) // 50)
+    if window < 1:
+        raise InputError("--window must be at least 1 document")
+    smooth = _moving_mean(felt, window)
+    chosen = np.unique(np.linspace(0, len(rows) - 1, min(points, len(rows))).round().astype(int))
+    fetched = view.fetch(rows[chosen])
+    ids = [fetched[int(row)]["id"] for row in rows[chosen]]
+    return Arc(tuple(names[i] for i in keep), chosen, ids, smooth[chosen], window, by or "index order", len(rows))
+
+
+def _ordered_rows(view, by: str | None, where: str | None) -> np.ndarray:
+    if by is None:
+        rows = view.live_rows()
+        return rows if not where else view.alive(view.store.filter_rows(where))
+    from hyperamy.store import condition
+
+    _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
+    if by not in fields or by == "_row":
+        shown = ", ".join(f for f in fields if f != "_row")
+        raise InputError(f"--by {by!r} is not a field of this index; its fields are {shown}")
+    quoted = '"' + by.replace('"', '""') + '"'
+    sql = f"SELECT _row FROM documents{' WHERE ' + condition(where) if where else ''} ORDER BY {quoted}, _row"
+    found, _ = view.store.query(sql, where=where)
+    return view.alive(np.asarray([r[0] for r in found], np.int64))
+
+
+def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean over a centred window (shorter at the ends: only documents that exist count)."""
+    sums = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    n = len(values)
+    start = np.clip(np.arange(n) - window // 2, 0, n)
+    end = np.clip(np.arange(n) + (window - window // 2), 0, n)
+    return (sums[end] - sums[start]) / (end - start)[:, None]
+
+
+def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) -> None:
+    """Draw an arc as lines or stacked areas, with labelled axes and a legend, into an image file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if style not in ("lines", "areas"):
+        raise InputError(f"style must be lines or areas, not {style!r}")
+    figure, axes = plt.subplots(figsize=(11, 5), dpi=110)
+    x = result.positions
+    if style == "areas":
+        axes.stackplot(x, result.values.T, labels=result.labels, alpha=0.85)
+    else:
+        for i, name in enumerate(result.labels):
+            axes.plot(x, result.values[:, i], label=name, linewidth=1.6)
+    axes.set_xlabel(f"document ({result.order}; {result.documents:,} documents)")
+    axes.set_ylabel(f"intensity, mean over {result.window} documents")
+    axes.set_title(title or "How feeling moves through the index")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)

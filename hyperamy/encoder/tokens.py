@@ -43,14 +43,12 @@ def length_sorted_batches(tokenizer, texts, spans, max_length: int, batch_size: 
     return np.argsort(order), batches
 
 
-# Where a clause ends: punctuation, or a contrasting conjunction ("... while ..."). Chosen on the
-# dev sentences of benchmarks/span_leakage.py and the training part of the entity file (commas
-# too: entity non-neutral macro-F1 0.093 there, 0.070 without them).
+# Where a clause ends: punctuation (commas included), or a contrasting conjunction ("... while ...").
 CLAUSE_BOUNDARY = re.compile(r"(?:[,;]?\s*\b(?:while|but|whereas|although|though|yet)\b|[.;:!?,\n]+)\s*",
                              re.IGNORECASE)
-
-
-CONTEXT_WEIGHT = 0.5  # chosen on the dev sentences and the entity training part (see span_clause)
+# The weight of a span's clause around it, against 1 for the span's own tokens. Both chosen on the
+# dev sentences of benchmarks/span_leakage.py and the training part of the entity file (model card).
+CONTEXT_WEIGHT = 0.5
 
 
 def span_clause(text: str, chars: tuple[int, int]) -> tuple[int, int]:

@@ -58,8 +58,9 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
 
 def _ordered_rows(view, by: str | None, where: str | None) -> np.ndarray:
     if by is None:
-        rows = view.live_rows()
-        return rows if not where else view.alive(view.store.filter_rows(where))
+        from hyperamy.browse import matching_rows
+
+        return matching_rows(view, where)
     from hyperamy.store import condition
 
     _, fields = view.store.query("SELECT * FROM documents LIMIT 0")

@@ -25,35 +25,55 @@ class Arc:
     window: int
     order: str  # "index order" or the metadata field that ordered the documents
     documents: int
+    entity: str | None = None  # an entity's arc: each point averages its mentions, not whole documents
+    mentions: int = 0  # how many mentions an entity's arc averages
 
     def to_dict(self) -> dict:
-        return {"order": self.order, "documents": self.documents, "window": self.window,
+        return {"order": self.order, "documents": self.documents, "window": self.window, "entity": self.entity,
+                "mentions": self.mentions,
                 "labels": list(self.labels),
                 "points": [{"position": int(p), "id": i, **{name: round(float(v), 5) for name, v in zip(self.labels, row)}}
                            for p, i, row in zip(self.positions, self.ids, self.values)]}
 
 
 def arc(view, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
-        where: str | None = None) -> Arc:
-    """The arc of the live documents (those passing `where`), ordered by a metadata field or by index order."""
+        where: str | None = None, entity=None) -> Arc:
+    """The arc of the live documents (those passing `where`), ordered by a metadata field or by index order.
+
+    With `entity` (entities.About) each point averages that entity's mentions instead: how it
+    is felt, mention by mention, placed at its document's position in the order.
+    """
     names, matrix = label_set(labels)
     keep = [i for i, name in enumerate(names) if matrix[:, i].any() and name != "neutral"]
     rows = _ordered_rows(view, by, where)
     if not len(rows):
         raise InputError("no documents to draw an arc over" + (f" (--where {where!r})" if where else ""))
-    _, probs, strength = view.feelings(rows)
+    if entity is None:
+        _, probs, strength = view.feelings(rows)
+        places, found = np.arange(len(rows)), rows
+    else:  # mentions in the order of their documents (and their place in them)
+        place_of = {int(r): i for i, r in enumerate(rows)}
+        inside = np.asarray([int(r) in place_of for r in entity.rows], bool)
+        if not inside.any():
+            raise InputError(f"no mention of {entity.name} in the documents to draw"
+                             + (f" (--where {where!r})" if where else ""))
+        places = np.asarray([place_of[int(r)] for r in entity.rows[inside]])
+        order = np.lexsort((entity.start[inside], places))
+        places, found = places[order], entity.rows[inside][order]
+        probs, strength = entity.feelings[inside][order, 1:29], entity.feelings[inside][order, 29]
     if np.isnan(strength).any():
         raise IndexStateError("this index stores no strength (it was built with weights older than the "
                               "intensity head); rebuild it with `hyperamy index` to draw arcs")
     felt = (strength[:, None] * probs) @ matrix[:, keep]
-    window = window or max(1, len(rows) // 50)
+    window = window or max(1, len(felt) // 50)
     if window < 1:
         raise InputError("--window must be at least 1 document")
     smooth = _moving_mean(felt, window)
-    chosen = np.unique(np.linspace(0, len(rows) - 1, min(points, len(rows))).round().astype(int))
-    fetched = view.fetch(rows[chosen])
-    ids = [fetched[int(row)]["id"] for row in rows[chosen]]
-    return Arc(tuple(names[i] for i in keep), chosen, ids, smooth[chosen], window, by or "index order", len(rows))
+    chosen = np.unique(np.linspace(0, len(felt) - 1, min(points, len(felt))).round().astype(int))
+    fetched = view.fetch(found[chosen])
+    ids = [fetched[int(row)]["id"] for row in found[chosen]]
+    return Arc(tuple(names[i] for i in keep), places[chosen], ids, smooth[chosen], window, by or "index order",
+               len(rows), None if entity is None else entity.name, 0 if entity is None else len(felt))
 
 
 def _ordered_rows(view, by: str | None, where: str | None) -> np.ndarray:
@@ -99,8 +119,12 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
         for i, name in enumerate(result.labels):
             axes.plot(x, result.values[:, i], label=name, linewidth=1.6)
     axes.set_xlabel(f"document ({result.order}; {result.documents:,} documents)")
-    axes.set_ylabel(f"intensity, mean over {result.window} documents")
-    axes.set_title(title or "How feeling moves through the index")
+    if result.entity is None:
+        axes.set_ylabel(f"intensity, mean over {result.window} documents")
+        axes.set_title(title or "How feeling moves through the index")
+    else:
+        axes.set_ylabel(f"intensity, mean over {result.window} mentions")
+        axes.set_title(title or f"How {result.entity} is felt ({result.mentions:,} mentions)")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -23,26 +23,27 @@ class SegmentWriter:
     """A Ray Data actor: one encoder, loaded once; each batch is one chunk, written as one segment."""
 
     def __init__(self, folder: str, config: dict, fields: dict, encoder_factory: Callable | None,
-                 weights: str | None, batch_size: int):
+                 weights: str | None, batch_size: int, mentions: dict | None = None):
         from hyperamy.config import IndexConfig, from_dict
         from hyperamy.engine import default_encoder
+        from hyperamy.mentions import MentionSettings
 
+        self.mentions = MentionSettings.from_dict(mentions)
         self.folder, self.fields, self.batch_size = Path(folder), fields, batch_size
         self.config = from_dict(IndexConfig, config)
         self.encoder = encoder_factory() if encoder_factory else default_encoder(weights)
 
     def __call__(self, batch: dict) -> dict:
         from hyperamy import persist
-        from hyperamy.segments import Documents, write_segment
+        from hyperamy.indexing import encode_documents
+        from hyperamy.segments import write_segment
 
         entries, fields_out = [], []
         for chunk in batch["chunk"]:
             chunk = json.loads(chunk)
-            encoded = self.encoder.encode(chunk["texts"], batch_size=self.batch_size)
-            documents = Documents(rows=np.asarray(chunk["rows"], np.int64), ids=chunk["ids"], texts=chunk["texts"],
-                                  hashes=chunk["hashes"], metadata=chunk["metadata"], semantic=encoded.semantic,
-                                  mu=encoded.emotion.mu, kappa=encoded.emotion.kappa, probs=encoded.emotion.probs,
-                                  strength=encoded.emotion.strength)
+            documents, encoded = encode_documents(self.encoder, self.mentions, np.asarray(chunk["rows"], np.int64),
+                                                  chunk["ids"], chunk["texts"], chunk["hashes"], chunk["metadata"],
+                                                  self.batch_size)
             fields = dict(self.fields)
             entry = write_segment(persist.new_segment_folder(self.folder), documents,
                                   self.encoder.emotion.thresholds, self.config, fields)
@@ -101,7 +102,8 @@ def _encode_and_write(engine, view, chunks, ray, actors, gpus_per_actor, encoder
             fn_constructor_kwargs={"folder": str(engine.folder), "config": dataclasses.asdict(engine.stored_config),
                                    "fields": dict(view.manifest.get("fields", {})),
                                    "encoder_factory": encoder_factory, "weights": weights,
-                                   "batch_size": engine.config.batch_size},
+                                   "batch_size": engine.config.batch_size,
+                                   "mentions": engine.mention_settings.to_dict()},
             max_restarts=0, max_task_retries=0).take_all()
     except Exception as exc:  # Ray wraps what failed in its own exception types
         lines = str(exc).strip().splitlines()

@@ -92,6 +92,7 @@ class HyperAmy:
         self.verify, self.wait = verify, wait
         self._refreshing = threading.Lock()  # threads of one process (a server) move on together
         self._sharded = None  # a shards.ShardedView once use_shards is called
+        self._mentions = None  # MentionSettings given to this engine (else the manifest's, else defaults)
 
     @classmethod
     def open(cls, path: str | Path | None = None, create: bool = False, encoder=None,
@@ -130,6 +131,35 @@ class HyperAmy:
     @property
     def manifest(self) -> dict | None:
         return self.snapshot.manifest if self.snapshot.stamp is not None else None
+
+    @property
+    def mention_settings(self):
+        """Which entity mentions writes look for (mentions.MentionSettings): those given to
+        `find_mentions`, else the index's own, else (a new index) automatic detection."""
+        from hyperamy.mentions import MentionSettings
+
+        if self._mentions is not None:
+            return self._mentions
+        if self.manifest is not None:
+            return MentionSettings.from_dict(self.manifest.get("mentions"))
+        return MentionSettings()
+
+    def find_mentions(self, entities: str | Path | Sequence[Sequence[str]] | None = None, field: str | None = None,
+                      detect: bool = True) -> None:
+        """Set which entity mentions this index looks for in the documents written from now on
+        (kept in its manifest at the next write).
+
+        `entities`: a file (one entity a line, `Name | alias | alias`) or a list of name lists;
+        `field`: a metadata field listing each document's entities; `detect`: also find
+        capitalised names automatically. Documents already stored keep the mentions they have.
+        """
+        from hyperamy.mentions import MentionSettings, read_entity_file
+
+        if isinstance(entities, (str, Path)):
+            names = read_entity_file(entities)
+        else:
+            names = tuple(tuple(str(n) for n in ([e] if isinstance(e, str) else e)) for e in entities or ())
+        self._mentions = MentionSettings(names, field, detect)
 
     @property
     def encoder(self):
@@ -310,9 +340,13 @@ class HyperAmy:
         self._sharded = sharding.open_sharded(self, shards, ray)
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
-               emotion: str | Sequence[str] | None = None, span: str | None = None, **settings) -> list:
+               emotion: str | Sequence[str] | None = None, span: str | None = None, about: str | None = None,
+               recency: str | None = None, **settings) -> list:
         """Rank documents for a query; see hyperamy.search for how scores are made.
 
+        `about` keeps the documents that mention that entity and ranks their feeling by how the
+        entity is felt there (its mention's emotion) instead of the whole passage's.
+        `recency` ("FIELD:HALF_LIFE", e.g. "published:30d") fades older documents' scores.
         `settings` override this search's ranking settings (RANKING_SETTINGS, e.g.
         `semantic_share=0.7`); the index's own stay as they are.
         """
@@ -325,7 +359,8 @@ class HyperAmy:
                                   f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
         if isinstance(emotion, str):
             emotion = [emotion]
-        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, config=config)
+        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, config=config,
+                      about=about, recency=recency)
 
     def get(self, id: str) -> dict | None:
         """One document (id, text, kappa, emotion, emotions, strength, intensity, metadata, row), or None."""
@@ -351,11 +386,28 @@ class HyperAmy:
         return len(browse.matching_rows(view, where)) if where else len(view)
 
     def arc(self, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
-            where: str | None = None):
-        """How feeling moves through the index: smoothed per-class intensity in document order (arcs.Arc)."""
-        from hyperamy import arcs
+            where: str | None = None, entity: str | None = None):
+        """How feeling moves through the index (or, with `entity`, how that entity is felt, mention
+        by mention): smoothed per-class intensity in document order (arcs.Arc)."""
+        from hyperamy import arcs, entities
 
-        return arcs.arc(self.refresh(), by=by, labels=labels, window=window, points=points, where=where)
+        view = self.refresh()
+        felt = entities.about(view, entity, self.mention_settings.names) if entity is not None else None
+        return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt)
+
+    def entities(self, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
+        """The entities mentioned in the index, most mentioned first, each with its counts and the
+        emotion it is felt with most (see hyperamy.entities)."""
+        from hyperamy import entities
+
+        return entities.entities(self.refresh(), limit=limit, min_mentions=min_mentions)
+
+    def entity(self, name: str, top: int = 3, passages: int = 3) -> dict:
+        """How one entity is felt: mentions, top emotions by mean intensity and, for each, the
+        passages where it is felt most (aliases and names without accents resolve)."""
+        from hyperamy import entities
+
+        return entities.profile(self.refresh(), name, self.mention_settings.names, top=top, passages=passages)
 
     def export(self, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
         """Write the documents to a JSON Lines or Parquet file; returns how many."""

@@ -72,21 +72,46 @@ def _as_record(value, position: int) -> Record:
     return Record(id=str(value["id"]), text=text, metadata=metadata)
 
 
+def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts: list[str], hashes: list[str],
+                     metadata: list[dict], batch_size: int, on_batch: Callable[[int], None] | None = None):
+    """(Documents for a new segment, what the encoder returned): vectors, feelings and, when the
+    index looks for them (`settings`, mentions.MentionSettings), entity mentions read in the
+    same forward pass."""
+    from hyperamy.mentions import Finder
+    from hyperamy.segments import Documents, Mentions, feelings_table
+
+    found = [Finder(settings).find(t, m) for t, m in zip(texts, metadata)] if settings.enabled else None
+    spans = [[(f.start, f.end) for f in mentions] for mentions in found] if found is not None else None
+    encoded = encoder.encode(texts, batch_size=batch_size, on_batch=on_batch, mentions=spans)
+    mentions = None
+    if found is not None:
+        read = encoded.mentions
+        which = [found[d][n] for d, n in zip(read.doc, read.number)]
+        mentions = Mentions(rows=np.asarray(rows, np.int64)[read.doc], entity=[f.entity for f in which],
+                            surface=[texts[d][f.start:f.end] for d, f in zip(read.doc, which)],
+                            start=np.asarray([f.start for f in which], np.int64),
+                            end=np.asarray([f.end for f in which], np.int64), source=[f.source for f in which],
+                            initial=np.asarray([f.initial for f in which], bool), mu=read.emotion.mu,
+                            feelings=feelings_table(read.emotion.kappa, read.emotion.probs, read.emotion.strength))
+    documents = Documents(rows=np.asarray(rows, np.int64), ids=ids, texts=texts, hashes=hashes, metadata=metadata,
+                          semantic=encoded.semantic, mu=encoded.emotion.mu, kappa=encoded.emotion.kappa,
+                          probs=encoded.emotion.probs, strength=encoded.emotion.strength, mentions=mentions)
+    return documents, encoded
+
+
 def _write(engine, todo: list[Record], replaced: list[int], batch_size: int, report,
            progress: Callable[[int], None] | None) -> None:
     from hyperamy import persist
-    from hyperamy.segments import Documents, write_segment
+    from hyperamy.segments import write_segment
     from hyperamy.writer import commit
 
     encoder = engine.encoder
-    encoded = encoder.encode([r.text for r in todo], batch_size=batch_size, on_batch=progress)
     view = engine.snapshot
     first = view.manifest["next_row"]
     rows = np.arange(first, first + len(todo), dtype=np.int64)
-    documents = Documents(rows=rows, ids=[r.id for r in todo], texts=[r.text for r in todo],
-                          hashes=[r.content_hash for r in todo], metadata=[r.metadata for r in todo],
-                          semantic=encoded.semantic, mu=encoded.emotion.mu, kappa=encoded.emotion.kappa,
-                          probs=encoded.emotion.probs, strength=encoded.emotion.strength)
+    documents, encoded = encode_documents(encoder, engine.mention_settings, rows, [r.id for r in todo],
+                                          [r.text for r in todo], [r.content_hash for r in todo],
+                                          [r.metadata for r in todo], batch_size, progress)
     fields = dict(view.manifest.get("fields", {}))
     entry = write_segment(persist.new_segment_folder(engine.folder), documents, encoder.emotion.thresholds,
                           engine.stored_config, fields)

@@ -41,6 +41,10 @@ class Hit:
     snippet: str
     metadata: dict[str, Any]
     warning: str | None = None  # said of the query, e.g. emotion mode with a query that feels nothing
+    mention: dict | None = None  # with `about`: the entity's mention whose feeling was ranked, and how it is felt
+    recency: float | None = None  # with `recency`: the decay the score was multiplied by (1 = newest)
+    recency_part: float = 0.0  # what the decay changed in the score (the parts sum to the score)
+    age: float | None = None  # with `recency`: the document's age, in the half-life's unit
 
     def to_dict(self) -> dict:
         value = dataclasses.asdict(self)
@@ -63,8 +67,17 @@ class Hit:
             how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
                    "emotion": f"the certainty-weighted emotion overlap {self.emotion:.4f}"}[self.mode]
         strength = "" if self.strength is None else f", strength {self.strength:.2f}"
+        if self.recency is not None:
+            age = "the field is empty: not faded" if self.age is None else f"age {self.age:g}"
+            how += (f"; recency {self.recency_part:+.4f} (the score above the lowest candidate's, times the "
+                    f"decay {self.recency:.3f}: {age})")
+        mention = ""
+        if self.mention is not None:
+            said = ", ".join(f"{e['label']} {e['prob']:.2f}" for e in self.mention["top_emotions"])
+            mention = (f"; emotion read from the mention {self.mention['text']!r} of {self.mention['entity']} "
+                       f"(kappa {self.mention['kappa']:.1f} [{said}])")
         return (f"score {self.score:.4f} = {how}; kappa: query {self.query_kappa:.1f}, "
-                f"document {self.kappa:.1f}{strength} [{felt}]")
+                f"document {self.kappa:.1f}{strength} [{felt}]{mention}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,10 +106,14 @@ class Ranked:
     emotion_weight: float
     parts: dict[str, np.ndarray]  # what each signal added to each score
     semantic_share: float  # the share of relevance meaning got for this query
+    mentions: np.ndarray | None = None  # with `about`: the mention (in About's table) each emotion was read from
+    decay: np.ndarray | None = None  # with recency: each hit's decay factor
+    age: np.ndarray | None = None  # with recency: each hit's age (NaN: the field is empty)
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
-           emotion: Sequence[str] | None, span: str | None, config=None) -> list[Hit]:
+           emotion: Sequence[str] | None, span: str | None, config=None, about: str | None = None,
+           recency: str | None = None) -> list[Hit]:
     config = config or engine.config
     if not isinstance(query, str) or not query.strip():
         raise InputError("the query is empty")
@@ -105,7 +122,14 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
     if k < 1:
         raise InputError("k must be at least 1")
     labels = [LABELS[label_index(name)] for name in (emotion or [])]
+    fade = Recency.parse(view, recency) if recency else None
     allowed = view.store.filter_rows(where, labels)
+    entity = None
+    if about is not None:
+        from hyperamy.entities import about as mentions_of
+
+        entity = mentions_of(view, about, engine.mention_settings.names)
+        allowed = entity.documents() if allowed is None else np.intersect1d(allowed, entity.documents())
     if allowed is not None:
         allowed = view.alive(allowed)
         if not len(allowed):
@@ -115,7 +139,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
     with single_threaded_blas():
         ranked = rank(view, config, view.manifest["models"]["alpha"],
                       Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
-                      k, mode, allowed)
+                      k, mode, allowed, entity, fade)
     stored = view.fetch(ranked.rows)
     warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
     hits = []
@@ -134,7 +158,11 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if row_felt is None else round(row_strength, 4),
                         intensity=() if row_felt is None else tuple((LABELS[j], float(row_felt[j])) for j in top),
-                        text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"]))
+                        text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"],
+                        mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,
+                        recency=None if fade is None else float(ranked.decay[i]),
+                        recency_part=float(ranked.parts.get("recency", np.zeros(len(ranked.rows)))[i]),
+                        age=None if fade is None or np.isnan(ranked.age[i]) else round(float(ranked.age[i]), 4)))
     return hits
 
 
@@ -168,8 +196,14 @@ def single_threaded_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None) -> Ranked:
-    """Candidates from each leg, scored by `rerank.contributions`; the k best, best first."""
+def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
+         about=None, fade: "Recency | None" = None) -> Ranked:
+    """Candidates from each leg, scored by `rerank.contributions`; the k best, best first.
+
+    With `about` (entities.About) the emotion leg searches the entity's mentions, and each
+    document's emotion term is that of its mention that best fits the query's feeling. With
+    `fade`, each score above the lowest candidate's is multiplied by the document's decay.
+    """
     wanted = max(config.candidates, k)
     keyword_rows, keyword_scores = view.keyword.scores(query.text)
     query_certainty = float(certainty(query.kappa, alpha))
@@ -181,21 +215,115 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
         tops["lexical"], found = lexical.top(keyword_rows, keyword_scores, wanted, allowed)
         legs.append(found)
     if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
-        legs.append(view.search("emotion", query.mu, wanted, allowed)[1])
+        legs.append(about.search(query.mu, wanted) if about is not None
+                    else view.search("emotion", query.mu, wanted, allowed)[1])
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
     kappa, probs, felt = view.feelings(candidates)
     semantic = view.vectors("semantic", candidates) @ query.semantic
     keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
-    feeling = emotion_similarity(query.probs, probs, kappa, alpha)
+    chosen = None
+    if about is not None:
+        chosen, feeling = about.best_mentions(
+            candidates, lambda p, c: emotion_similarity(query.probs, p, c, alpha))
+    else:
+        feeling = emotion_similarity(query.probs, probs, kappa, alpha)
     share = config.semantic_share
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
     parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, share, config.emotion_weight)
-    scores = sum(parts.values()).astype(np.float32)
+    scores = sum(parts.values())
+    decay = age = None
+    if fade is not None and len(candidates):
+        decay, age = fade.decay(candidates)
+        faded = (scores - scores.min()) * decay
+        parts["recency"] = faded - scores
+        scores = faded
+    scores = scores.astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
                   kappa[order], probs[order], felt[order], weight, {name: part[order] for name, part in parts.items()},
-                  share)
+                  share, None if chosen is None else chosen[order], None if decay is None else decay[order],
+                  None if age is None else age[order])
+
+
+UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recency:
+    """`--recency FIELD:HALF_LIFE`: a document's score fades by half every HALF_LIFE of age.
+
+    For a date or time field (or ISO text) the age runs to now and HALF_LIFE takes a unit
+    (90s, 30m, 12h, 7d, 2w, 1y); for a numeric field (a chapter, a version) the age runs to the
+    largest value in the index and HALF_LIFE is in the field's own units. A document whose field
+    is empty is not faded.
+    """
+
+    view: Any
+    field: str
+    half_life: float
+    unit: str  # "seconds" or "field"
+    newest: float
+
+    @classmethod
+    def parse(cls, view, spec: str) -> "Recency":
+        field, _, life = spec.rpartition(":")
+        if not field or not life:
+            raise InputError(f"--recency {spec!r}: give FIELD:HALF_LIFE, e.g. published:30d or chapter:10")
+        _, names = view.store.query("SELECT * FROM documents LIMIT 0")
+        if field not in names or field == "_row":
+            raise InputError(f"--recency: {field!r} is not a field of this index; its fields are "
+                             f"{', '.join(n for n in names if n != '_row')}")
+        kind = cls._kind(view, field)
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", life.lower())
+        if not match or float(match.group(1)) <= 0:
+            raise InputError(f"--recency {spec!r}: the half-life must be a positive number, with a unit for "
+                             "dates (s, m, h, d, w, y)")
+        number, unit = float(match.group(1)), match.group(2)
+        if kind == "field":
+            if unit:
+                raise InputError(f"--recency {spec!r}: {field} holds numbers, so the half-life is a plain number "
+                                 "in its units")
+            found, _ = view.store.query(f"SELECT max({_column(field)}) FROM documents")
+            return cls(view, field, number, kind, float(found[0][0] or 0.0))
+        if unit not in UNITS:
+            raise InputError(f"--recency {spec!r}: {field} holds dates, so the half-life needs a unit: "
+                             "s, m, h, d, w or y (e.g. 30d)")
+        import time
+
+        return cls(view, field, number * UNITS[unit], kind, time.time())
+
+    @staticmethod
+    def _kind(view, field: str) -> str:
+        found, _ = view.store.query(f"SELECT typeof({_column(field)}) FROM documents "
+                                    f"WHERE {_column(field)} IS NOT NULL LIMIT 1")
+        kind = found[0][0] if found else "NULL"
+        if kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE") or \
+                kind.startswith("DECIMAL") or kind.startswith("UINTEGER") or kind.startswith("UBIGINT"):
+            return "field"
+        if kind.startswith("TIMESTAMP") or kind in ("DATE", "VARCHAR"):
+            return "seconds"
+        raise InputError(f"--recency: {field!r} holds {kind}; it needs numbers, dates or ISO date text")
+
+    def decay(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(decay factor, age: in days for dates, in the field's units for numbers) of each row;
+        an empty field gives (1, NaN)."""
+        column = _column(self.field)
+        value = (f"epoch(CAST({column} AS TIMESTAMP))" if self.unit == "seconds" else f"CAST({column} AS DOUBLE)")
+        try:
+            found, _ = self.view.store.query(f"SELECT _row, {value} FROM documents WHERE _row = ANY(?)",
+                                             [[int(r) for r in rows]])
+        except Exception as exc:  # noqa: BLE001 - text that is not a date
+            raise InputError(f"--recency: {self.field!r} holds values that are not dates: {exc}") from None
+        ages = dict(found)
+        age = np.asarray([np.nan if ages.get(int(r)) is None else max(self.newest - float(ages[int(r)]), 0.0)
+                          for r in rows], np.float64)
+        decay = np.where(np.isnan(age), 1.0, 0.5 ** (np.nan_to_num(age) / self.half_life))
+        return decay, age / (86400.0 if self.unit == "seconds" else 1.0)
+
+
+def _column(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -27,6 +27,8 @@ from hyperamy.locking import Pin
 from hyperamy.vectors import VectorIndex
 
 DOCS_FILE = "docs.parquet"
+MENTIONS_FILE, MENTION_FEELINGS = "mentions.parquet", "mention_feelings.npy"  # entity mentions (mentions.py)
+MENTION_FILES = (MENTIONS_FILE, MENTION_FEELINGS, "mention.faiss")  # read when entities are asked about
 HITS_FILE, OFFSETS_FILE = "hits.jsonl", "hits_offsets.npy"  # [id, text, metadata] per line, for fetching hits
 COMPLETE = "complete"  # written last: a folder without it was never finished
 # Columns of docs.parquet that metadata may not take; such fields are stored with a meta_ prefix.
@@ -61,9 +63,49 @@ class Documents:
     kappa: np.ndarray
     probs: np.ndarray
     strength: np.ndarray | None = None  # None: the model has no intensity head
+    mentions: "Mentions | None" = None  # None: the index does not look for mentions
 
     def feelings(self) -> np.ndarray:
         return feelings_table(self.kappa, self.probs, self.strength)
+
+
+@dataclasses.dataclass
+class Mentions:
+    """Entity mentions of a segment's documents, ordered by (row, start)."""
+
+    rows: np.ndarray  # (m,) int64: the document's row
+    entity: list[str]  # the name each resolves to
+    surface: list[str]  # the text as written
+    start: np.ndarray  # (m,) character offsets in the document's text
+    end: np.ndarray
+    source: list[str]  # "list", "field" or "auto" (mentions.py)
+    initial: np.ndarray  # (m,) bool: opens a sentence
+    mu: np.ndarray  # (m, dim) emotion directions
+    feelings: np.ndarray  # (m, 30): kappa, the 28 label probabilities, strength
+    index: VectorIndex | None = None  # FAISS over mu, ids = places in this table (as read from a segment)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self, keep: np.ndarray) -> "Mentions":
+        keep = np.asarray(keep)
+        return Mentions(self.rows[keep], [self.entity[i] for i in keep], [self.surface[i] for i in keep],
+                        self.start[keep], self.end[keep], [self.source[i] for i in keep], self.initial[keep],
+                        self.mu[keep], self.feelings[keep])
+
+    @classmethod
+    def join(cls, parts: Sequence["Mentions"], dim: int) -> "Mentions":
+        """One table of several, ordered by (row, start)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls(np.zeros(0, np.int64), [], [], np.zeros(0, np.int64), np.zeros(0, np.int64), [],
+                       np.zeros(0, bool), np.zeros((0, dim), np.float32), np.zeros((0, 30), np.float32))
+        rows, start = np.concatenate([p.rows for p in parts]), np.concatenate([p.start for p in parts])
+        joined = cls(rows, sum((p.entity for p in parts), []), sum((p.surface for p in parts), []), start,
+                     np.concatenate([p.end for p in parts]), sum((p.source for p in parts), []),
+                     np.concatenate([p.initial for p in parts]), np.concatenate([p.mu for p in parts]),
+                     np.concatenate([p.feelings for p in parts]))
+        return joined.take(np.lexsort((start, rows)))
 
 
 def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None) -> np.ndarray:
@@ -82,8 +124,63 @@ def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, co
                            table.select(metadata).to_pylist() if metadata else [{}] * table.num_rows))
     write_arrays(folder, documents.rows, documents.semantic, documents.mu,
                   documents.feelings(), config)
+    if documents.mentions is not None:
+        write_mentions(folder, documents.mentions)
     TermCounts.build(documents.texts).save(folder)
     return finish(folder, len(documents.rows))
+
+
+def write_mentions(folder: Path, mentions: Mentions) -> None:
+    """A segment's mentions: a table for DuckDB (mentions.parquet: row, entity, surface, start, end,
+    source, initial, kappa, emotion, strength, intensity_<label>), their feelings (like
+    feelings.npy) and a flat FAISS index of their emotion directions, ids = places in the table."""
+    import pyarrow as pa
+
+    probs, kappa, strength = mentions.feelings[:, 1:29], mentions.feelings[:, 0], mentions.feelings[:, 29]
+    columns = {
+        "row": pa.array(np.asarray(mentions.rows, np.int64)), "entity": pa.array(mentions.entity, pa.string()),
+        "surface": pa.array(mentions.surface, pa.string()), "start": pa.array(np.asarray(mentions.start, np.int64)),
+        "end": pa.array(np.asarray(mentions.end, np.int64)), "source": pa.array(mentions.source, pa.string()),
+        "initial": pa.array(np.asarray(mentions.initial, bool)), "kappa": pa.array(kappa.astype(np.float32)),
+        "emotion": pa.array([LABELS[i] for i in probs.argmax(1)] if len(probs) else [], pa.string()),
+        "strength": pa.array(strength.astype(np.float32)),
+    }
+    felt = intensity(strength, probs)
+    for name in INTENSITY_COLUMNS:
+        columns[name] = pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))].astype(np.float32))
+    _write_parquet(pa.table(columns), folder / MENTIONS_FILE)
+    np.save(folder / MENTION_FEELINGS, np.asarray(mentions.feelings, np.float32))
+    index = VectorIndex(mentions.mu.shape[1], "flat")
+    index.add(np.arange(len(mentions), dtype=np.int64), mentions.mu)
+    index.save(folder, "mention")
+
+
+def read_mentions(folder: Path, entry: dict, verify: bool = True) -> Mentions | None:
+    """A segment's mentions, each file checked against the manifest; None if it has none."""
+    import pyarrow.parquet as pq
+
+    if MENTIONS_FILE not in entry["files"]:
+        return None
+    payloads = {name: _check(folder / name, entry["files"][name], verify, (folder / name).read_bytes()
+                             if (folder / name).is_file() else None) for name in MENTION_FILES}
+    try:
+        table = pq.read_table(io.BytesIO(payloads[MENTIONS_FILE]),
+                              columns=["row", "entity", "surface", "start", "end", "source", "initial"])
+        feelings = np.load(io.BytesIO(payloads[MENTION_FEELINGS]))
+        vectors = VectorIndex.from_bytes(payloads, "mention", _Flat)
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"segment {folder} has damaged mentions: {exc}; run `hyperamy check --repair`") from exc
+    column = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    mu = vectors.vectors(np.arange(len(vectors), dtype=np.int64))
+    if not (len(column["row"]) == len(feelings) == len(mu)):
+        raise IndexStateError(f"segment {folder} has inconsistent mentions; run `hyperamy check --repair`")
+    return Mentions(column["row"].astype(np.int64), list(column["entity"]), list(column["surface"]),
+                    column["start"].astype(np.int64), column["end"].astype(np.int64), list(column["source"]),
+                    column["initial"].astype(bool), mu, feelings, vectors)
+
+
+class _Flat:  # the settings VectorIndex.from_bytes reads, for the always-exact mention index
+    vector_index, hnsw_m, hnsw_ef_search = "flat", 32, 128
 
 
 def write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.ndarray, feelings: np.ndarray,
@@ -242,9 +339,17 @@ class Segment:
     pin: Pin
     hits: Any = None  # the hits file, memory-mapped
     offsets: np.ndarray | None = None
+    entry: dict | None = None  # its manifest entry (to check the files read later)
+    _mentions: Any = dataclasses.field(default=False, repr=False)  # False: not read yet
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def mentions(self, verify: bool = True) -> Mentions | None:
+        """Its entity mentions (read and checked on first use); None if written without them."""
+        if self._mentions is False:
+            self._mentions = read_mentions(self.folder, self.entry, verify)
+        return self._mentions
 
     def hit(self, position: int) -> dict:
         """{"id", "text", "metadata"} of the document at a position."""
@@ -270,6 +375,8 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
         path = folder / name
         if name in (DOCS_FILE, HITS_FILE):  # read lazily (DuckDB, a memory map): checked here, not kept
             _check(path, expected, verify, None)
+        elif name in MENTION_FILES:  # read, and checksummed, when entities are first asked about
+            _check(path, expected, False, None)
         else:
             payloads[name] = _check(path, expected, verify, path.read_bytes() if path.is_file() else None)
     size = entry["documents"]
@@ -296,7 +403,7 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     if len(offsets) != size + 1 or offsets[-1] != len(hits):
         raise IndexStateError(f"segment {folder} is inconsistent: {HITS_FILE} does not match {OFFSETS_FILE}; "
                               "run `hyperamy check --repair`")
-    return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin, hits, offsets)
+    return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin, hits, offsets, entry)
 
 
 def _check(path: Path, expected: dict, verify: bool, payload: bytes | None):

@@ -15,7 +15,7 @@ import numpy as np
 from hyperamy import persist
 from hyperamy.errors import IndexStateError
 from hyperamy.lexical import KeywordScorer
-from hyperamy.segments import DOCS_FILE, Segment, load_segment
+from hyperamy.segments import DOCS_FILE, MENTIONS_FILE, Segment, load_segment
 from hyperamy.store import Store
 from hyperamy.vectors import best
 
@@ -125,7 +125,8 @@ def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombs
     if whole and count != manifest["counts"]["documents"]:
         raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "
                               f"documents, its segments hold {count} live ones; run `hyperamy check`")
-    store = Store(folder, [segment.folder / DOCS_FILE for segment in segments])
+    store = Store(folder, [segment.folder / DOCS_FILE for segment in segments],
+                  [segment.folder / MENTIONS_FILE for segment in segments if MENTIONS_FILE in segment.entry["files"]])
     keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)])
     return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
 

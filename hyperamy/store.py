@@ -23,7 +23,7 @@ EMPTY = ("SELECT NULL::BIGINT AS row, NULL::VARCHAR AS id, NULL::VARCHAR AS text
 class Store:
     """Read-only SQL over some docs.parquet files (hits are fetched from segments' hits files)."""
 
-    def __init__(self, root: Path, files: Sequence[Path]):
+    def __init__(self, root: Path, files: Sequence[Path], mention_files: Sequence[Path] = ()):
         import duckdb
 
         self._lock = threading.Lock()  # a DuckDB connection serves one query at a time
@@ -35,6 +35,10 @@ class Store:
             source = EMPTY
         self.db.execute(f"CREATE VIEW docs AS {source}")
         self.db.execute("CREATE VIEW documents AS SELECT row AS _row, * EXCLUDE (row, hash) FROM docs")
+        if mention_files:  # entity mentions (segments.write_mentions), joined to documents by row
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in mention_files)
+            self.db.execute(f"CREATE VIEW mentions AS SELECT * FROM read_parquet([{listed}])")
+        self.has_mentions = bool(mention_files)
         root = str(Path(root).resolve()).replace("'", "''")
         self.db.execute(f"SET allowed_directories = ['{root}']")
         self.db.execute("SET enable_external_access = false")

@@ -13,7 +13,7 @@ import numpy as np
 
 from hyperamy import persist, snapshot
 from hyperamy.lexical import TermCounts
-from hyperamy.segments import DOCS_FILE, ROW_GROUP, write_arrays, finish, hits_from_documents
+from hyperamy.segments import DOCS_FILE, ROW_GROUP, Mentions, finish, hits_from_documents, write_arrays, write_mentions
 
 MERGE_FACTOR = 10  # this many segments of one size tier are merged into one
 DEAD_SHARE = 0.5  # a segment with at least this share deleted is rewritten without them
@@ -36,6 +36,7 @@ def commit(engine, segments: list[dict], tombstones: np.ndarray, next_row: int, 
         "shards": shards if shards is not None else old.get("shards", 1),
         "tombstones": persist.write_tombstones(engine.folder, tombstones, number),
         "created": old.get("created", now), "updated": now,
+        "mentions": engine.mention_settings.to_dict(),
     }
     persist.write_manifest(engine.folder, manifest)
     engine.snapshot = snapshot.load(engine.folder, engine.stored_config, engine.snapshot, engine.verify)
@@ -75,16 +76,29 @@ def merge(engine, names: list[str], parts: int = 1, shards: int | None = None) -
         semantic = np.concatenate([s.semantic.vectors(s.rows[live]) for s, live in chosen])[order]
         mu = np.concatenate([s.emotion.vectors(s.rows[live]) for s, live in chosen])[order]
         feelings = np.concatenate([s.feelings[live] for s, live in chosen])[order]
+        mentions = _live_mentions(chosen, engine.verify)
         for piece in np.array_split(np.arange(len(rows)), min(parts, len(rows))):
             folder = persist.new_segment_folder(engine.folder)
             folder.mkdir(parents=True)
             _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
             hits_from_documents(folder)
             write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], engine.stored_config)
+            if mentions is not None:
+                write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))
             TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
             kept.append(finish(folder, len(piece)))
     tombstones = np.setdiff1d(view.tombstones, merged_rows)
     commit(engine, kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)
+
+
+def _live_mentions(chosen, verify: bool) -> Mentions | None:
+    """The mentions of the live documents of some segments, or None when none of them has any."""
+    found = [(s.mentions(verify), s, live) for s, live in chosen]
+    if all(m is None for m, _, _ in found):
+        return None
+    dim = next(m.mu.shape[1] for m, _, _ in found if m is not None)
+    return Mentions.join([m.take(np.flatnonzero(np.isin(m.rows, s.rows[live]))) for m, s, live in found
+                          if m is not None], dim)
 
 
 def compact_automatically(engine) -> None:

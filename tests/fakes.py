@@ -35,13 +35,29 @@ class FakeEncoder:
     dimension = 32
     emotion = FakeEmotion()
 
-    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
-        from hyperamy.emotions import LABELS
-        from hyperamy.encoder.outputs import EmotionBatch, Encoded
-        from hyperamy.encoder.tokens import check_texts, resolve_span
-        from hyperamy.lexical import words
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None, mentions=None):
+        """Mentions are read over their clause (tokens.span_clause), as the real encoder pools them."""
+        from hyperamy.encoder.outputs import EmotionBatch, Encoded, MentionBatch
+        from hyperamy.encoder.tokens import check_texts, span_clause
 
         texts = check_texts(texts)
+        encoded = self._encode(texts, spans, batch_size, on_batch)
+        if mentions is None:
+            return encoded
+        where = [(d, n, t[slice(*span_clause(t, tuple(c)))]) for d, (t, found) in enumerate(zip(texts, mentions))
+                 for n, c in enumerate(found)]
+        read = self._encode([clause for _, _, clause in where], None, batch_size, None) if where else None
+        emotion = read.emotion if read is not None else EmotionBatch(
+            np.zeros((0, 8), np.float32), np.zeros(0, np.float32), np.zeros((0, 28), np.float32), np.zeros(0, np.float32))
+        return Encoded(encoded.semantic, encoded.emotion, 0, MentionBatch(
+            np.asarray([d for d, _, _ in where], np.int64), np.asarray([n for _, n, _ in where], np.int64), emotion))
+
+    def _encode(self, texts, spans, batch_size, on_batch):
+        from hyperamy.emotions import LABELS
+        from hyperamy.encoder.outputs import EmotionBatch, Encoded
+        from hyperamy.encoder.tokens import resolve_span
+        from hyperamy.lexical import words
+
         spans = spans or [None] * len(texts)
         semantic = np.zeros((len(texts), 32), np.float32)
         mu = np.zeros((len(texts), 8), np.float32)
@@ -78,6 +94,6 @@ class SlowEncoder(FakeEncoder):
     def __init__(self, delay: float = 0.01):
         self.delay = delay
 
-    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None, mentions=None):
         time.sleep(self.delay * len(texts))
-        return super().encode(texts, spans, batch_size, on_batch)
+        return super().encode(texts, spans, batch_size, on_batch, mentions)

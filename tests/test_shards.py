@@ -123,13 +123,13 @@ class BrokenEncoder:
         self.inner, self.calls = FakeEncoder(), 0
         self.model_id, self.dimension, self.emotion = self.inner.model_id, self.inner.dimension, self.inner.emotion
 
-    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None, mentions=None):
         self.calls += 1
         if self.calls == 2:
             import os
 
             os._exit(1)  # the actor process dies
-        return self.inner.encode(texts, spans, batch_size, on_batch)
+        return self.inner.encode(texts, spans, batch_size, on_batch, mentions)
 
 
 def test_an_unreachable_cluster_is_a_clear_error_within_seconds():

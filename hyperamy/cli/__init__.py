@@ -49,4 +49,5 @@ def main(ctx: click.Context, debug: bool) -> None:
     logging.getLogger("hyperamy").setLevel(logging.DEBUG if debug else logging.INFO)
 
 
-from hyperamy.cli import arc_command, encoder_commands, index_commands, manage_commands, serve_command  # noqa: E402,F401,I001
+from hyperamy.cli import (  # noqa: E402,F401,I001
+    arc_command, encoder_commands, entity_commands, index_commands, manage_commands, serve_command)

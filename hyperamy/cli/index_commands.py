@@ -34,15 +34,23 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
                    "Segments are adopted in one commit at the end.")
 @click.option("--ray-actors", default=2, show_default=True, type=click.IntRange(1), help="Encoder actors.")
 @click.option("--ray-gpus-per-actor", default=0.0, show_default=True, type=click.FloatRange(0), help="GPUs per actor.")
+@click.option("--entities", "entity_file", type=click.Path(dir_okay=False, exists=True),
+              help="Entities to find: one a line, aliases after |  (\"Dantès | Edmond Dantès | Sinbad\").")
+@click.option("--entity-field", help="Metadata field listing each document's entities (a list, or names "
+                                     "separated by | or ;).")
+@click.option("--detect-entities/--no-detect-entities", default=True, show_default=True,
+              help="Also find capitalised names (people, places) automatically.")
 @weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, ray_address,
-                  ray_actors, ray_gpus_per_actor, weights, as_json) -> None:
+                  ray_actors, ray_gpus_per_actor, entity_file, entity_field, detect_entities, weights,
+                  as_json) -> None:
     """Add JSONL, JSON, CSV or Parquet files to an index (created if missing); re-adding updates by id.
 
     Text files may be compressed (.gz, .zst); `-` reads JSON Lines from standard input.
     Progress is committed every --commit-every documents: an interrupted run keeps what it
-    committed, and the same command run again skips it.
+    committed, and the same command run again skips it. Entity mentions (names, and how each is
+    felt where it stands) are stored with each document: see `hyperamy entities`.
 
     \b
     Example:
@@ -54,6 +62,8 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
 
     config = IndexConfig(vector_index=vector_index) if vector_index else None
     engine = HyperAmy.open(index, create=True, config=config, weights=weights, wait=wait)
+    if entity_file or entity_field or not detect_entities:
+        engine.find_mentions(entity_file, entity_field, detect_entities)
     skipped = Skipped() if skip_invalid else None
     records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
     counts = [count_records(path) for path in corpus]
@@ -97,23 +107,29 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
 @click.option("--where", help="SQL condition over metadata, e.g. \"chapter > 3 AND kappa > 20\".")
 @click.option("--emotion", "-e", multiple=True, help="Keep documents felt with this label (repeatable: any).")
 @click.option("--span", help="Use the emotion of this part of the query (e.g. a name).")
+@click.option("--about", help="Only passages mentioning this entity, their feeling read from how it is felt there.")
+@click.option("--recency", metavar="FIELD:HALF_LIFE",
+              help="Fade older documents: the score halves every HALF_LIFE of age (published:30d, chapter:10).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, one hit a line.")
 @click.option("--explain", is_flag=True, help="Show how each score was made.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Change a ranking setting for this search (repeatable): semantic_share, emotion_weight, "
                    "candidates, hnsw_ef_search.")
 @weights_option
-def search_command(query, index, k, mode, where, emotion, span, as_json, explain, settings, weights) -> None:
+def search_command(query, index, k, mode, where, emotion, span, about, recency, as_json, explain, settings,
+                   weights) -> None:
     """Find documents that match what QUERY says and how it feels.
 
     \b
-    Example:
+    Examples:
       hyperamy search "a prisoner overcome with despair in his cell" -k 5 --explain
+      hyperamy search "Villefort afraid" --about Villefort -k 5
     """
     from hyperamy.engine import HyperAmy
 
     hits = HyperAmy.open(index, weights=weights, preload_queries=True).search(query, k=k, mode=mode, where=where, emotion=list(emotion),
-                                                        span=span, **parse_settings(settings))
+                                                        span=span, about=about, recency=recency,
+                                                        **parse_settings(settings))
     if hits and hits[0].warning:
         click.echo(f"warning: {hits[0].warning}", err=True)
     if as_json:
@@ -126,6 +142,9 @@ def search_command(query, index, k, mode, where, emotion, span, as_json, explain
         felt = ", ".join(name for name, _ in hit.top_emotions[:2])
         click.echo(f"{hit.rank:>3}. {hit.id}  score {hit.score:.4f}  kappa {hit.kappa:.1f} ({felt})")
         click.echo(f"     {hit.snippet}")
+        if hit.mention is not None:
+            said = ", ".join(f"{e['label']} {e['prob']:.2f}" for e in hit.mention["top_emotions"][:2])
+            click.echo(f"     {hit.mention['entity']} here ({hit.mention['text']!r}): {said}")
         if explain:
             click.echo(f"     {hit.explain()}")
 

@@ -15,9 +15,10 @@ import torch
 from torch.nn import functional as F
 
 from hyperamy.encoder.fast import QueryLayer, query_layers, query_precision
-from hyperamy.encoder.outputs import EmotionBatch, Encoded
+from hyperamy.encoder.outputs import EmotionBatch, Encoded, MentionBatch
 from hyperamy.encoder.predict import EmotionEncoder
-from hyperamy.encoder.tokens import Span, check_texts, length_sorted_batches, tokenize
+from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, length_sorted_batches, tokenize
+from hyperamy.errors import InputError
 
 
 class SharedTrunkEncoder:
@@ -88,15 +89,23 @@ class SharedTrunkEncoder:
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64,
-               on_batch: Callable[[int], None] | None = None) -> Encoded:
+               on_batch: Callable[[int], None] | None = None,
+               mentions: Sequence[Sequence[tuple[int, int]]] | None = None) -> Encoded:
         """Semantic vectors (whole text) and emotions (whole text or span) for each text.
 
+        `mentions` gives, per text, character spans (entity mentions) whose emotions are read
+        from the same forward pass, each pooled over its clause as a span is; those past the
+        token window are left out (Encoded.mentions says which were read).
         `on_batch(n)` is called after each batch of n texts (for progress bars).
         """
         model, trunk = self.emotion.model, self.emotion.model.trunk
-        inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans,
-                                                 self.emotion.config.max_length, batch_size)
+        max_length = self.emotion.config.max_length
+        inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans, max_length, batch_size,
+                                                 offsets=mentions is not None)
+        if mentions is not None and len(mentions) != len(inverse):
+            raise InputError(f"got mentions for {len(mentions)} texts, and {len(inverse)} texts")
         semantic, mu, kappa, probs, felt, truncated = [], [], [], [], [], 0
+        read: list[tuple] = []
         for batch in batches:
             truncated += batch["truncated"]
             attention = batch["attention_mask"]
@@ -111,11 +120,57 @@ class SharedTrunkEncoder:
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(model.label_probabilities(batch_mu, batch_kappa))
+            if mentions is not None:
+                read += _read_mentions(model, tuned, batch, texts, mentions, max_length)
             if on_batch is not None:
                 on_batch(len(attention))
         if not len(inverse):
-            return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]))
+            return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]),
+                           mentions=_mention_batch([], model.has_intensity, self.emotion.config.dim)
+                           if mentions is not None else None)
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
                                probs=torch.cat(probs).numpy()[inverse],
                                strength=torch.cat(felt).numpy()[inverse] if felt else None)
-        return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated)
+        found = _mention_batch(read, model.has_intensity, self.emotion.config.dim) if mentions is not None else None
+        return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated, found)
+
+
+MENTION_CHUNK = 128  # mentions pooled at once (their texts' token states are gathered per chunk)
+
+
+def _read_mentions(model, tuned: torch.Tensor, batch: dict, texts, mentions, max_length: int) -> list[tuple]:
+    """(doc, number, mu, kappa, probs, strength) of each mention of a batch's texts, from its token states."""
+    where, masks = [], []
+    for r, doc in enumerate(batch["rows"]):
+        for number, chars in enumerate(mentions[doc]):
+            try:
+                masks.append(clause_token_mask(texts[doc], batch["offsets"][r], batch["attention_mask"][r].numpy(),
+                                               (int(chars[0]), int(chars[1])), max_length))
+            except InputError:  # past the token window: its text was cut there
+                continue
+            where.append((r, doc, number))
+    out = []
+    for start in range(0, len(where), MENTION_CHUNK):
+        part = where[start:start + MENTION_CHUNK]
+        hidden = tuned[torch.as_tensor([r for r, _, _ in part])]
+        mask = torch.from_numpy(np.stack(masks[start:start + MENTION_CHUNK]))
+        mention_mu, mention_kappa, _ = model.heads(hidden, mask)
+        strength = model.strength(hidden, mask).numpy() if model.has_intensity else [None] * len(part)
+        probs = model.label_probabilities(mention_mu, mention_kappa).numpy()
+        out += [(doc, number, m, k, p, s) for (_, doc, number), m, k, p, s
+                in zip(part, mention_mu.numpy(), mention_kappa.numpy(), probs, strength)]
+    return out
+
+
+def _mention_batch(read: list[tuple], has_intensity: bool, dim: int) -> MentionBatch:
+    read = sorted(read, key=lambda item: (item[0], item[1]))  # text order, then mention order
+    if not read:
+        empty = np.zeros(0, np.float32)
+        return MentionBatch(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                            EmotionBatch(np.zeros((0, dim), np.float32), empty, np.zeros((0, 28), np.float32),
+                                         strength=empty if has_intensity else None))
+    doc, number, mu, kappa, probs, strength = zip(*read)
+    emotion = EmotionBatch(mu=np.stack(mu).astype(np.float32), kappa=np.asarray(kappa, np.float32),
+                           probs=np.stack(probs).astype(np.float32),
+                           strength=np.asarray(strength, np.float32) if has_intensity else None)
+    return MentionBatch(np.asarray(doc, np.int64), np.asarray(number, np.int64), emotion)

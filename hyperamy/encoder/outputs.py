@@ -35,9 +35,25 @@ class EmotionBatch:
 
 
 @dataclasses.dataclass(frozen=True)
+class MentionBatch:
+    """The emotions of entity mentions read in their texts' own forward pass.
+
+    Only mentions inside the token window are read; `doc` and `number` say which they are.
+    """
+
+    doc: np.ndarray  # (m,) int64: the text each mention is in
+    number: np.ndarray  # (m,) int64: its place in that text's list of mentions
+    emotion: EmotionBatch
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+
+@dataclasses.dataclass(frozen=True)
 class Encoded:
-    """What the index stores per text: a semantic vector and its emotion."""
+    """What the index stores per text: a semantic vector and its emotion (and its mentions')."""
 
     semantic: np.ndarray  # (n, d) float32, unit norm
     emotion: EmotionBatch
     truncated: int = 0  # texts longer than the token window (encoded cut; the index stores them whole)
+    mentions: MentionBatch | None = None  # when encode() was given mentions

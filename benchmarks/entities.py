@@ -1,0 +1,140 @@
+"""Entities: what finding mentions costs, how well they are found and felt, and what `--about` gives.
+
+In one run:
+- indexing the corpus without mentions and with them (automatic detection), the same encoder
+  loaded once: seconds each and their ratio (the issue's bound: at most 1.2x);
+- Recall@10 and MRR on data/entity_questions (dev and test reported apart): `search QUERY`
+  against `search QUERY --about NAME`, both on the index with mentions;
+- detection on the held-out passages of data/entity_granularity (hash split, as training's):
+  recall of the labelled spans (overlap, exact) and precision against them (a lower bound: the
+  file labels about one name per passage, so a correctly found name it does not label counts
+  as wrong), with the name's corpus evidence counted over the Monte Cristo corpus as an index
+  of it would;
+- span emotion on those held-out targets: top-1 against always-neutral, non-neutral macro-F1.
+
+    python benchmarks/entities.py                      # the 10,000 passages
+    python benchmarks/entities.py --limit 500 --no-emotion   # a smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from common import DATA, SHARED, input_file, markdown_table, write_record  # noqa: E402
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def recall(rankings: list[list[str]], gold: list[set[str]], cutoff: int = 10) -> dict:
+    hits = [bool(set(r[:cutoff]) & g) for r, g in zip(rankings, gold)]
+    reciprocal = [next((1.0 / (i + 1) for i, d in enumerate(r) if d in g), 0.0) for r, g in zip(rankings, gold)]
+    return {f"R@{cutoff}": sum(hits) / len(gold), "MRR": sum(reciprocal) / len(gold), "n": len(gold)}
+
+
+def build(folder: Path, records: list[dict], encoder, mentions: bool) -> float:
+    from hyperamy.engine import HyperAmy
+
+    engine = HyperAmy.open(folder, create=True, encoder=encoder)
+    engine.find_mentions(detect=mentions)
+    started = time.perf_counter()
+    engine.add(records)
+    return time.perf_counter() - started
+
+
+def detection(corpus: list[dict], holdout: float) -> dict:
+    from hyperamy.encoder.data import _passage_bucket
+    from hyperamy.mentions import MIN_EVIDENCE, detect
+
+    rows = read_jsonl(DATA / "entity_granularity" / "entity_granularity_v2.jsonl")
+    held = [r for r in rows if _passage_bucket(r["text"]) < holdout]
+    evidence = collections.Counter(f.entity for text in [d["text"] for d in corpus] + [r["text"] for r in held]
+                                   for f in detect(text) if not f.initial)
+    found = gold_hit = exact = predicted = right = 0
+    gold_n = 0
+    for row in held:
+        spans = [f for f in detect(row["text"]) if evidence[f.entity] >= MIN_EVIDENCE]
+        gold = [(t["char_start"], t["char_end"]) for t in row["targets"]]
+        gold_n += len(gold)
+        predicted += len(spans)
+        right += sum(any(f.start < e and f.end > s for s, e in gold) for f in spans)
+        gold_hit += sum(any(f.start < e and f.end > s for f in spans) for s, e in gold)
+        exact += sum(any((f.start, f.end) == (s, e) for f in spans) for s, e in gold)
+        found += 1
+    return {"passages": found, "gold_spans": gold_n, "found_spans": predicted,
+            "recall_overlap": gold_hit / gold_n, "recall_exact": exact / gold_n,
+            "precision_vs_labelled": right / max(predicted, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=input_file, default=SHARED / "monte_cristo" / "corpus.jsonl")
+    parser.add_argument("--questions", type=input_file, default=DATA / "entity_questions" / "questions.jsonl")
+    parser.add_argument("--limit", type=int, default=0, help="index only the first N passages (smoke runs)")
+    parser.add_argument("--no-emotion", action="store_true", help="skip the span emotion figures")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    from hyperamy.encoder.evaluate import evaluate_entities
+    from hyperamy.engine import HyperAmy, default_encoder
+
+    corpus = read_jsonl(args.corpus)
+    if args.limit:
+        corpus = corpus[:args.limit]
+    encoder = default_encoder()
+    encoder.encode(["warm up the encoder before timing"])
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds = {"with": build(Path(tmp) / "with", corpus, encoder, True),
+                   "without": build(Path(tmp) / "without", corpus, encoder, False)}
+        engine = HyperAmy.open(Path(tmp) / "with", encoder=encoder)
+        mentions = sum(e["mentions"] for e in engine.entities(limit=None))
+        ids = {d["id"] for d in corpus}
+        questions = [q for q in read_jsonl(args.questions) if set(q["gold"]) & ids]
+        table, results = [], {}
+        for split in ("dev", "test"):
+            chosen = [q for q in questions if q["split"] == split]
+            if not chosen:
+                continue
+            gold = [set(q["gold"]) for q in chosen]
+            plain = [[h.id for h in engine.search(q["query"], k=10)] for q in chosen]
+            about = [[h.id for h in engine.search(q["query"], k=10, about=q["about"])] for q in chosen]
+            results[split] = {"search": recall(plain, gold), "about": recall(about, gold)}
+            for name, value in results[split].items():
+                table.append([split, name if name == "search" else "search --about", value["n"],
+                              f"{value['R@10']:.3f}", f"{value['MRR']:.3f}"])
+        top = [(e["name"], e["mentions"]) for e in engine.entities(limit=8)]
+    metrics = {"index_seconds": seconds, "index_ratio": seconds["with"] / seconds["without"],
+               "mentions": mentions, "questions": results, "top_entities": top,
+               "detection": detection(corpus, 0.2)}
+    if not args.no_emotion:
+        metrics["span_emotion"] = evaluate_entities(encoder.emotion, DATA, 0.2)
+    write_record("entities", {"limit": args.limit}, f"{args.corpus.name} ({len(corpus)} passages)", metrics,
+                 {"index_seconds": seconds}, args.out)
+    print(f"indexing {len(corpus):,} passages: {seconds['without']:.1f} s without mentions, "
+          f"{seconds['with']:.1f} s with ({mentions:,} mentions of the entities listed): "
+          f"{metrics['index_ratio']:.2f}x")
+    print(markdown_table(["set", "ranking", "questions", "R@10", "MRR"], table))
+    d = metrics["detection"]
+    print(f"detection on {d['passages']} held-out passages ({d['gold_spans']} labelled spans): recall "
+          f"{d['recall_overlap']:.3f} (overlap) / {d['recall_exact']:.3f} (exact), precision against the "
+          f"labelled spans {d['precision_vs_labelled']:.3f} (a lower bound)")
+    if "span_emotion" in metrics:
+        e = metrics["span_emotion"]
+        print(f"span emotion on {e['entity_n']} held-out targets: top-1 {e['entity_top1_accuracy']:.3f} "
+              f"(always-neutral {e['entity_majority_baseline']:.3f}), non-neutral macro-F1 "
+              f"{e['entity_macro_f1_non_neutral']:.3f}")
+    print("top entities: " + ", ".join(f"{n} ({c})" for n, c in top))
+
+
+if __name__ == "__main__":
+    main()

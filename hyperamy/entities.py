@@ -1,0 +1,236 @@
+"""Asking about entities: which are mentioned, how each is felt, and where.
+
+Mentions are found and felt at index time (mentions.py, encoder/joint.py) and stored per
+segment (segments.write_mentions): a table DuckDB reads as the `mentions` view, joined to
+`documents` by row, and a FAISS index of their emotion directions. Deleted documents' mentions
+stay in their segments until compaction and are left out here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Sequence
+
+import numpy as np
+
+from hyperamy.emotions import LABELS
+from hyperamy.encoder.intensity import intensity
+from hyperamy.errors import IndexStateError, InputError
+from hyperamy.mentions import MIN_EVIDENCE, fold
+from hyperamy.segments import INTENSITY_COLUMNS
+
+FELT = [name.removeprefix("intensity_") for name in INTENSITY_COLUMNS]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _require_mentions(view) -> None:
+    if not hasattr(view, "segments"):
+        raise InputError("entities are not served through search shards yet; open the index without --shards")
+    if view.segments and not view.store.has_mentions:
+        raise IndexStateError("this index holds no entity mentions: it was built before hyperamy found them; "
+                              "index the corpus again into a new folder (`hyperamy index CORPUS --index NEW`)")
+
+
+def _dead(view) -> list[int]:
+    return [int(r) for r in view.tombstones]
+
+
+def entities(view, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
+    """The entities mentioned in the live documents, most mentioned first.
+
+    A name found automatically counts once it is seen capitalised inside a sentence at least
+    MIN_EVIDENCE times (mentions.py); listed names always count. Each entry: name, mentions,
+    documents, source ("list", "field" or "auto"), strength (mean), emotion (the label felt most
+    on average, by intensity) and emotions (the top three with their mean intensity).
+    """
+    _require_mentions(view)
+    if not view.segments:
+        return []
+    felt = ", ".join(f"avg({_quoted(c)}) AS {_quoted(c)}" for c in INTENSITY_COLUMNS)
+    found, names = view.store.query(
+        "SELECT entity, count(*) AS mentions, count(DISTINCT row) AS documents, "
+        "count(*) FILTER (WHERE NOT initial) AS inside, min(source) AS source, avg(strength) AS strength, "
+        f"{felt} FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) GROUP BY entity "
+        "HAVING (min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ?) AND count(*) >= ? "
+        "ORDER BY mentions DESC, entity" + (f" LIMIT {int(limit)}" if limit else ""),
+        [_dead(view), MIN_EVIDENCE, min_mentions])
+    return [_summary(dict(zip(names, values))) for values in found]
+
+
+def _summary(fields: dict) -> dict:
+    means = np.asarray([fields[c] if fields[c] is not None else np.nan for c in INTENSITY_COLUMNS], np.float64)
+    order = [int(i) for i in np.argsort(-np.nan_to_num(means, nan=-1.0))[:3]]
+    strength = fields["strength"]
+    known = strength is not None and not np.isnan(strength)
+    return {"name": fields["entity"], "mentions": int(fields["mentions"]), "documents": int(fields["documents"]),
+            "source": fields["source"], "strength": round(float(strength), 4) if known else None,
+            "emotion": FELT[order[0]] if known else None,
+            "emotions": [{"label": FELT[i], "intensity": round(float(means[i]), 4)} for i in order] if known else []}
+
+
+def resolve(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]:
+    """The stored entity names `name` means: the same name without case or accents, or an alias
+    of a listed entity ("dantes" -> "Dantès").
+
+    Raises:
+        InputError: no entity by that name (with the closest names found).
+    """
+    _require_mentions(view)
+    if not name or not name.strip():
+        raise InputError("the entity name is empty")
+    wanted = fold(name)
+    for names in aliases:
+        if any(fold(n) == wanted for n in names):
+            wanted = fold(names[0])
+    known, _ = view.store.query("SELECT DISTINCT entity FROM mentions") if view.segments else ([], [])
+    keys = sorted(key for (key,) in known if fold(key) == wanted)
+    if keys:
+        return keys
+    words = set(wanted.split())
+    near = sorted((key for (key,) in known if words & set(fold(key).split())), key=len)[:8]
+    hint = f"; names that share a word with it: {', '.join(near)}" if near else \
+        "; `hyperamy entities` lists the names found"
+    raise InputError(f"no entity {name!r} is mentioned in this index{hint}")
+
+
+def related(view, keys: Sequence[str]) -> list[dict]:
+    """Other names that contain one of these ("Madame de Villefort" for "Villefort"), with counts."""
+    words = {fold(k) for k in keys}
+    found, _ = view.store.query("SELECT entity, count(*) FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) "
+                                "GROUP BY entity HAVING min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ? "
+                                "ORDER BY count(*) DESC, entity", [_dead(view), MIN_EVIDENCE])
+    return [{"name": e, "mentions": int(n)} for e, n in found
+            if e not in keys and any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", fold(e)) for w in words)][:10]
+
+
+@dataclasses.dataclass
+class About:
+    """The live mentions of one entity, for ranking documents by how it is felt in them."""
+
+    name: str
+    keys: list[str]
+    rows: np.ndarray  # (m,) the document of each mention
+    feelings: np.ndarray  # (m, 30)
+    start: np.ndarray
+    end: np.ndarray
+    surface: list[str]
+    parts: list[tuple]  # per segment: (FAISS index of its mentions, their places there, index into this table)
+
+    def documents(self) -> np.ndarray:
+        return np.unique(self.rows)
+
+    def search(self, mu: np.ndarray, k: int) -> np.ndarray:
+        """Documents whose mention of the entity is nearest the query's feeling (FAISS, exact)."""
+        scores, found = [], []
+        for index, places, where in self.parts:
+            top_scores, top_places = index.search(mu, k, allowed=places)
+            scores.append(top_scores)
+            found.append(self.rows[where[np.searchsorted(places, top_places)]])
+        if not found:
+            return np.zeros(0, np.int64)
+        scores, rows = np.concatenate(scores), np.concatenate(found)
+        order = np.argsort(-scores, kind="stable")
+        return np.unique(rows[order])[:k] if len(rows) else rows
+
+    def best_mentions(self, candidates: np.ndarray, similarity) -> tuple[np.ndarray, np.ndarray]:
+        """For each candidate document, its mention whose feeling best fits (index into this table,
+        -1 where it has none) and that fit (`similarity(probs, kappa)` of the mentions)."""
+        fit = similarity(self.feelings[:, 1:29], self.feelings[:, 0])
+        chosen = np.full(len(candidates), -1, np.int64)
+        value = np.zeros(len(candidates), np.float32)
+        order = np.lexsort((-fit, self.rows))  # by document, best fit first
+        rows = self.rows[order]
+        first = np.searchsorted(rows, candidates)
+        inside = first < len(rows)
+        here = np.flatnonzero(inside)[rows[first[inside]] == candidates[inside]]
+        chosen[here] = order[first[here]]
+        value[here] = fit[chosen[here]]
+        return chosen, value
+
+    def describe(self, i: int) -> dict:
+        """One mention as a hit shows it: where it is and how it is felt."""
+        probs, strength = self.feelings[i, 1:29], float(self.feelings[i, 29])
+        top = np.argsort(-probs)[:3]
+        felt = None if np.isnan(strength) else intensity(np.float32([strength]), probs[None])[0]
+        return {"entity": self.name, "text": self.surface[i], "start": int(self.start[i]), "end": int(self.end[i]),
+                "kappa": round(float(self.feelings[i, 0]), 3), "strength": None if felt is None else round(strength, 4),
+                "top_emotions": [{"label": LABELS[j], "prob": round(float(probs[j]), 4)} for j in top],
+                "intensity": [] if felt is None else [{"label": LABELS[j], "intensity": round(float(felt[j]), 4)}
+                                                      for j in np.argsort(-felt)[:3]]}
+
+
+def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
+    """The mentions of the entity `name` in the live documents (see `resolve`)."""
+    keys = resolve(view, name, aliases)
+    wanted = set(keys)
+    rows, feelings, start, end, surface, parts, total = [], [], [], [], [], [], 0
+    for segment, live in zip(view.segments, view.live):
+        table = segment.mentions()
+        if table is None:
+            continue
+        alive = set(segment.rows[live].tolist())
+        places = np.asarray([i for i, (e, r) in enumerate(zip(table.entity, table.rows.tolist()))
+                             if e in wanted and r in alive], np.int64)
+        if not len(places):
+            continue
+        rows.append(table.rows[places])
+        feelings.append(table.feelings[places])
+        start.append(table.start[places])
+        end.append(table.end[places])
+        surface += [table.surface[i] for i in places]
+        parts.append((table.index, places, np.arange(total, total + len(places))))
+        total += len(places)
+    if not rows:
+        raise InputError(f"no live document mentions {name!r}")
+    return About(keys[0] if len(keys) == 1 else name, keys, np.concatenate(rows), np.concatenate(feelings),
+                 np.concatenate(start), np.concatenate(end), surface, parts)
+
+
+def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3, passages: int = 3) -> dict:
+    """How an entity is felt across the index: counts, its top emotions by mean intensity, and for
+    each, the passages where it is felt most strongly (the mention and the text around it)."""
+    keys = resolve(view, name, aliases)
+    counts, _ = view.store.query("SELECT count(*), count(DISTINCT row), avg(strength) FROM mentions "
+                                 "WHERE entity IN (SELECT unnest(?)) AND row NOT IN (SELECT unnest(?::BIGINT[]))",
+                                 [keys, _dead(view)])
+    mentions, documents, strength = counts[0]
+    means = _aggregate(view, keys)
+    order = [i for i in np.argsort(-np.asarray([means[c] or 0.0 for c in INTENSITY_COLUMNS]))[:top]]
+    result = {"name": keys[0] if len(keys) == 1 else name, "names": keys, "mentions": int(mentions),
+              "documents": int(documents), "strength": None if strength is None else round(float(strength), 4),
+              "emotions": [], "also": related(view, keys)}
+    for i in order:
+        column = INTENSITY_COLUMNS[i]
+        found, fields = view.store.query(
+            f"SELECT d.id, d.text, m.row, m.start, m.\"end\", m.surface, m.{_quoted(column)} AS felt, m.emotion "
+            "FROM mentions m JOIN documents d ON d._row = m.row WHERE m.entity IN (SELECT unnest(?)) "
+            "AND m.row NOT IN (SELECT unnest(?::BIGINT[])) "
+            "QUALIFY row_number() OVER (PARTITION BY m.row ORDER BY felt DESC, m.start) = 1 "  # a passage once
+            f"ORDER BY felt DESC, m.row LIMIT {int(passages)}",
+            [keys, _dead(view)])
+        result["emotions"].append({
+            "label": FELT[i], "intensity": round(float(means[column] or 0.0), 4),
+            "passages": [{"id": id_, "row": int(row), "intensity": round(float(felt), 4), "mention": surface,
+                          "start": int(start), "end": int(end), "snippet": around(text, int(start), int(end))}
+                         for id_, text, row, start, end, surface, felt, _ in found]})
+    return result
+
+
+def _aggregate(view, keys: Sequence[str]) -> dict:
+    felt = ", ".join(f"avg({_quoted(c)}) AS {_quoted(c)}" for c in INTENSITY_COLUMNS)
+    found, names = view.store.query(
+        f"SELECT min(entity) AS entity, count(*) AS mentions, count(DISTINCT row) AS documents, "
+        f"min(source) AS source, avg(strength) AS strength, {felt} FROM mentions "
+        "WHERE entity IN (SELECT unnest(?)) AND row NOT IN (SELECT unnest(?::BIGINT[]))", [list(keys), _dead(view)])
+    return dict(zip(names, found[0]))
+
+
+def around(text: str, start: int, end: int, width: int = 110) -> str:
+    """The text around a mention on one line, the mention marked with [ ]."""
+    left = re.sub(r"\s+", " ", text[max(0, start - width):start]).lstrip()
+    right = re.sub(r"\s+", " ", text[end:end + width]).rstrip()
+    name = re.sub(r"\s+", " ", text[start:end])
+    return ("..." if start > width else "") + left + f"[{name}]" + right + ("..." if end + width < len(text) else "")

@@ -1,0 +1,281 @@
+"""Entity mentions: which names a document mentions, and where (character spans).
+
+Three sources, in order of trust:
+- a list the user gives (`--entities FILE`: one entity per line, aliases after `|`), matched as
+  whole words; every alias resolves to the line's first name;
+- a metadata field naming each document's entities (`--entity-field F`), matched the same way;
+- automatic detection (on unless turned off): runs of capitalised words, titles and particles
+  included ("M. de Villefort", "Château d’If"), keyed by the name without male titles and leading
+  particles ("Villefort"); female titles stay part of the name ("Madame Danglars" is not
+  "Danglars"). Each mention records whether it opens a sentence, where any word is capitalised:
+  a name counts as an entity once it is seen capitalised inside a sentence at least
+  MIN_EVIDENCE times (browse time, `entities.py`), which drops "Yes", "There" and their kind.
+
+No model is involved: detection runs on the text before encoding; each mention's emotion comes
+from the document's own forward pass (encoder/joint.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from hyperamy.errors import InputError
+
+MIN_EVIDENCE = 2  # mentions inside a sentence before an automatically found name counts as an entity
+MAX_WORDS = 6  # longest name a run of capitalised words may form
+
+# Titles dropped from a name's key ("M. de Villefort" -> "Villefort"); female ones are kept, as
+# in the novels they name another person ("Madame de Villefort").
+DROPPED_TITLES = {
+    "m.", "mm.", "mr.", "mr", "monsieur", "messieurs", "sir", "signor", "signore", "don", "señor", "herr",
+    "captain", "major", "general", "colonel", "lieutenant", "commander", "sergeant", "corporal", "admiral",
+    "baron", "count", "viscount", "vicomte", "marquis", "duke", "prince", "lord", "dr.", "doctor",
+    "abbé", "abbe", "father", "brother", "saint", "st.", "king", "emperor", "professor", "prof.", "minister",
+    "cardinal", "pope", "judge", "president", "governor", "inspector", "mayor",
+}
+KEPT_TITLES = {"madame", "mme.", "mme", "mademoiselle", "mlle.", "mlle", "mrs.", "mrs", "miss", "ms.", "lady",
+               "countess", "baroness", "marquise", "duchess", "princess", "signora", "signorina", "queen",
+               "empress", "sister", "mother", "dame", "frau", "señora"}
+PARTICLES = {"de", "d’", "d'", "du", "des", "la", "le", "di", "da", "del", "della", "von", "van", "der", "of",
+             "y", "l’", "l'"}
+# Capitalised words that are not names of people or places, whatever their frequency.
+NOT_NAMES = {
+    "i", "i’m", "i'm", "i’ll", "i'll", "i’d", "i'd", "i’ve", "i've", "god", "heaven", "heavens", "providence",
+    "lord’s", "chapter", "volume", "contents", "book", "part", "the", "a", "an", "and", "but", "or", "oh", "ah",
+    "alas", "yes", "no", "well", "now", "then", "there", "here", "this", "that", "what", "why", "how", "who",
+    "when", "where", "which", "it", "he", "she", "we", "you", "they", "his", "her", "my", "your", "our", "their",
+    "mon", "dieu", "ma", "foi", "pardieu", "parbleu", "eh", "hum", "o", "ay", "amen",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "french", "frenchman", "frenchmen", "english", "englishman", "englishmen", "italian", "italians",
+    "spanish", "spaniard", "greek", "greeks", "turkish", "turk", "turks", "arab", "arabs", "arabian",
+    "roman", "romans", "german", "germans", "russian", "american", "catalan", "catalans", "corsican",
+    "christian", "christians", "catholic", "bonapartist", "bonapartists", "royalist", "royalists",
+    "excellency", "majesty", "highness", "eminence", "holiness", "sire", "mister", "madam", "parisian",
+    "parisians", "genoese", "nubian", "neapolitan", "florentine", "marseillaise", "provençal", "sailor",
+    "son", "east", "west", "north", "south", "chamber",
+    # English words that open sentences, capitalised after a quote or a line break inside one
+    *"""about above after again against all almost already also although always am among another any
+    anything are around as at away be because been before being below besides between both by can
+    cannot certainly come could dear did do does doing done down during each either enough even ever
+    every everything except far few for from further go good had has have having hear her here hers
+    herself him himself his however if in indeed into is its itself just keep know last leave less let
+    like listen look many me might mine more most much must myself near neither never next nor not
+    nothing of off often on once one only other others otherwise ought ours ourselves out over own
+    perhaps please pray quick quite rather really right same say see shall should since some something
+    so soon still such sure these those take tell than thank thanks thus till to too true two three four five under
+    unless until up upon us very wait was were whatever whether while whom whose will with within
+    without would yet yours yourself yourselves""".split(),
+}
+# A word, a title abbreviation ("M.", "Mme."), an elided particle before a capital ("d’If"),
+# or something that ends or opens a sentence.
+TOKEN = re.compile(r"(?P<abbrev>\b(?:M|MM|Mr|Mrs|Ms|Mme|Mlle|Dr|St|Prof)\.)"
+                   r"|(?P<elided>\b[dl][’'](?=[^\W\d_]))"
+                   r"|(?P<word>[^\W\d_](?:[^\W_]|-|[’'](?=[^\W\d_]))*)"
+                   r"|(?P<stop>[.!?;:“”\"«»()\[\]—–]|\n\s*\n|\d+)")
+POSSESSIVE = re.compile(r"[’']s$")
+ABBREVIATED = {"mme.": "Madame", "mme": "Madame", "mlle.": "Mademoiselle", "mlle": "Mademoiselle"}
+
+
+@dataclasses.dataclass(frozen=True)
+class MentionSettings:
+    """Which mentions an index looks for; kept in its manifest, so later writes find the same."""
+
+    names: tuple[tuple[str, ...], ...] = ()  # per entity: its name, then its aliases
+    field: str | None = None  # a metadata field listing each document's entities
+    detect: bool = True  # find capitalised names automatically
+
+    def to_dict(self) -> dict:
+        return {"names": [list(n) for n in self.names], "field": self.field, "detect": self.detect}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "MentionSettings":
+        if values is None:  # an index written before mentions existed: it has none
+            return cls(detect=False)
+        return cls(tuple(tuple(n) for n in values.get("names", ())), values.get("field"),
+                   bool(values.get("detect", True)))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.names or self.field or self.detect)
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """One mention in one text: its characters, the entity it names and how it was found."""
+
+    start: int
+    end: int
+    entity: str  # the name it resolves to
+    source: str  # "list", "field" or "auto"
+    initial: bool = False  # opens a sentence (weak evidence that a word is a name)
+
+
+def read_entity_file(path: str | Path) -> tuple[tuple[str, ...], ...]:
+    """Entities from a text file: one per line, `Name | alias | alias`; blank lines and # comments skipped.
+
+    Raises:
+        InputError: the file is missing, empty, or an alias is given to two entities.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"entity file {path} not found")
+    entities, owner = [], {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        names = tuple(dict.fromkeys(n.strip() for n in line.split("|") if n.strip()))
+        for name in names:
+            if fold(name) in owner and owner[fold(name)] != names[0]:
+                raise InputError(f"{path}:{number}: {name!r} is already an alias of {owner[fold(name)]!r}")
+            owner[fold(name)] = names[0]
+        entities.append(names)
+    if not entities:
+        raise InputError(f"entity file {path} lists no entities (one per line: Name | alias | alias)")
+    return tuple(entities)
+
+
+def fold(name: str) -> str:
+    """A name compared without case, accents or spacing: "Dantès" and "dantes" are one name."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.replace("’", "'").casefold().split())
+
+
+class Finder:
+    """Finds the mentions of one index's settings in texts."""
+
+    def __init__(self, settings: MentionSettings):
+        self.settings = settings
+        self.listed = _alias_pattern(settings.names)
+
+    def find(self, text: str, metadata: dict[str, Any] | None = None) -> list[Found]:
+        """Mentions in a text, in text order; a listed name wins over what overlaps it."""
+        found: list[Found] = []
+        if self.listed is not None:
+            found += [Found(m.start(), m.end(), self.listed[1][fold(m.group())], "list") for m in self.listed[0].finditer(text)]
+        if self.settings.field and metadata:
+            names = _field_names(metadata.get(self.settings.field))
+            pattern = _alias_pattern(tuple((n,) for n in names))
+            if pattern is not None:
+                found += [Found(m.start(), m.end(), pattern[1][fold(m.group())], "field")
+                          for m in pattern[0].finditer(text)]
+        if self.settings.detect:
+            found += detect(text)
+        return _without_overlaps(found)
+
+
+def detect(text: str) -> list[Found]:
+    """Capitalised names in a text (see the module's docstring), each with its key."""
+    found: list[Found] = []
+    run: list[re.Match] = []
+    run_initial, at_start = False, True
+    for match in TOKEN.finditer(text):
+        kind, value = match.lastgroup, match.group()
+        if kind == "stop":
+            found += _name(text, run, run_initial)
+            run = []
+            at_start = value not in ")]”»" and not value.isdigit()
+            continue
+        capital = kind == "abbrev" or (kind == "word" and value[0].isupper() and not _shouting(value))
+        if capital and _common(value) and not (run and run[-1].lastgroup == "elided"):  # "The", "Chapter"
+            found += _name(text, run, run_initial)
+            run, at_start = [], False
+            continue
+        joins = kind == "elided" or (kind == "word" and value.lower() in PARTICLES)
+        if run:
+            gap = text[run[-1].end():match.start()]
+            if (capital or joins) and not gap.strip() and gap.count("\n") < 2:
+                run.append(match)
+                continue
+            found += _name(text, run, run_initial)
+            run = []
+        if capital:
+            run, run_initial = [match], at_start
+        at_start = False
+    return found + _name(text, run, run_initial)
+
+
+def _name(text: str, run: list[re.Match], initial: bool) -> list[Found]:
+    """The name a run of capitalised words makes: its span, and its key without the titles,
+    particles and sentence words ("The", "Then") at its start or particles at its end."""
+    words = list(run)
+    while words and (words[-1].lastgroup == "elided" or words[-1].group().lower() in PARTICLES):
+        words.pop()
+    if not words:
+        return []
+    start = words[0].start()
+    while words and (words[0].lastgroup == "elided" or _lowered(words[0]) in DROPPED_TITLES | PARTICLES
+                     or (_lowered(words[0]) in NOT_NAMES and _lowered(words[0]) not in KEPT_TITLES)):
+        initial = initial and _lowered(words[0]) not in DROPPED_TITLES  # "M. Morrel" is a name anywhere
+        if _lowered(words[0]) in NOT_NAMES:  # "Then Villefort": the name itself is inside the sentence
+            initial = False
+        words.pop(0)
+    if words and _lowered(words[0]) in KEPT_TITLES:
+        initial = False
+    if not words or len(words) > MAX_WORDS or all(_lowered(w) in KEPT_TITLES | PARTICLES for w in words):
+        return []
+    if words[0].start() > start and _lowered(run[0]) in NOT_NAMES:
+        start = words[0].start()  # the span leaves out "The", keeps titles: "M. de Villefort"
+    surface = POSSESSIVE.sub("", text[words[0].start():words[-1].end()])
+    key = " ".join([ABBREVIATED.get(surface.split()[0].lower(), surface.split()[0]), *surface.split()[1:]])
+    if len(key) < 2 or (len(words) == 1 and fold(key) in NOT_NAMES):
+        return []
+    return [Found(start, words[0].start() + len(surface), key, "auto", initial)]
+
+
+def _common(word: str) -> bool:
+    lowered = POSSESSIVE.sub("", word.lower())
+    return lowered in NOT_NAMES and lowered not in KEPT_TITLES
+
+
+def _lowered(match: re.Match) -> str:
+    return POSSESSIVE.sub("", match.group().lower())
+
+
+def _shouting(word: str) -> bool:
+    """A word in capitals (headings: "CHAPTER", "THE COUNT"), not a name's capital letter."""
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def _alias_pattern(entities: Sequence[Sequence[str]]):
+    """(regex matching every alias as a whole word, folded alias -> entity name), or None."""
+    owner = {}
+    for names in entities:
+        for name in names:
+            owner.setdefault(fold(name), names[0])
+    aliases = sorted({n for names in entities for n in names if n.strip()}, key=len, reverse=True)
+    if not aliases:
+        return None
+    body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in aliases)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), _FoldedLookup(owner)
+
+
+class _FoldedLookup(dict):
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(fold(key))
+
+
+def _field_names(value) -> list[str]:
+    """A metadata value naming entities: a list of names, or one string separated by `|` or `;`."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [n.strip() for n in re.split(r"[|;]", value) if n.strip()]
+    if isinstance(value, Iterable):
+        return [str(n).strip() for n in value if str(n).strip()]
+    return [str(value)]
+
+
+def _without_overlaps(found: list[Found]) -> list[Found]:
+    """Mentions in text order, dropping any that overlaps one found earlier in the list (more trusted)."""
+    kept: list[Found] = []
+    for mention in found:
+        if all(mention.end <= k.start or mention.start >= k.end for k in kept):
+            kept.append(mention)
+    return sorted(kept, key=lambda m: m.start)

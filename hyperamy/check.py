@@ -1,8 +1,8 @@
 """`hyperamy check`: verify every file of an index against its manifest, and repair what can be.
 
 Texts and metadata (docs.parquet) are the source: every other file of a segment derives from
-them, so a damaged FAISS, feelings, rows or keyword file is rebuilt from them (vectors and
-feelings by encoding the texts again with the index's model). A damaged docs.parquet cannot be
+them, so a damaged FAISS, feelings, rows, keyword or mentions file is rebuilt from them (vectors,
+feelings and mentions by encoding the texts again with the index's model). A damaged docs.parquet cannot be
 rebuilt from the index; `drop_damaged` removes that segment so the rest stays usable.
 """
 from __future__ import annotations
@@ -93,6 +93,28 @@ def _repair(engine, report: dict, drop_damaged: bool) -> None:
         writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
 
 
+def _remention(engine, folder, rows: np.ndarray, texts: list[str]) -> None:
+    """Find and feel a segment's mentions again, with the index's mention settings."""
+    from hyperamy.indexing import encode_documents
+
+    connection = duckdb.connect(config={"threads": 1})
+    try:
+        result = connection.execute("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / segments.DOCS_FILE)])
+        names = [d[0] for d in result.description]
+        metadata = [{n: v for n, v in zip(names, values) if n not in segments.FIXED_COLUMNS}
+                    for values in result.fetchall()]
+    finally:
+        connection.close()
+    settings = engine.mention_settings
+    if not settings.enabled:  # the segment had mentions: find them as the index did by default
+        from hyperamy.mentions import MentionSettings
+
+        settings = MentionSettings()
+    documents, _ = encode_documents(engine.encoder, settings, rows, [""] * len(rows), texts, [""] * len(rows),
+                                    metadata, engine.config.batch_size)
+    segments.write_mentions(folder, documents.mentions)
+
+
 def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
     """A new segment with the same documents, its derived files made again from docs.parquet."""
     source = root / entry["name"]
@@ -109,6 +131,12 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
         connection.close()
     rows = np.asarray([r for r, _ in found], np.int64)
     texts = [t for _, t in found]
+    if segments.MENTIONS_FILE in entry["files"]:
+        if damaged & set(segments.MENTION_FILES):
+            _remention(engine, folder, rows, texts)
+        else:
+            for name in segments.MENTION_FILES:
+                shutil.copy2(source / name, folder / name)
     if damaged & DERIVED_BY_ENCODING:
         encoded = engine.encoder.encode(texts, batch_size=engine.config.batch_size)
         feelings = segments.feelings_table(encoded.emotion.kappa, encoded.emotion.probs, encoded.emotion.strength)

@@ -16,7 +16,7 @@ import numpy as np
 from hyperamy.emotions import LABELS
 from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import IndexStateError, InputError
-from hyperamy.mentions import MIN_EVIDENCE, fold
+from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS
 
 FELT = [name.removeprefix("intensity_") for name in INTENSITY_COLUMNS]
@@ -30,8 +30,11 @@ def _require_mentions(view) -> None:
     if not hasattr(view, "segments"):
         raise InputError("entities are not served through search shards yet; open the index without --shards")
     if view.segments and not view.store.has_mentions:
-        raise IndexStateError("this index holds no entity mentions: it was built before hyperamy found them; "
-                              "index the corpus again into a new folder (`hyperamy index CORPUS --index NEW`)")
+        raise IndexStateError("this index holds no entity mentions: it was built without them (before hyperamy "
+                              "found them, or with --no-detect-entities and no list); index the corpus again "
+                              "into a new folder (`hyperamy index CORPUS --index NEW`)")
+    for segment in view.segments:
+        segment.mentions()  # read once per segment, each file checked against the manifest
 
 
 def _dead(view) -> list[int]:
@@ -72,8 +75,9 @@ def _summary(fields: dict) -> dict:
 
 
 def resolve(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]:
-    """The stored entity names `name` means: the same name without case or accents, or an alias
-    of a listed entity ("dantes" -> "Dantès").
+    """The stored entity names `name` means, itself first: the same name without case or accents
+    ("dantes" -> "Dantès"), the entity an alias of the index's list belongs to, and the name
+    after one given name ("Edmond Dantès"; see _given_name_of).
 
     Raises:
         InputError: no entity by that name (with the closest names found).
@@ -86,14 +90,24 @@ def resolve(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]
         if any(fold(n) == wanted for n in names):
             wanted = fold(names[0])
     known, _ = view.store.query("SELECT DISTINCT entity FROM mentions") if view.segments else ([], [])
-    keys = sorted(key for (key,) in known if fold(key) == wanted)
-    if keys:
-        return keys
+    keys = sorted(key for (key,) in known if fold(key) == wanted or _given_name_of(fold(key), wanted))
+    if any(fold(key) == wanted for key in keys):
+        return sorted(keys, key=lambda key: (fold(key) != wanted, key))  # the name itself first
     words = set(wanted.split())
     near = sorted((key for (key,) in known if words & set(fold(key).split())), key=len)[:8]
     hint = f"; names that share a word with it: {', '.join(near)}" if near else \
         "; `hyperamy entities` lists the names found"
     raise InputError(f"no entity {name!r} is mentioned in this index{hint}")
+
+
+def _given_name_of(key: str, name: str) -> bool:
+    """Whether a two-word name is `name` after a given name or a word capitalised by its place
+    ("Edmond Dantès", "Gaspard Caderousse", "Dearest Valentine" for Dantès, Caderousse, Valentine);
+    titled relatives ("Madame Danglars") and names joined by a particle ("Noirtier de Villefort")
+    are other people."""
+    words = key.split()
+    return (len(words) == 2 and words[1] == name and " " not in name
+            and words[0] not in KEPT_TITLES and words[0] not in PARTICLES)
 
 
 def related(view, keys: Sequence[str]) -> list[dict]:
@@ -185,7 +199,7 @@ def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
         total += len(places)
     if not rows:
         raise InputError(f"no live document mentions {name!r}")
-    return About(keys[0] if len(keys) == 1 else name, keys, np.concatenate(rows), np.concatenate(feelings),
+    return About(keys[0], keys, np.concatenate(rows), np.concatenate(feelings),
                  np.concatenate(start), np.concatenate(end), surface, parts)
 
 
@@ -199,7 +213,7 @@ def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3
     mentions, documents, strength = counts[0]
     means = _aggregate(view, keys)
     order = [i for i in np.argsort(-np.asarray([means[c] or 0.0 for c in INTENSITY_COLUMNS]))[:top]]
-    result = {"name": keys[0] if len(keys) == 1 else name, "names": keys, "mentions": int(mentions),
+    result = {"name": keys[0], "names": keys, "mentions": int(mentions),
               "documents": int(documents), "strength": None if strength is None else round(float(strength), 4),
               "emotions": [], "also": related(view, keys)}
     for i in order:

@@ -69,8 +69,8 @@ class Hit:
         strength = "" if self.strength is None else f", strength {self.strength:.2f}"
         if self.recency is not None:
             age = "the field is empty: not faded" if self.age is None else f"age {self.age:g}"
-            how += (f"; recency {self.recency_part:+.4f} (the score above the lowest candidate's, times the "
-                    f"decay {self.recency:.3f}: {age})")
+            how += (f" + recency {self.recency_part:.4f} (relevance e^score times the decay {self.recency:.3f}, "
+                    f"{age}: the score plus its log)")
         mention = ""
         if self.mention is not None:
             said = ", ".join(f"{e['label']} {e['prob']:.2f}" for e in self.mention["top_emotions"])
@@ -235,9 +235,8 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
     decay = age = None
     if fade is not None and len(candidates):
         decay, age = fade.decay(candidates)
-        faded = (scores - scores.min()) * decay
-        parts["recency"] = faded - scores
-        scores = faded
+        parts["recency"] = np.log(decay)  # relevance e^score times the decay: the score plus its log
+        scores = scores + parts["recency"]
     scores = scores.astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],

@@ -45,6 +45,7 @@ class Hit:
     recency: float | None = None  # with `recency`: the decay the score was multiplied by (1 = newest)
     recency_part: float = 0.0  # what the decay changed in the score (the parts sum to the score)
     age: float | None = None  # with `recency`: the document's age, in the half-life's unit
+    searched: str | None = None  # with `about`: the query without the entity's names, whose meaning and words ranked
 
     def to_dict(self) -> dict:
         value = dataclasses.asdict(self)
@@ -76,6 +77,8 @@ class Hit:
             said = ", ".join(f"{e['label']} {e['prob']:.2f}" for e in self.mention["top_emotions"])
             mention = (f"; emotion read from the mention {self.mention['text']!r} of {self.mention['entity']} "
                        f"(kappa {self.mention['kappa']:.1f} [{said}])")
+            if self.searched is not None:
+                mention += f"; meaning and keywords of {self.searched!r}, the query without the name"
         return (f"score {self.score:.4f} = {how}; kappa: query {self.query_kappa:.1f}, "
                 f"document {self.kappa:.1f}{strength} [{felt}]{mention}")
 
@@ -136,9 +139,16 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
             return []
     encoded = engine.query_encoder.encode_query(query, span)
     felt = encoded.emotion
+    asked = query
+    if entity is not None:  # every candidate names the entity: look for what the rest of the query says
+        asked = without_names(query, [*entity.keys, *(n for names in engine.mention_settings.names
+                                                     if names[0] in entity.keys for n in names)])
+        if asked != query:
+            meaning = engine.query_encoder.encode_query(asked)
+            encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
     with single_threaded_blas():
         ranked = rank(view, config, view.manifest["models"]["alpha"],
-                      Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
+                      Query(asked, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed, entity, fade)
     stored = view.fetch(ranked.rows)
     warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
@@ -162,8 +172,20 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,
                         recency=None if fade is None else float(ranked.decay[i]),
                         recency_part=float(ranked.parts.get("recency", np.zeros(len(ranked.rows)))[i]),
-                        age=None if fade is None or np.isnan(ranked.age[i]) else round(float(ranked.age[i]), 4)))
+                        age=None if fade is None or np.isnan(ranked.age[i]) else round(float(ranked.age[i]), 4),
+                        searched=asked if asked != query else None))
     return hits
+
+
+def without_names(query: str, names) -> str:
+    """The query without an entity's names (and their possessive): what is left to look for among
+    the passages that mention it. The query itself if nothing would be left."""
+    left = query
+    for name in sorted(set(names), key=len, reverse=True):
+        pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?:[’']s)?(?!\w)"
+        left = re.sub(pattern, " ", left, flags=re.IGNORECASE)
+    left = " ".join(left.split())
+    return left if words(left) else query
 
 
 def _feelingless(mode: str, felt, alpha: float) -> str | None:

@@ -204,3 +204,14 @@ def test_entity_commands(engine, tmp_path):
     assert missing.exit_code == 2 and "no entity 'Nobody'" in missing.output
     arc = runner.invoke(main, ["arc", *index, "--entity", "Villefort", "--window", "1"])
     assert arc.exit_code == 0 and "3 mentions of Villefort in index order" in arc.stdout
+
+
+def test_about_searches_what_the_query_says_besides_the_name(engine):
+    from hyperamy.search import without_names
+
+    assert without_names("Villefort’s fear of M. de Villefort", ["Villefort", "M. de Villefort"]) == "fear of"
+    assert without_names("villefort", ["Villefort"]) == "villefort"  # nothing would be left: the query stays
+    hits = engine.search("Villefort afraid of a letter", about="villefort")
+    assert hits[0].id == "a" and hits[0].searched == "afraid of a letter"
+    assert "meaning and keywords of 'afraid of a letter', the query without the name" in hits[0].explain()
+    assert engine.search("afraid of a letter", about="Villefort")[0].searched is None

@@ -113,9 +113,10 @@ def _given_name_of(key: str, name: str) -> bool:
 def related(view, keys: Sequence[str]) -> list[dict]:
     """Other names that contain one of these ("Madame de Villefort" for "Villefort"), with counts."""
     words = {fold(k) for k in keys}
-    found, _ = view.store.query("SELECT entity, count(*) FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) "
-                                "GROUP BY entity HAVING min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ? "
-                                "ORDER BY count(*) DESC, entity", [_dead(view), MIN_EVIDENCE])
+    found, _ = view.store.query(
+        "SELECT entity, count(*) FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) GROUP BY entity "
+        "HAVING min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ? ORDER BY count(*) DESC, entity",
+        [_dead(view), MIN_EVIDENCE])
     return [{"name": e, "mentions": int(n)} for e, n in found
             if e not in keys and any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", fold(e)) for w in words)][:10]
 

@@ -157,13 +157,13 @@ class Finder:
         """Mentions in a text, in text order; a listed name wins over what overlaps it."""
         found: list[Found] = []
         if self.listed is not None:
-            found += [Found(m.start(), m.end(), self.listed[1][fold(m.group())], "list") for m in self.listed[0].finditer(text)]
+            pattern, owner = self.listed
+            found += [Found(m.start(), m.end(), owner[m.group()], "list") for m in pattern.finditer(text)]
         if self.settings.field and metadata:
             names = _field_names(metadata.get(self.settings.field))
             pattern = _alias_pattern(tuple((n,) for n in names))
             if pattern is not None:
-                found += [Found(m.start(), m.end(), pattern[1][fold(m.group())], "field")
-                          for m in pattern[0].finditer(text)]
+                found += [Found(m.start(), m.end(), pattern[1][m.group()], "field") for m in pattern[0].finditer(text)]
         if self.settings.detect:
             found += detect(text)
         return _without_overlaps(found)

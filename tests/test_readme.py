@@ -24,7 +24,11 @@ EXPECTED = {
     "hyperamy count": r"^\d+\n$",
     "hyperamy get": r"^\{\"id\": \"chunk_4200\"",
     "hyperamy info": r"documents  10000",
-    "hyperamy arc": r"^10,000 documents in index order, each point the mean of 200:\n  document       0  chunk_0 ",
+    "hyperamy arc --window": r"^10,000 documents in index order, each point the mean of 200:\n  document       0  chunk_0 ",
+    "hyperamy entities": r"^entity +mentions +documents +felt most.*\n(.*\n)*Dantès +\d",
+    "hyperamy entity Villefort": r"^Villefort: \d+ mentions in \d+ documents",
+    "hyperamy search \"Villefort afraid": r"^  1\. chunk_\d+.*\n.*\n     Villefort here \('",
+    "hyperamy arc --entity": r"^\d+ mentions of Mercédès in index order, each point the mean of 20:",
     "hyperamy check": r"every file matches its checksum",
     "hyperamy predict \"Villefort": r"\"span\": \"Villefort\"",
     "hyperamy predict \"I am": r"strength 0\.[89]\d.*\n  anger ",
@@ -109,3 +113,6 @@ def test_every_readme_command_and_python_block_runs(folder):
     assert lines[4].startswith("(2, 64) [") and lines[4].endswith("(2, 28)")
     assert re.fullmatch(r"\[0\.\d+ +0\.\d+\] \(2, 28\)", lines[5])
     assert run("hyperamy count", folder).stdout.strip() == "10000"
+    assert (folder / "villefort.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    listed = [json.loads(line) for line in run("hyperamy entities -n 30 --json", folder).stdout.splitlines()]
+    assert {"Dantès", "Villefort", "Mercédès", "Danglars", "Fernand"} <= {e["name"] for e in listed}

@@ -102,6 +102,9 @@ def test_writes_need_the_token_and_are_searchable_at_once(server):
     ("post", "/documents", {"json": {"documents": [{"id": "x", "text": ""}]}, "headers": {"Authorization": f"Bearer {TOKEN}"}},
      400, "record 0 of this batch needs a non-empty string 'text'"),
     ("post", "/predict", {"json": {"texts": []}}, 400, "give 1 to 1000 texts"),
+    ("get", "/entities/Nobody", {}, 400, "no entity 'Nobody' is mentioned in this index"),
+    ("get", "/search", {"params": {"q": "x", "about": "Nobody"}}, 400, "no entity 'Nobody' is mentioned"),
+    ("get", "/search", {"params": {"q": "x", "recency": "chapter"}}, 400, "--recency 'chapter': give FIELD:HALF_LIFE"),
 ])
 def test_bad_requests_get_a_4xx_with_one_clear_line(server, method, path, kwargs, status, message):
     url, _ = server

@@ -83,4 +83,5 @@ def entity(name, index, top, passages, plot_path, label_names, as_json) -> None:
         for passage in emotion["passages"]:
             click.echo(f"  {passage['id']}  intensity {passage['intensity']:.3f}  {passage['snippet']}")
     if result["also"]:
-        click.echo("\nother names containing it: " + ", ".join(f"{a['name']} ({a['mentions']})" for a in result["also"]))
+        also = ", ".join(f"{a['name']} ({a['mentions']})" for a in result["also"])
+        click.echo(f"\nother names containing it: {also}")

@@ -100,13 +100,23 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
                mode: Literal["hybrid", "semantic", "lexical", "emotion"] = "hybrid",
                where: str | None = None, emotion: list[str] = Query(default_factory=list),
                span: str | None = None, semantic_share: float | None = None, emotion_weight: float | None = None,
-               candidates: int | None = Query(None, ge=1, le=10000)) -> dict:
+               candidates: int | None = Query(None, ge=1, le=10000), about: str | None = None,
+               recency: str | None = None) -> dict:
         settings = {name: value for name, value in (("semantic_share", semantic_share),
                                                     ("emotion_weight", emotion_weight),
                                                     ("candidates", candidates)) if value is not None}
-        hits = engine.search(q, k=k, mode=mode, where=where, emotion=emotion, span=span, **settings)
+        hits = engine.search(q, k=k, mode=mode, where=where, emotion=emotion, span=span, about=about,
+                             recency=recency, **settings)
         return PlainJSON({"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
                           "hits": [hit.to_dict() for hit in hits]})
+
+    @app.get("/entities", response_class=PlainJSON)
+    def entities(limit: int = Query(30, ge=1, le=10000), min_mentions: int = Query(1, ge=1)) -> dict:
+        return PlainJSON({"entities": engine.entities(limit=limit, min_mentions=min_mentions)})
+
+    @app.get("/entities/{name}", response_class=PlainJSON)
+    def entity(name: str, top: int = Query(3, ge=1, le=27), passages: int = Query(3, ge=1, le=50)) -> dict:
+        return PlainJSON(engine.entity(name, top=top, passages=passages))
 
     @app.post("/documents")
     def upsert(request: Request, body: Documents) -> dict:

@@ -36,17 +36,26 @@ class RandomEncoder:
         self.model_id, self.dimension, self.emotion = real.model_id, real.dimension, real.emotion
         self.rng = np.random.default_rng(seed)
 
-    def encode(self, texts, spans=None, batch_size=64, on_batch=None):
-        from hyperamy.encoder.outputs import EmotionBatch, Encoded
+    def encode(self, texts, spans=None, batch_size=64, on_batch=None, mentions=None):
+        from hyperamy.encoder.outputs import Encoded, MentionBatch
 
-        n = len(texts)
-        semantic = self.rng.standard_normal((n, self.dimension)).astype(np.float32)
+        semantic = self.rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
+        semantic /= np.linalg.norm(semantic, axis=1, keepdims=True)
+        found = None
+        if mentions is not None:  # synthetic texts have no capitals; a list or field could still name some
+            where = [(d, n) for d, spans_of in enumerate(mentions) for n in range(len(spans_of))]
+            found = MentionBatch(np.asarray([d for d, _ in where], np.int64), np.asarray([n for _, n in where], np.int64),
+                                 self._feelings(len(where)))
+        return Encoded(semantic, self._feelings(len(texts)), mentions=found)
+
+    def _feelings(self, n: int):
+        from hyperamy.encoder.outputs import EmotionBatch
+
         mu = self.rng.standard_normal((n, self.emotion.config.dim)).astype(np.float32)
+        mu /= np.maximum(np.linalg.norm(mu, axis=1, keepdims=True), 1e-9)
         probs = self.rng.dirichlet(np.full(28, 0.3), n).astype(np.float32)
         kappa = (1 + 50 * self.rng.random(n)).astype(np.float32)
-        semantic /= np.linalg.norm(semantic, axis=1, keepdims=True)
-        mu /= np.linalg.norm(mu, axis=1, keepdims=True)
-        return Encoded(semantic, EmotionBatch(mu=mu, kappa=kappa, probs=probs))
+        return EmotionBatch(mu=mu, kappa=kappa, probs=probs)
 
 
 def synthetic_records(count: int, seed: int = 1):

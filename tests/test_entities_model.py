@@ -26,7 +26,7 @@ def test_mentions_are_felt_as_the_same_spans_read_alone(shipped_encoder):
     texts = [p["text"] for p in PASSAGES]
     spans = [[(f.start, f.end) for f in detect(t)] for t in texts]
     encoded = encoder.encode(texts, mentions=spans, batch_size=2)
-    assert len(encoded.mentions) == sum(map(len, spans)) == 11
+    assert len(encoded.mentions) == sum(map(len, spans)) == 10
     alone = shipped_encoder.encode([texts[d] for d in encoded.mentions.doc],
                                    spans=[spans[d][n] for d, n in zip(encoded.mentions.doc, encoded.mentions.number)])
     assert np.abs(alone.mu - encoded.mentions.emotion.mu).max() < 1e-5
@@ -48,7 +48,8 @@ def test_index_with_an_entity_list_then_ask_about_it(tmp_path):
     assert built.exit_code == 0, built.output
     listed = [json.loads(line) for line in runner.invoke(main, ["entities", *index, "--json"]).stdout.splitlines()]
     counts = {e["name"]: (e["mentions"], e["source"]) for e in listed}
-    assert counts == {"Villefort": (4, "auto"), "Danglars": (3, "auto"), "Dantès": (3, "list")}
+    # Danglars opens two sentences and is inside only one: too little evidence that it is a name
+    assert counts == {"Villefort": (4, "auto"), "Dantès": (3, "list")}
     about = runner.invoke(main, ["search", "someone terrified", *index, "--about", "Villefort", "--json", "-k", "4"])
     hits = [json.loads(line) for line in about.stdout.splitlines()]
     assert hits[0]["id"] == "p1" and {h["id"] for h in hits} == {"p1", "p2", "p3", "p4"}

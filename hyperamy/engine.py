@@ -422,13 +422,14 @@ class HyperAmy:
         return check(self, repair, drop_damaged)
 
     def info(self) -> dict:
-        """Counts, models, versions, thresholds, settings and size on disk."""
+        """Counts, models, versions, thresholds, settings (entity mentions too) and size on disk."""
         view = self.refresh()
         if self.manifest is None:
             return {"index": str(self.folder), "exists": False}
         return {"index": str(self.folder), "exists": True, "documents": len(view),
                 "segments": len(view.segments), "deleted": len(view.tombstones),
                 "metadata_fields": list(view.manifest.get("fields", {})),
+                "mentions": self.mention_settings.to_dict(),
                 "size_bytes": persist.folder_size(self.folder),
                 **{k: view.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
 

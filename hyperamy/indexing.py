@@ -80,7 +80,8 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
     from hyperamy.mentions import Finder
     from hyperamy.segments import Documents, Mentions, feelings_table
 
-    found = [Finder(settings).find(t, m) for t, m in zip(texts, metadata)] if settings.enabled else None
+    finder = Finder(settings) if settings.enabled else None
+    found = [finder.find(t, m) for t, m in zip(texts, metadata)] if finder is not None else None
     spans = [[(f.start, f.end) for f in mentions] for mentions in found] if found is not None else None
     encoded = encoder.encode(texts, batch_size=batch_size, on_batch=on_batch, mentions=spans)
     mentions = None

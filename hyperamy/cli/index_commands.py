@@ -212,6 +212,10 @@ def info(index, as_json) -> None:
     click.echo(f"encoder    {models['encoder']} (semantic {models['semantic_dimension']}-d, "
                f"emotion {models['emotion_dimension']}-d, alpha {models['alpha']})")
     click.echo(f"metadata   {', '.join(details['metadata_fields']) or '(none)'}")
+    found = details["mentions"]
+    ways = [f"{len(found['names'])} listed" if found["names"] else "", f"field {found['field']}" if found["field"] else "",
+            "capitalised names" if found["detect"] else ""]
+    click.echo(f"entities   {', '.join(w for w in ways if w) or '(not looked for)'}")
     thresholds = ", ".join(f"{name} {t:.2f}" for name, t in zip(LABELS, models["thresholds"]))
     click.echo(f"thresholds {thresholds}")
     click.echo(f"settings   {json.dumps(details['config'])}")

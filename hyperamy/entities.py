@@ -147,8 +147,9 @@ class About:
         if not found:
             return np.zeros(0, np.int64)
         scores, rows = np.concatenate(scores), np.concatenate(found)
-        order = np.argsort(-scores, kind="stable")
-        return np.unique(rows[order])[:k] if len(rows) else rows
+        ranked = rows[np.lexsort((rows, -scores))]  # best mention first, ties by row
+        _, first = np.unique(ranked, return_index=True)
+        return ranked[np.sort(first)][:k]  # each document once, at its best mention
 
     def best_mentions(self, candidates: np.ndarray, similarity) -> tuple[np.ndarray, np.ndarray]:
         """For each candidate document, its mention whose feeling best fits (index into this table,

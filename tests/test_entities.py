@@ -215,3 +215,16 @@ def test_about_searches_what_the_query_says_besides_the_name(engine):
     assert hits[0].id == "a" and hits[0].searched == "afraid of a letter"
     assert "meaning and keywords of 'afraid of a letter', the query without the name" in hits[0].explain()
     assert engine.search("afraid of a letter", about="Villefort")[0].searched is None
+
+
+def test_the_mention_leg_proposes_the_documents_whose_mention_feels_nearest(engine):
+    from hyperamy import entities
+
+    villefort = entities.about(engine.refresh(), "Villefort")
+    fear = np.zeros(8, np.float32)
+    fear[2] = 1.0  # the fake encoder's fear axis
+    rows = villefort.search(fear, 1)
+    assert [engine.snapshot.fetch(rows)[int(r)]["id"] for r in rows] == ["a"]  # terrified there
+    joy = np.zeros(8, np.float32)
+    joy[1] = 1.0
+    assert [engine.snapshot.fetch(villefort.search(joy, 1))[int(r)]["id"] for r in villefort.search(joy, 1)] == ["b"]

@@ -198,6 +198,8 @@ def test_entity_commands(engine, tmp_path):
     payload = json.loads(one.stdout)
     assert payload["mentions"] == 3 and payload["arc"]["entity"] == "Villefort"
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
+    plain = json.loads(runner.invoke(main, ["entity", "Villefort", *index, "--json"]).stdout)
+    assert [p["id"] for p in plain["arc"]["points"]] == ["a", "b", "c"] and plain["arc"]["mentions"] == 3
     text = runner.invoke(main, ["entity", "Villefort", *index])
     assert text.exit_code == 0 and "Villefort: 3 mentions in 3 documents" in text.stdout
     missing = runner.invoke(main, ["entity", "Nobody", *index])

@@ -48,8 +48,9 @@ def entities(index, limit, min_mentions, as_json) -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Also draw NAME's arc over document order into this image file (.png, .svg, .pdf).")
 @click.option("--labels", "label_names", type=click.Choice(["ekman", "group", "six", "goemotions"]),
-              default="ekman", show_default=True, help="With --plot: the label set drawn.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (with the arc's points when --plot is given).")
+              default="ekman", show_default=True, help="The label set of NAME's arc (--plot, --json).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, with NAME's arc over document order "
+                                                       "(50 points; 200 with --plot).")
 def entity(name, index, top, passages, plot_path, label_names, as_json) -> None:
     """Show how NAME is felt across the index: its mentions, top emotions, and the passages
     where it is felt most strongly with each.
@@ -66,12 +67,13 @@ def entity(name, index, top, passages, plot_path, label_names, as_json) -> None:
 
     engine = HyperAmy.open(index)
     result = engine.entity(name, top=top, passages=passages)
+    if plot_path or as_json:
+        drawn = engine.arc(entity=name, labels=label_names, points=200 if plot_path else 50)
+        result["arc"] = drawn.to_dict()
     if plot_path:
         from hyperamy.arcs import plot_arc
 
-        drawn = engine.arc(entity=name, labels=label_names)
         plot_arc(drawn, plot_path)
-        result["arc"] = drawn.to_dict()
         click.echo(f"arc of {drawn.mentions:,} mentions of {drawn.entity} drawn into {plot_path}", err=True)
     if as_json:
         emit_json(result)

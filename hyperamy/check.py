@@ -93,54 +93,43 @@ def _repair(engine, report: dict, drop_damaged: bool) -> None:
         writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
 
 
-def _remention(engine, folder, rows: np.ndarray, texts: list[str]) -> None:
-    """Find and feel a segment's mentions again, with the index's mention settings."""
-    from hyperamy.indexing import encode_documents
-
-    connection = duckdb.connect(config={"threads": 1})
-    try:
-        result = connection.execute("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / segments.DOCS_FILE)])
-        names = [d[0] for d in result.description]
-        metadata = [{n: v for n, v in zip(names, values) if n not in segments.FIXED_COLUMNS}
-                    for values in result.fetchall()]
-    finally:
-        connection.close()
-    settings = engine.mention_settings
-    if not settings.enabled:  # the segment had mentions: find them as the index did by default
-        from hyperamy.mentions import MentionSettings
-
-        settings = MentionSettings()
-    documents, _ = encode_documents(engine.encoder, settings, rows, [""] * len(rows), texts, [""] * len(rows),
-                                    metadata, engine.config.batch_size)
-    segments.write_mentions(folder, documents.mentions)
-
-
 def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
-    """A new segment with the same documents, its derived files made again from docs.parquet."""
+    """A new segment with the same documents, its derived files made again from docs.parquet
+    (encoding the texts once when vectors, feelings or mentions were damaged)."""
+    from hyperamy.indexing import encode_documents
+    from hyperamy.mentions import MentionSettings
+
     source = root / entry["name"]
     folder = persist.new_segment_folder(engine.folder)
     folder.mkdir(parents=True)
     shutil.copy2(source / segments.DOCS_FILE, folder / segments.DOCS_FILE)
     connection = duckdb.connect(config={"threads": 1})
     try:
-        found = connection.execute("SELECT row, text FROM read_parquet(?) ORDER BY row",
-                                   [str(folder / segments.DOCS_FILE)]).fetchall()
+        result = connection.execute("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / segments.DOCS_FILE)])
+        names = [d[0] for d in result.description]
+        found = [dict(zip(names, values)) for values in result.fetchall()]
     except duckdb.Error as exc:
         raise HyperamyError(f"cannot read {source / segments.DOCS_FILE}: {str(exc).splitlines()[0]}") from None
     finally:
         connection.close()
-    rows = np.asarray([r for r, _ in found], np.int64)
-    texts = [t for _, t in found]
-    if segments.MENTIONS_FILE in entry["files"]:
-        if damaged & set(segments.MENTION_FILES):
-            _remention(engine, folder, rows, texts)
-        else:
-            for name in segments.MENTION_FILES:
-                shutil.copy2(source / name, folder / name)
+    rows = np.asarray([d["row"] for d in found], np.int64)
+    texts = [d["text"] for d in found]
+    remention = segments.MENTIONS_FILE in entry["files"] and bool(damaged & set(segments.MENTION_FILES))
+    if remention or damaged & DERIVED_BY_ENCODING:
+        settings = MentionSettings(detect=False)
+        if remention:  # find them as the index does (as by default, if it no longer looks for any)
+            settings = engine.mention_settings if engine.mention_settings.enabled else MentionSettings()
+        metadata = [{n: v for n, v in d.items() if n not in segments.FIXED_COLUMNS} for d in found]
+        documents, _ = encode_documents(engine.encoder, settings, rows, [d["id"] for d in found], texts,
+                                        [d["hash"] for d in found], metadata, engine.config.batch_size)
+    if remention:
+        segments.write_mentions(folder, documents.mentions)
+    elif segments.MENTIONS_FILE in entry["files"]:
+        for name in segments.MENTION_FILES:
+            shutil.copy2(source / name, folder / name)
     if damaged & DERIVED_BY_ENCODING:
-        encoded = engine.encoder.encode(texts, batch_size=engine.config.batch_size)
-        feelings = segments.feelings_table(encoded.emotion.kappa, encoded.emotion.probs, encoded.emotion.strength)
-        segments.write_arrays(folder, rows, encoded.semantic, encoded.emotion.mu, feelings, engine.stored_config)
+        segments.write_arrays(folder, rows, documents.semantic, documents.mu, documents.feelings(),
+                              engine.stored_config)
     else:
         for name in entry["files"]:
             if name in DERIVED_BY_ENCODING:

@@ -18,12 +18,13 @@ from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import IndexStateError, InputError
 from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS
+from hyperamy.store import identifier
 
 FELT = [name.removeprefix("intensity_") for name in INTENSITY_COLUMNS]
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+MEAN_FELT = ", ".join(f"avg({identifier(c)}) AS {identifier(c)}" for c in INTENSITY_COLUMNS)
+# An entity counts when it was listed, or was seen inside a sentence MIN_EVIDENCE times (mentions.py)
+COUNTED = "min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ?"
+LIVE = "row NOT IN (SELECT unnest(?::BIGINT[]))"  # with _dead(view): mentions of documents not deleted
 
 
 def _require_mentions(view) -> None:
@@ -52,13 +53,11 @@ def entities(view, limit: int | None = None, min_mentions: int = 1) -> list[dict
     _require_mentions(view)
     if not view.segments:
         return []
-    felt = ", ".join(f"avg({_quoted(c)}) AS {_quoted(c)}" for c in INTENSITY_COLUMNS)
     found, names = view.store.query(
-        "SELECT entity, count(*) AS mentions, count(DISTINCT row) AS documents, "
-        "count(*) FILTER (WHERE NOT initial) AS inside, min(source) AS source, avg(strength) AS strength, "
-        f"{felt} FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) GROUP BY entity "
-        "HAVING (min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ?) AND count(*) >= ? "
-        "ORDER BY mentions DESC, entity" + (f" LIMIT {int(limit)}" if limit else ""),
+        "SELECT entity, count(*) AS mentions, count(DISTINCT row) AS documents, min(source) AS source, "
+        f"avg(strength) AS strength, {MEAN_FELT} FROM mentions WHERE {LIVE} GROUP BY entity "
+        f"HAVING ({COUNTED}) AND count(*) >= ? ORDER BY mentions DESC, entity"
+        + (f" LIMIT {int(limit)}" if limit else ""),
         [_dead(view), MIN_EVIDENCE, min_mentions])
     return [_summary(dict(zip(names, values))) for values in found]
 
@@ -113,10 +112,8 @@ def _given_name_of(key: str, name: str) -> bool:
 def related(view, keys: Sequence[str]) -> list[dict]:
     """Other names that contain one of these ("Madame de Villefort" for "Villefort"), with counts."""
     words = {fold(k) for k in keys}
-    found, _ = view.store.query(
-        "SELECT entity, count(*) FROM mentions WHERE row NOT IN (SELECT unnest(?::BIGINT[])) GROUP BY entity "
-        "HAVING min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ? ORDER BY count(*) DESC, entity",
-        [_dead(view), MIN_EVIDENCE])
+    found, _ = view.store.query(f"SELECT entity, count(*) FROM mentions WHERE {LIVE} GROUP BY entity "
+                                f"HAVING {COUNTED} ORDER BY count(*) DESC, entity", [_dead(view), MIN_EVIDENCE])
     return [{"name": e, "mentions": int(n)} for e, n in found
             if e not in keys and any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", fold(e)) for w in words)][:10]
 
@@ -181,15 +178,13 @@ class About:
 def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
     """The mentions of the entity `name` in the live documents (see `resolve`)."""
     keys = resolve(view, name, aliases)
-    wanted = set(keys)
     rows, feelings, start, end, surface, parts, total = [], [], [], [], [], [], 0
     for segment, live in zip(view.segments, view.live):
         table = segment.mentions()
         if table is None:
             continue
-        alive = set(segment.rows[live].tolist())
-        places = np.asarray([i for i, (e, r) in enumerate(zip(table.entity, table.rows.tolist()))
-                             if e in wanted and r in alive], np.int64)
+        places = np.flatnonzero(np.isin(np.asarray(table.entity, dtype=object), keys)
+                                & np.isin(table.rows, segment.rows[live]))
         if not len(places):
             continue
         rows.append(table.rows[places])
@@ -209,21 +204,17 @@ def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3
     """How an entity is felt across the index: counts, its top emotions by mean intensity, and for
     each, the passages where it is felt most strongly (the mention and the text around it)."""
     keys = resolve(view, name, aliases)
-    counts, _ = view.store.query("SELECT count(*), count(DISTINCT row), avg(strength) FROM mentions "
-                                 "WHERE entity IN (SELECT unnest(?)) AND row NOT IN (SELECT unnest(?::BIGINT[]))",
-                                 [keys, _dead(view)])
-    mentions, documents, strength = counts[0]
     means = _aggregate(view, keys)
     order = [i for i in np.argsort(-np.asarray([means[c] or 0.0 for c in INTENSITY_COLUMNS]))[:top]]
-    result = {"name": keys[0], "names": keys, "mentions": int(mentions),
-              "documents": int(documents), "strength": None if strength is None else round(float(strength), 4),
+    strength = means["strength"]
+    result = {"name": keys[0], "names": keys, "mentions": int(means["mentions"]), "documents": int(means["documents"]),
+              "strength": None if strength is None else round(float(strength), 4),
               "emotions": [], "also": related(view, keys)}
     for i in order:
         column = INTENSITY_COLUMNS[i]
         found, fields = view.store.query(
-            f"SELECT d.id, d.text, m.row, m.start, m.\"end\", m.surface, m.{_quoted(column)} AS felt, m.emotion "
-            "FROM mentions m JOIN documents d ON d._row = m.row WHERE m.entity IN (SELECT unnest(?)) "
-            "AND m.row NOT IN (SELECT unnest(?::BIGINT[])) "
+            f"SELECT d.id, d.text, m.row, m.start, m.\"end\", m.surface, m.{identifier(column)} AS felt, m.emotion "
+            f"FROM mentions m JOIN documents d ON d._row = m.row WHERE m.entity IN (SELECT unnest(?)) AND m.{LIVE} "
             "QUALIFY row_number() OVER (PARTITION BY m.row ORDER BY felt DESC, m.start) = 1 "  # a passage once
             f"ORDER BY felt DESC, m.row LIMIT {int(passages)}",
             [keys, _dead(view)])
@@ -236,11 +227,10 @@ def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3
 
 
 def _aggregate(view, keys: Sequence[str]) -> dict:
-    felt = ", ".join(f"avg({_quoted(c)}) AS {_quoted(c)}" for c in INTENSITY_COLUMNS)
+    """Mentions, documents, mean strength and mean intensity per label of some entity names together."""
     found, names = view.store.query(
-        f"SELECT min(entity) AS entity, count(*) AS mentions, count(DISTINCT row) AS documents, "
-        f"min(source) AS source, avg(strength) AS strength, {felt} FROM mentions "
-        "WHERE entity IN (SELECT unnest(?)) AND row NOT IN (SELECT unnest(?::BIGINT[]))", [list(keys), _dead(view)])
+        f"SELECT count(*) AS mentions, count(DISTINCT row) AS documents, avg(strength) AS strength, {MEAN_FELT} "
+        f"FROM mentions WHERE entity IN (SELECT unnest(?)) AND {LIVE}", [list(keys), _dead(view)])
     return dict(zip(names, found[0]))
 
 

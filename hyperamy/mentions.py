@@ -229,12 +229,16 @@ def _name(text: str, run: list[re.Match], initial: bool) -> list[Found]:
 
 
 def _common(word: str) -> bool:
-    lowered = POSSESSIVE.sub("", word.lower())
-    return lowered in NOT_NAMES and lowered not in KEPT_TITLES
+    return _plain(word) in NOT_NAMES and _plain(word) not in KEPT_TITLES
 
 
 def _lowered(match: re.Match) -> str:
-    return POSSESSIVE.sub("", match.group().lower())
+    return _plain(match.group())
+
+
+def _plain(word: str) -> str:
+    """A word lowercased, without its possessive ("Morrel’s" -> "morrel")."""
+    return POSSESSIVE.sub("", word.lower())
 
 
 def _shouting(word: str) -> bool:
@@ -252,8 +256,13 @@ def _alias_pattern(entities: Sequence[Sequence[str]]):
     aliases = sorted({n for names in entities for n in names if n.strip()}, key=len, reverse=True)
     if not aliases:
         return None
-    body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in aliases)
+    body = "|".join(name_pattern(a) for a in aliases)
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), _FoldedLookup(owner)
+
+
+def name_pattern(name: str) -> str:
+    """A regex of a name as it may be written: its words apart by any white space ("Edmond\nDantès")."""
+    return r"\s+".join(re.escape(word) for word in name.split())
 
 
 class _FoldedLookup(dict):

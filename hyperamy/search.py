@@ -13,7 +13,9 @@ from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
+from hyperamy.mentions import name_pattern
 from hyperamy.rerank import MODES, certainty, contributions, emotion_similarity, semantic_share
+from hyperamy.store import identifier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +184,7 @@ def without_names(query: str, names) -> str:
     the passages that mention it. The query itself if nothing would be left."""
     left = query
     for name in sorted(set(names), key=len, reverse=True):
-        pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.split()) + r"(?:[’']s)?(?!\w)"
+        pattern = rf"(?<!\w){name_pattern(name)}(?:[’']s)?(?!\w)"
         left = re.sub(pattern, " ", left, flags=re.IGNORECASE)
     left = " ".join(left.split())
     return left if words(left) else query
@@ -224,7 +226,7 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
 
     With `about` (entities.About) the emotion leg searches the entity's mentions, and each
     document's emotion term is that of its mention that best fits the query's feeling. With
-    `fade`, each score above the lowest candidate's is multiplied by the document's decay.
+    `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
     """
     wanted = max(config.candidates, k)
     keyword_rows, keyword_scores = view.keyword.scores(query.text)
@@ -305,7 +307,7 @@ class Recency:
             if unit:
                 raise InputError(f"--recency {spec!r}: {field} holds numbers, so the half-life is a plain number "
                                  "in its units")
-            found, _ = view.store.query(f"SELECT max({_column(field)}) FROM documents")
+            found, _ = view.store.query(f"SELECT max({identifier(field)}) FROM documents")
             return cls(view, field, number, kind, float(found[0][0] or 0.0))
         if unit not in UNITS:
             raise InputError(f"--recency {spec!r}: {field} holds dates, so the half-life needs a unit: "
@@ -316,8 +318,8 @@ class Recency:
 
     @staticmethod
     def _kind(view, field: str) -> str:
-        found, _ = view.store.query(f"SELECT typeof({_column(field)}) FROM documents "
-                                    f"WHERE {_column(field)} IS NOT NULL LIMIT 1")
+        found, _ = view.store.query(f"SELECT typeof({identifier(field)}) FROM documents "
+                                    f"WHERE {identifier(field)} IS NOT NULL LIMIT 1")
         kind = found[0][0] if found else "NULL"
         if kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE") or \
                 kind.startswith("DECIMAL") or kind.startswith("UINTEGER") or kind.startswith("UBIGINT"):
@@ -329,7 +331,7 @@ class Recency:
     def decay(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(decay factor, age: in days for dates, in the field's units for numbers) of each row;
         an empty field gives (1, NaN)."""
-        column = _column(self.field)
+        column = identifier(self.field)
         value = (f"epoch(CAST({column} AS TIMESTAMP))" if self.unit == "seconds" else f"CAST({column} AS DOUBLE)")
         try:
             found, _ = self.view.store.query(f"SELECT _row, {value} FROM documents WHERE _row = ANY(?)",
@@ -341,10 +343,6 @@ class Recency:
                           for r in rows], np.float64)
         decay = np.where(np.isnan(age), 1.0, 0.5 ** (np.nan_to_num(age) / self.half_life))
         return decay, age / (86400.0 if self.unit == "seconds" else 1.0)
-
-
-def _column(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

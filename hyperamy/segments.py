@@ -143,11 +143,8 @@ def write_mentions(folder: Path, mentions: Mentions) -> None:
         "end": pa.array(np.asarray(mentions.end, np.int64)), "source": pa.array(mentions.source, pa.string()),
         "initial": pa.array(np.asarray(mentions.initial, bool)), "kappa": pa.array(kappa.astype(np.float32)),
         "emotion": pa.array([LABELS[i] for i in probs.argmax(1)] if len(probs) else [], pa.string()),
-        "strength": pa.array(strength.astype(np.float32)),
+        **strength_columns(strength, probs),
     }
-    felt = intensity(strength, probs)
-    for name in INTENSITY_COLUMNS:
-        columns[name] = pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))].astype(np.float32))
     _write_parquet(pa.table(columns), folder / MENTIONS_FILE)
     np.save(folder / MENTION_FEELINGS, np.asarray(mentions.feelings, np.float32))
     index = VectorIndex(mentions.mu.shape[1], "flat")
@@ -258,12 +255,18 @@ def docs_table(documents: Documents, thresholds: np.ndarray, fields: dict[str, s
         "emotions": pa.array(emotions, pa.list_(pa.string())),
     }
     if documents.strength is not None:  # for --where: strength > 0.5, intensity_anger > 0.6
-        felt = intensity(documents.strength, documents.probs)
-        columns["strength"] = pa.array(np.asarray(documents.strength, np.float32))
-        for name in INTENSITY_COLUMNS:
-            columns[name] = pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))])
+        columns.update(strength_columns(documents.strength, documents.probs))
     columns.update(metadata_columns(documents.metadata, fields))
     return pa.table(columns)
+
+
+def strength_columns(strength: np.ndarray, probs: np.ndarray) -> dict:
+    """Arrow arrays of `strength` and each felt label's `intensity_<label>` (docs and mentions tables)."""
+    import pyarrow as pa
+
+    felt = intensity(strength, probs)
+    return {"strength": pa.array(np.asarray(strength, np.float32)),
+            **{name: pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))]) for name in INTENSITY_COLUMNS}}
 
 
 def metadata_columns(metadata: Sequence[dict], fields: dict[str, str]) -> dict:

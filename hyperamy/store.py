@@ -29,15 +29,13 @@ class Store:
         self._lock = threading.Lock()  # a DuckDB connection serves one query at a time
         self.db = duckdb.connect(config={"threads": 1})
         if files:
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            source = f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+            source = f"SELECT * FROM read_parquet([{_paths(files)}], union_by_name = true)"
         else:
             source = EMPTY
         self.db.execute(f"CREATE VIEW docs AS {source}")
         self.db.execute("CREATE VIEW documents AS SELECT row AS _row, * EXCLUDE (row, hash) FROM docs")
         if mention_files:  # entity mentions (segments.write_mentions), joined to documents by row
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in mention_files)
-            self.db.execute(f"CREATE VIEW mentions AS SELECT * FROM read_parquet([{listed}])")
+            self.db.execute(f"CREATE VIEW mentions AS SELECT * FROM read_parquet([{_paths(mention_files)}])")
         self.has_mentions = bool(mention_files)
         root = str(Path(root).resolve()).replace("'", "''")
         self.db.execute(f"SET allowed_directories = ['{root}']")
@@ -86,6 +84,16 @@ class Store:
     def documents(self, rows: np.ndarray) -> tuple[list[tuple], list[str]]:
         """Rows of the `documents` view for some rows, ascending (for listing and export)."""
         return self.query("SELECT * FROM documents WHERE _row = ANY(?) ORDER BY _row", [[int(r) for r in rows]])
+
+
+def _paths(files: Sequence[Path]) -> str:
+    """File names as a list of SQL string literals."""
+    return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+
+
+def identifier(name: str) -> str:
+    """A column name quoted for SQL, whatever it holds ("intensity_anger", "my field")."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def condition(where: str) -> str:

@@ -230,3 +230,9 @@ def test_the_mention_leg_proposes_the_documents_whose_mention_feels_nearest(engi
     joy = np.zeros(8, np.float32)
     joy[1] = 1.0
     assert [engine.snapshot.fetch(villefort.search(joy, 1))[int(r)]["id"] for r in villefort.search(joy, 1)] == ["b"]
+
+
+def test_a_listed_name_matches_across_a_line_break():
+    finder = Finder(MentionSettings((("Dantès", "Edmond Dantès"),), detect=False))
+    text = "Then Edmond\nDantès smiled"
+    assert [(text[f.start:f.end], f.entity) for f in finder.find(text)] == [("Edmond\nDantès", "Dantès")]

@@ -141,10 +141,11 @@ MENTION_CHUNK = 128  # mentions pooled at once (their texts' token states are ga
 def _read_mentions(model, tuned: torch.Tensor, batch: dict, texts, mentions, max_length: int) -> list[tuple]:
     """(doc, number, mu, kappa, probs, strength) of each mention of a batch's texts, from its token states."""
     where, masks = [], []
+    attention = batch["attention_mask"].numpy()
     for r, doc in enumerate(batch["rows"]):
         for number, chars in enumerate(mentions[doc]):
             try:
-                masks.append(clause_token_mask(texts[doc], batch["offsets"][r], batch["attention_mask"][r].numpy(),
+                masks.append(clause_token_mask(texts[doc], batch["offsets"][r], attention[r],
                                                (int(chars[0]), int(chars[1])), max_length))
             except InputError:  # past the token window: its text was cut there
                 continue

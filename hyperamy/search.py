@@ -290,6 +290,8 @@ class Recency:
 
     @classmethod
     def parse(cls, view, spec: str) -> "Recency":
+        if not hasattr(view.store, "query"):
+            raise InputError("--recency is not served through search shards yet; open the index without --shards")
         field, _, life = spec.rpartition(":")
         if not field or not life:
             raise InputError(f"--recency {spec!r}: give FIELD:HALF_LIFE, e.g. published:30d or chapter:10")
@@ -312,6 +314,12 @@ class Recency:
         if unit not in UNITS:
             raise InputError(f"--recency {spec!r}: {field} holds dates, so the half-life needs a unit: "
                              "s, m, h, d, w or y (e.g. 30d)")
+        column = identifier(field)
+        bad, _ = view.store.query(f"SELECT {column} FROM documents WHERE {column} IS NOT NULL "
+                                  f"AND TRY_CAST({column} AS TIMESTAMP) IS NULL LIMIT 1")
+        if bad:
+            raise InputError(f"--recency: {field!r} holds text that is not a date, such as {str(bad[0][0])[:40]!r}; "
+                             "give a date or time field (ISO text like 2026-12-02 counts)")
         import time
 
         return cls(view, field, number * UNITS[unit], kind, time.time())
@@ -333,11 +341,8 @@ class Recency:
         an empty field gives (1, NaN)."""
         column = identifier(self.field)
         value = (f"epoch(CAST({column} AS TIMESTAMP))" if self.unit == "seconds" else f"CAST({column} AS DOUBLE)")
-        try:
-            found, _ = self.view.store.query(f"SELECT _row, {value} FROM documents WHERE _row = ANY(?)",
-                                             [[int(r) for r in rows]])
-        except Exception as exc:  # noqa: BLE001 - text that is not a date
-            raise InputError(f"--recency: {self.field!r} holds values that are not dates: {exc}") from None
+        found, _ = self.view.store.query(f"SELECT _row, {value} FROM documents WHERE _row = ANY(?)",
+                                         [[int(r) for r in rows]])  # dates were checked by parse()
         ages = dict(found)
         age = np.asarray([np.nan if ages.get(int(r)) is None else max(self.newest - float(ages[int(r)]), 0.0)
                           for r in rows], np.float64)

@@ -155,6 +155,8 @@ def test_recency_on_dates_needs_a_unit(tmp_path):
     assert [h.id for h in hits] == ["new", "old"] and hits[1].recency < hits[0].recency < 1
     with pytest.raises(InputError, match="needs a unit"):
         engine.search("letter", recency="published:30")
+    with pytest.raises(InputError, match="'text' holds text that is not a date, such as 'the letter arrived'"):
+        engine.search("letter", recency="text:30d")
 
 
 def test_an_index_without_mentions_says_how_to_get_them(tmp_path):

@@ -81,14 +81,17 @@ def _ordered_rows(view, by: str | None, where: str | None) -> np.ndarray:
         from hyperamy.browse import matching_rows
 
         return matching_rows(view, where)
-    from hyperamy.store import condition, identifier
+    from hyperamy.store import identifier
 
     _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
     if by not in fields or by == "_row":
         shown = ", ".join(f for f in fields if f != "_row")
         raise InputError(f"--by {by!r} is not a field of this index; its fields are {shown}")
-    sql = f"SELECT _row FROM documents{' WHERE ' + condition(where) if where else ''} ORDER BY {identifier(by)}, _row"
-    found, _ = view.store.query(sql, where=where)
+    if where:
+        sql = f"SELECT _row FROM documents WHERE {view.store.condition(where)} ORDER BY {identifier(by)}, _row"
+        found = view.store.select(where, sql)
+    else:
+        found, _ = view.store.query(f"SELECT _row FROM documents ORDER BY {identifier(by)}, _row")
     return view.alive(np.asarray([r[0] for r in found], np.int64))
 
 

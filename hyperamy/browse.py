@@ -1,7 +1,6 @@
 """Everyday reads of an index's documents: get by id, list, count and export."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -11,7 +10,26 @@ from hyperamy.errors import InputError
 from hyperamy.segments import INTENSITY_COLUMNS
 
 PAGE = 2048
-FORMATS = ("jsonl", "parquet")
+FORMATS = ("jsonl", "csv", "parquet")
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
+            ".pq": "parquet"}
+
+
+def format_of(path: str | Path, format: str | None = None) -> str:
+    """The export format: the one given, else the one OUTPUT's suffix names.
+
+    Raises:
+        InputError: no format given and the suffix names none (never a silent guess).
+    """
+    if format is not None:
+        if format not in FORMATS:
+            raise InputError(f"export format must be one of {', '.join(FORMATS)}, not {format!r}")
+        return format
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"cannot tell the export format from {str(path)!r}: name the file .jsonl, .csv or "
+                         f".parquet, or give --format ({', '.join(FORMATS)})")
+    return SUFFIXES[suffix]
 
 
 def matching_rows(view, where: str | None = None) -> np.ndarray:
@@ -47,26 +65,56 @@ def get(view, ids: Sequence[str]) -> dict[str, dict]:
     return {document["id"]: document for document in documents(view, rows)}
 
 
-def export(view, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
-    """Write the live documents (optionally with their semantic and emotion vectors) to a file.
+def export(view, path: str | Path, format: str | None = None, vectors: bool = False,
+           where: str | None = None) -> int:
+    """Write the live documents (optionally with their semantic and emotion vectors) to a JSON
+    Lines, CSV or Parquet file (`format`, else from the file's suffix).
 
     Returns how many were written. The file is written beside its final name and renamed, so an
     interrupted export leaves no half file.
     """
     from hyperamy.files import atomic_path
+    from hyperamy.jsontext import dumps
 
-    if format not in FORMATS:
-        raise InputError(f"export format must be one of {', '.join(FORMATS)}, not {format!r}")
+    format = format_of(path, format)
     rows = matching_rows(view, where)
     with atomic_path(Path(path)) as tmp:
         if format == "jsonl":
             with open(tmp, "w", encoding="utf-8") as handle:
                 for start in range(0, len(rows), PAGE):
                     for document in _with_vectors(view, rows[start:start + PAGE], vectors):
-                        handle.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+                        handle.write(dumps(document) + "\n")
+        elif format == "csv":
+            _export_csv(view, rows, tmp, vectors)
         else:
             _export_parquet(view, rows, tmp, vectors)
     return len(rows)
+
+
+def _export_csv(view, rows: np.ndarray, path: Path, vectors: bool) -> None:
+    """One row a document: its fields, `intensity_<label>` columns, then metadata by name; lists
+    and objects as JSON text."""
+    import csv
+
+    from hyperamy.jsontext import dumps, plain
+
+    def flat(document: dict) -> dict:
+        intensity = document.pop("intensity") or {}
+        metadata = document.pop("metadata")
+        out = {**document, **{f"intensity_{k}": v for k, v in intensity.items()}, **metadata}
+        return {k: dumps(v) if isinstance(v, (list, dict, tuple)) else plain(v) for k, v in out.items()}
+
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = None
+        for start in range(0, len(rows), PAGE):
+            for document in _with_vectors(view, rows[start:start + PAGE], vectors):
+                row = flat(document)
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
+                    writer.writeheader()
+                writer.writerow(row)
+        if writer is None:
+            handle.write("id,text\n")
 
 
 def _with_vectors(view, rows: np.ndarray, vectors: bool) -> Iterator[dict]:

@@ -12,7 +12,7 @@ import shutil
 import duckdb
 import numpy as np
 
-from hyperamy import persist, segments, writer
+from hyperamy import persist, segments
 from hyperamy.errors import HyperamyError, IndexStateError
 from hyperamy.lexical import TermCounts
 
@@ -54,19 +54,19 @@ def check(engine, repair: bool = False, drop_damaged: bool = False) -> dict:
     report = {"index": str(engine.folder), "segments": len(manifest["segments"]), "problems": problems,
               "repaired": [], "dropped": [], "unrepairable": []}
     if problems and repair:
-        with engine._writing(load=False):
-            _repair(engine, report, drop_damaged)
+        with engine._writing(load=False) as transaction:
+            _repair(transaction, report, drop_damaged)
     return report
 
 
-def _repair(engine, report: dict, drop_damaged: bool) -> None:
-    root = engine.folder / persist.SEGMENTS
-    manifest = persist.read_manifest(engine.folder)
+def _repair(transaction, report: dict, drop_damaged: bool) -> None:
+    root = transaction.folder / persist.SEGMENTS
+    manifest = transaction.manifest
     tombstones_entry = manifest.get("tombstones")
     try:
-        tombstones = persist.read_tombstones(engine.folder, tombstones_entry)
+        tombstones = persist.read_tombstones(transaction.folder, tombstones_entry)
     except (OSError, IndexStateError):
-        report["unrepairable"].append(f"{engine.folder / tombstones_entry['file']}: the list of deleted documents "
+        report["unrepairable"].append(f"{transaction.folder / tombstones_entry['file']}: the list of deleted documents "
                                       "is damaged; re-index into a new folder")
         return
     entries = []
@@ -76,31 +76,41 @@ def _repair(engine, report: dict, drop_damaged: bool) -> None:
             entries.append(entry)
         elif segments.DOCS_FILE in damaged:
             where = root / entry["name"] / segments.DOCS_FILE
-            if drop_damaged:
+            if drop_damaged:  # its tombstones go below, with every row no remaining segment holds
                 report["dropped"].append({"segment": entry["name"], "documents": entry["documents"]})
-                rows = np.load(root / entry["name"] / "rows.npy") if "rows.npy" not in damaged else None
-                if rows is not None:
-                    tombstones = np.setdiff1d(tombstones, rows)
                 continue
             report["unrepairable"].append(f"{where} holds the texts of {entry['documents']} documents and is "
                                           "damaged; `hyperamy check --repair --drop-damaged` removes them, then "
                                           "index them again from your corpus")
             entries.append(entry)
         else:
-            entries.append(_rebuild(engine, root, entry, set(damaged)))
+            entries.append(_rebuild(transaction, root, entry, set(damaged)))
             report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
     if report["repaired"] or report["dropped"]:
-        writer.commit(engine, entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
+        held = [_rows_of(root / entry["name"]) for entry in entries]
+        if any(rows is None for rows in held):
+            report["unrepairable"].append("a remaining segment's rows.npy cannot be read, so the deleted documents "
+                                          "cannot be matched to segments; re-index into a new folder")
+            return
+        tombstones = np.intersect1d(tombstones, np.concatenate([np.zeros(0, np.int64), *held]))
+        transaction.commit(entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
 
 
-def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
+def _rows_of(folder) -> np.ndarray | None:
+    try:
+        return np.asarray(np.load(folder / "rows.npy"), np.int64)
+    except (OSError, ValueError):
+        return None
+
+
+def _rebuild(transaction, root, entry: dict, damaged: set[str]) -> dict:
     """A new segment with the same documents, its derived files made again from docs.parquet
     (encoding the texts once when vectors, feelings or mentions were damaged)."""
     from hyperamy.indexing import encode_documents
     from hyperamy.mentions import MentionSettings
 
     source = root / entry["name"]
-    folder = persist.new_segment_folder(engine.folder)
+    folder = persist.new_segment_folder(transaction.folder)
     folder.mkdir(parents=True)
     shutil.copy2(source / segments.DOCS_FILE, folder / segments.DOCS_FILE)
     connection = duckdb.connect(config={"threads": 1})
@@ -118,10 +128,10 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
     if remention or damaged & DERIVED_BY_ENCODING:
         settings = MentionSettings(detect=False)
         if remention:  # find them as the index does (as by default, if it no longer looks for any)
-            settings = engine.mention_settings if engine.mention_settings.enabled else MentionSettings()
+            settings = transaction.mentions if transaction.mentions.enabled else MentionSettings()
         metadata = [{n: v for n, v in d.items() if n not in segments.FIXED_COLUMNS} for d in found]
-        documents, _ = encode_documents(engine.encoder, settings, rows, [d["id"] for d in found], texts,
-                                        [d["hash"] for d in found], metadata, engine.config.batch_size)
+        documents, _ = encode_documents(transaction.encoder, settings, rows, [d["id"] for d in found], texts,
+                                        [d["hash"] for d in found], metadata, transaction.batch_size)
     if remention:
         segments.write_mentions(folder, documents.mentions)
     elif segments.MENTIONS_FILE in entry["files"]:
@@ -129,7 +139,7 @@ def _rebuild(engine, root, entry: dict, damaged: set[str]) -> dict:
             shutil.copy2(source / name, folder / name)
     if damaged & DERIVED_BY_ENCODING:
         segments.write_arrays(folder, rows, documents.semantic, documents.mu, documents.feelings(),
-                              engine.stored_config)
+                              transaction.config)
     else:
         for name in entry["files"]:
             if name in DERIVED_BY_ENCODING:

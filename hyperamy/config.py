@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, TypeVar
 
 from hyperamy.errors import InputError
@@ -88,3 +89,52 @@ class IndexConfig:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
         if (self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0) or self.emotion_weight < 0:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    """How one search ranks: chosen per index (kept in its manifest, applied whenever it is
+    opened) and changeable per search (`search(..., candidates=200)`, `--set candidates=200`).
+
+    This one object goes from the engine to every leg, FAISS's HNSW breadth included.
+    """
+
+    candidates: int = 100  # documents each leg proposes to the re-ranker
+    semantic_share: float | None = None  # share of relevance from meaning, the rest from BM25 (None: per query)
+    emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
+    hnsw_ef_search: int = 512  # HNSW search breadth: higher = better recall, slower
+
+    def __post_init__(self) -> None:
+        for name in ("candidates", "hnsw_ef_search"):
+            value = getattr(self, name)
+            if isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, name, int(value))  # 1e2 from a command line means 100
+            elif isinstance(value, bool) or not isinstance(value, int):
+                raise InputError(f"{name} must be a whole number, not {value!r}")
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, not {value!r}")
+        for name in ("semantic_share", "emotion_weight"):
+            value = getattr(self, name)
+            if value is None and name == "semantic_share":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InputError(f"{name} must be a finite number, not {value!r}")
+        if self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0:
+            raise InputError(f"semantic_share must be in [0, 1], not {self.semantic_share!r}")
+        if self.emotion_weight < 0:
+            raise InputError(f"emotion_weight must be >= 0, not {self.emotion_weight!r}")
+
+    @classmethod
+    def of(cls, config: IndexConfig) -> "SearchSettings":
+        return cls(**{field.name: getattr(config, field.name) for field in dataclasses.fields(cls)})
+
+    def changed(self, **overrides) -> "SearchSettings":
+        """These settings with some changed; a name that is not a setting is named."""
+        known = [field.name for field in dataclasses.fields(self)]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise InputError(f"unknown ranking setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return dataclasses.replace(self, **overrides) if overrides else self
+
+
+RANKING_SETTINGS = tuple(field.name for field in dataclasses.fields(SearchSettings))

@@ -114,7 +114,8 @@ def count_records(path: str | Path) -> int | None:
 
     reader = "read_parquet" if kind == "parquet" else "read_csv_auto"
     try:
-        return int(duckdb.connect().execute(f"SELECT count(*) FROM {reader}(?)", [str(path)]).fetchone()[0])
+        with duckdb.connect() as connection:
+            return int(connection.execute(f"SELECT count(*) FROM {reader}(?)", [str(path)]).fetchone()[0])
     except duckdb.Error:
         return None
 

@@ -52,63 +52,66 @@ class SegmentWriter:
         return {"entry": np.asarray(entries, dtype=object), "fields": np.asarray(fields_out, dtype=object)}
 
 
-def add(engine, records: Iterable, ray, actors: int = 2, gpus_per_actor: float = 0.0, segment_size: int = 2048,
+def add(transaction, records: Iterable, ray, actors: int = 2, gpus_per_actor: float = 0.0, segment_size: int = 2048,
         encoder_factory: Callable | None = None, weights: str | None = None):
-    """Upsert records into `engine`'s index with `actors` Ray encoder actors; one commit at the end.
+    """Upsert records through a write transaction (writer.IndexWriter; HyperAmy.add_distributed
+    opens one) with `actors` Ray encoder actors; one commit at the end, then the new segments are
+    merged as a single-process add merges its own.
 
     Raises:
         DataFormatError: a bad record (before anything is encoded) or metadata types that differ.
         HyperamyError: an actor or the cluster failed; the index is left as it was.
     """
-    from hyperamy import writer
     from hyperamy.engine import AddReport
     from hyperamy.indexing import planned
 
     report = AddReport()
-    with engine._writing():
-        view = engine.snapshot
-        next_row, chunks, replaced, planned_rows, stored = view.manifest["next_row"], [], [], {}, set()
-        for _, todo, old_rows in planned(engine, records, segment_size, set(), report):
-            replaced += old_rows.values()
-            stored.update(old_rows)
-            rows = list(range(next_row, next_row + len(todo)))
-            next_row += len(todo)
-            for record, row in zip(todo, rows):
-                if record.id in planned_rows:  # a later duplicate in another chunk: it wins
-                    replaced.append(planned_rows[record.id])
-                planned_rows[record.id] = row
-            chunks.append(json.dumps({"rows": rows, "ids": [r.id for r in todo], "texts": [r.text for r in todo],
-                                      "hashes": [r.content_hash for r in todo],
-                                      "metadata": [r.metadata for r in todo]}, default=str))
-        if not chunks:
-            return report
-        entries, fields = _encode_and_write(engine, view, chunks, ray, actors, gpus_per_actor, encoder_factory,
-                                            weights)
-        report.updated = len(stored)
-        report.added = len(planned_rows) - len(stored)
-        report.truncated = sum(e.pop("truncated") for e in entries)
-        writer.commit(engine, [*view.manifest["segments"], *entries],
-                      np.concatenate([view.tombstones, np.asarray(replaced, np.int64)]), next_row, fields)
+    view = transaction.base
+    next_row, chunks, replaced, planned_rows, stored = view.manifest["next_row"], [], [], {}, set()
+    for _, todo, old_rows in planned(transaction, records, segment_size, set(), report, pending={}):
+        if not todo:
+            continue
+        replaced += old_rows.values()
+        stored.update(old_rows)
+        rows = list(range(next_row, next_row + len(todo)))
+        next_row += len(todo)
+        for record, row in zip(todo, rows):
+            if record.id in planned_rows:  # a later duplicate in another chunk: it wins
+                replaced.append(planned_rows[record.id])
+            planned_rows[record.id] = row
+        chunks.append(json.dumps({"rows": rows, "ids": [r.id for r in todo], "texts": [r.text for r in todo],
+                                  "hashes": [r.content_hash for r in todo],
+                                  "metadata": [r.metadata for r in todo]}, default=str))
+    if not chunks:
+        return report
+    entries, fields = _encode_and_write(transaction, view, chunks, ray, actors, gpus_per_actor,
+                                        encoder_factory, weights)
+    report.updated = len(stored)
+    report.added = len(planned_rows) - len(stored)
+    report.truncated = sum(e.pop("truncated") for e in entries)
+    transaction.commit([*view.manifest["segments"], *entries],
+                       np.concatenate([view.tombstones, np.asarray(replaced, np.int64)]), next_row, fields)
+    transaction.merge_new({e["name"] for e in view.manifest["segments"]})
     return report
 
 
-def _encode_and_write(engine, view, chunks, ray, actors, gpus_per_actor, encoder_factory, weights):
+def _encode_and_write(transaction, view, chunks, ray, actors, gpus_per_actor, encoder_factory, weights):
     import ray.data
 
     dataset = ray.data.from_items([{"chunk": chunk} for chunk in chunks])
     try:
         written = dataset.map_batches(
             SegmentWriter, batch_size=1, batch_format="numpy", concurrency=actors, num_gpus=gpus_per_actor,
-            fn_constructor_kwargs={"folder": str(engine.folder), "config": dataclasses.asdict(engine.stored_config),
+            fn_constructor_kwargs={"folder": str(transaction.folder), "config": dataclasses.asdict(transaction.config),
                                    "fields": dict(view.manifest.get("fields", {})),
                                    "encoder_factory": encoder_factory, "weights": weights,
-                                   "batch_size": engine.config.batch_size,
-                                   "mentions": engine.mention_settings.to_dict()},
+                                   "batch_size": transaction.batch_size,
+                                   "mentions": transaction.mentions.to_dict()},
             max_restarts=0, max_task_retries=0).take_all()
     except Exception as exc:  # Ray wraps what failed in its own exception types
         lines = str(exc).strip().splitlines()
         cause = (lines[-1] if lines else type(exc).__name__).split(". ")[0]  # Ray's first sentence says it
-        raise HyperamyError(f"distributed indexing failed, the index is unchanged: {cause}") from None
+        raise HyperamyError(f"distributed indexing failed, the index is unchanged: {cause}") from exc
     entries = [json.loads(row["entry"]) for row in written]
     fields: dict[str, str] = dict(view.manifest.get("fields", {}))
     for row in written:

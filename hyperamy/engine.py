@@ -12,18 +12,17 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from hyperamy import persist, snapshot, writer
-from hyperamy.config import IndexConfig, from_dict
+from hyperamy import persist, snapshot
+from hyperamy.config import IndexConfig, SearchSettings, from_dict
 from hyperamy.corpus import Record
-from hyperamy.errors import HyperamyError, IndexStateError, InputError
+from hyperamy.errors import HyperamyError, IndexStateError, InputError, WeightsError
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
 log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
-# Settings baked into the stored files; the others only steer ranking and may change at open time.
+# Settings baked into the stored files; the others (config.RANKING_SETTINGS) only steer ranking.
 STORAGE_FIELDS = ("vector_index", "hnsw_m")
-RANKING_SETTINGS = ("semantic_share", "emotion_weight", "candidates", "hnsw_ef_search")
 
 
 def index_path(path: str | Path | None = None) -> Path:
@@ -47,7 +46,7 @@ def _native_bfloat16() -> bool:
 
 
 def _load_query_encoder_in_thread(weights):
-    """A Future of OnnxQueryEncoder.load(weights), computed in a daemon thread."""
+    """A Future of OnnxQueryEncoder.load(weights), computed in a thread."""
     from concurrent.futures import Future
 
     from hyperamy.encoder.runtime import OnnxQueryEncoder
@@ -60,7 +59,9 @@ def _load_query_encoder_in_thread(weights):
         except BaseException as exc:  # handed to whoever asks for the encoder
             future.set_exception(exc)
 
-    threading.Thread(target=load, name="hyperamy-query-encoder", daemon=True).start()
+    # not a daemon: a process that ends while ONNX Runtime is loading would abort in C++
+    # ("terminate called without an active exception", exit 134); exit waits for the load instead
+    threading.Thread(target=load, name="hyperamy-query-encoder", daemon=False).start()
     return future
 
 
@@ -91,6 +92,8 @@ class HyperAmy:
         self._pending_queries = None  # a Future of the query encoder while it loads in a thread
         self.verify, self.wait = verify, wait
         self._refreshing = threading.Lock()  # threads of one process (a server) move on together
+        self._loading = threading.Lock()  # concurrent first searches load the query encoder once
+        self._closed = False
         self._sharded = None  # a shards.ShardedView once use_shards is called
         self._mentions = None  # MentionSettings given to this engine (else the manifest's, else defaults)
 
@@ -127,6 +130,11 @@ class HyperAmy:
             return engine
         config = config or IndexConfig()
         return cls(folder, config, config, snapshot.empty(folder), encoder, weights, verify, wait)
+
+    @property
+    def settings(self) -> SearchSettings:
+        """How searches rank unless told otherwise (the index's stored settings, or `config`'s)."""
+        return SearchSettings.of(self.config)
 
     @property
     def manifest(self) -> dict | None:
@@ -182,12 +190,20 @@ class HyperAmy:
         given = self._encoder
         if given is not None and (type(given).__name__ != "SharedTrunkEncoder" or _native_bfloat16()):
             return self.encoder
-        if self._query_encoder is None:
-            from hyperamy.encoder.runtime import OnnxQueryEncoder
+        with self._loading:
+            if self._query_encoder is None:
+                from hyperamy.encoder.runtime import OnnxQueryEncoder
 
-            pending, self._pending_queries = self._pending_queries, None
-            # False: no runtime for this backbone; the torch encoder encodes queries
-            self._query_encoder = (pending.result() if pending else OnnxQueryEncoder.load(self._weights)) or False
+                pending, self._pending_queries = self._pending_queries, None
+                # False: no runtime for this backbone; the torch encoder encodes queries
+                try:
+                    self._query_encoder = (pending.result() if pending else OnnxQueryEncoder.load(self._weights)) \
+                        or False
+                except WeightsError as exc:
+                    if "could not export" not in str(exc):
+                        raise
+                    log.warning("%s; queries are encoded by the torch encoder instead", exc)
+                    self._query_encoder = False
         if self._query_encoder:
             return self._checked(self._query_encoder)
         return self.encoder
@@ -206,6 +222,7 @@ class HyperAmy:
 
     def refresh(self):
         """The newest committed snapshot: reloaded only when manifest.json changed (one stat)."""
+        self._open()
         seen = persist.stamp(self.folder)
         if seen is None or seen == self.snapshot.stamp:
             return self.snapshot
@@ -215,36 +232,80 @@ class HyperAmy:
             if self.snapshot.stamp is None:  # another process created the index since we opened it
                 stored = from_dict(IndexConfig, persist.read_manifest(self.folder)["config"])
                 self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
-            self.snapshot = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
+            loaded = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
+            self._advance(loaded, locked=True)
         return self.snapshot
+
+    def _advance(self, view, locked: bool = False) -> None:
+        """Move to `view` unless it is older than the snapshot held now (by commit number): a
+        search that loaded commit N slowly must not undo a write's commit N+1 in this process."""
+        with contextlib.nullcontext() if locked else self._refreshing:
+            if view.stamp is None or self.snapshot.stamp is None or \
+                    view.manifest["commit"] >= self.snapshot.manifest["commit"]:
+                self.snapshot = view
 
     @contextlib.contextmanager
     def _writing(self, load: bool = True):
-        """Hold the writer lock, on the newest snapshot; a failed first build leaves no folder.
+        """A write transaction (writer.IndexWriter) under the writer lock, on the newest commit;
+        a failed first build leaves no folder.
 
         With load=False only the newest manifest is read (check --repair, on damaged files).
+        Cleanup removes only what the manifest on disk does not name.
         """
+        from hyperamy.writer import IndexWriter
+
+        self._open()
         created = not self.folder.exists()
         with WriterLock(self.folder, self.wait):
-            if load:
-                self.refresh()
+            if not persist.stamp(self.folder):
+                base = snapshot.empty(self.folder)
+            elif load:
+                base = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
             else:
-                self.snapshot = snapshot.empty(self.folder, persist.read_manifest(self.folder))
-            persist.remove_unused(self.folder, self.manifest)
+                base = snapshot.empty(self.folder, persist.read_manifest(self.folder))
+            if load and base.stamp is not None:
+                self._advance(base)
+            persist.remove_unused(self.folder)
+            transaction = IndexWriter(self.folder, self.stored_config, base, lambda: self.encoder,
+                                      self.mention_settings, self.config.batch_size, self.verify,
+                                      publish=self._advance, versions=_versions())
+            del base  # held here, it would pin segments that the transaction's merges replace
             try:
-                yield
-                writer.compact_automatically(self)
+                yield transaction
+                transaction.compact_automatically()
             finally:
-                persist.remove_unused(self.folder, self.manifest)
-                if self.manifest is None:  # nothing was committed: leave no trace of the attempt
+                persist.remove_unused(self.folder)
+                if persist.stamp(self.folder) is None:  # nothing was committed: leave no trace of the attempt
                     if created:
                         shutil.rmtree(self.folder, ignore_errors=True)
                     else:
                         persist.remove_scaffolding(self.folder)
 
+    def _open(self) -> None:
+        if self._closed:
+            raise IndexStateError(f"index {self.folder} was closed; open it again with HyperAmy.open")
+
+    def close(self) -> None:
+        """Let go of what this handle holds: the snapshot's DuckDB connection, pinned segment
+        folders, memory maps, search shards. Closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._refreshing:
+            self.snapshot.close()
+            self.snapshot = snapshot.empty(self.folder)
+        self._sharded = None
+
+    def __enter__(self) -> "HyperAmy":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def model_info(self) -> dict:
+        """The models this index is (or would be) built with, as its manifest records them."""
         if self._encoder is None and self.manifest is not None:
-            return self.manifest["models"]  # nothing was encoded (a delete): no model to load
+            return self.manifest["models"]
         encoder = self.encoder
         return {"encoder": encoder.model_id, "semantic_dimension": encoder.dimension,
                 "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
@@ -271,26 +332,28 @@ class HyperAmy:
         if commit_every < 1:
             raise InputError("commit_every must be at least 1")
         report = AddReport()
-        with self._writing():
-            before = {segment.name for segment in self.snapshot.segments}
+        with self._writing() as transaction:
+            before = {segment.name for segment in transaction.base.segments}
             try:
-                add_records(self, records, self.config.batch_size, commit_every, report, progress)
+                add_records(transaction, records, commit_every, report, progress)
             except HyperamyError as exc:
                 committed = report.added + report.updated
                 if committed and exc.args:
                     exc.args = (f"{exc.args[0]} ({committed} documents before it were committed; "
                                 "after fixing it, run the same command again to add the rest)",)
                 raise
-            self._merge_new(before)
+            transaction.merge_new(before)
         return report
 
-    def _merge_new(self, before: set[str]) -> None:
-        """Merge the segments one completed add committed: searches touch fewer segments (a fresh
-        10,000-passage index searched 18 ms against 21 with its five commits apart)."""
-        new = [s.name for s in self.snapshot.segments if s.name not in before]
-        shards = int(self.snapshot.manifest.get("shards", 1))
-        if len(new) > 1 and len(self.snapshot.segments) - len(new) + 1 >= shards:
-            writer.merge(self, new)
+    def add_distributed(self, records: Iterable[Record | dict], ray, actors: int = 2, gpus_per_actor: float = 0.0,
+                        segment_size: int = COMMIT_EVERY, encoder_factory: Callable | None = None) -> AddReport:
+        """`add` with Ray Data encoder actors (see hyperamy.distributed): one commit at the end."""
+        from hyperamy import distributed
+
+        with self._writing() as transaction:
+            return distributed.add(transaction, records, ray, actors=actors, gpus_per_actor=gpus_per_actor,
+                                   segment_size=segment_size, encoder_factory=encoder_factory,
+                                   weights=None if self._weights is None else str(self._weights))
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove documents by id; returns how many were there."""
@@ -300,34 +363,35 @@ class HyperAmy:
         """Remove documents by id; returns the ids that were there (the others were not found)."""
         if isinstance(ids, str):
             ids = [ids]
-        with self._writing():
-            view = self.snapshot
+        with self._writing() as transaction:
+            view = transaction.base
             versions = view.store.versions([str(i) for i in ids])
             rows = view.alive(np.asarray([row for _, row, _ in versions], np.int64))
             if len(rows):
-                writer.commit(self, view.manifest["segments"], np.concatenate([view.tombstones, rows]),
-                              view.manifest["next_row"], view.manifest.get("fields", {}))
+                transaction.commit(view.manifest["segments"], np.concatenate([view.tombstones, rows]),
+                                   view.manifest["next_row"], view.manifest.get("fields", {}))
         removed = set(rows.tolist())
         return [i for i, row, _ in versions if row in removed]
 
     def compact(self) -> dict:
         """Merge every segment into one, without deleted documents; returns before and after counts."""
-        with self._writing():
-            before = {"segments": len(self.snapshot.segments), "deleted": len(self.snapshot.tombstones)}
-            if len(self.snapshot.segments) > 1 or len(self.snapshot.tombstones):
-                writer.merge(self, [s.name for s in self.snapshot.segments])
-            return {"before": before, "after": {"segments": len(self.snapshot.segments),
-                                                 "deleted": len(self.snapshot.tombstones)},
-                    "documents": len(self.snapshot)}
+        with self._writing() as transaction:
+            view = transaction.base
+            before = {"segments": len(view.segments), "deleted": len(view.tombstones)}
+            if len(view.segments) > 1 or len(view.tombstones):
+                transaction.merge([s.name for s in view.segments])
+            view = transaction.base
+            return {"before": before, "after": {"segments": len(view.segments), "deleted": len(view.tombstones)},
+                    "documents": len(view)}
 
     def reshard(self, shards: int) -> dict:
         """Rewrite the index as `shards` segments of about equal size, one per search shard
         (shards.py); later merges keep at least that many."""
         if shards < 1:
             raise InputError("--shards must be at least 1")
-        with self._writing():
-            writer.merge(self, [s.name for s in self.snapshot.segments], parts=shards, shards=shards)
-            return {"segments": len(self.snapshot.segments), "documents": len(self.snapshot)}
+        with self._writing() as transaction:
+            transaction.merge([s.name for s in transaction.base.segments], parts=shards, shards=shards)
+            return {"segments": len(transaction.base.segments), "documents": len(transaction.base)}
 
     def use_shards(self, shards: int, address: str | None = None) -> None:
         """Search through `shards` Ray actors from now on (address: a Ray cluster; default: local).
@@ -347,19 +411,19 @@ class HyperAmy:
         `about` keeps the documents that mention that entity and ranks their feeling by how the
         entity is felt there (its mention's emotion) instead of the whole passage's.
         `recency` ("FIELD:HALF_LIFE", e.g. "published:30d") fades older documents' scores.
-        `settings` override this search's ranking settings (RANKING_SETTINGS, e.g.
+        `settings` override this search's ranking settings (config.SearchSettings, e.g.
         `semantic_share=0.7`); the index's own stay as they are.
         """
         from hyperamy.search import search
 
-        config = ranking_config(self.config, settings)
+        chosen = self.settings.changed(**settings)
         view = self._sharded or self.refresh()
         if len(view) == 0:
             raise IndexStateError(f"index {self.folder} is empty; add documents with "
                                   f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
         if isinstance(emotion, str):
             emotion = [emotion]
-        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, config=config,
+        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, settings=chosen,
                       about=about, recency=recency)
 
     def get(self, id: str) -> dict | None:
@@ -409,8 +473,10 @@ class HyperAmy:
 
         return entities.profile(self.refresh(), name, self.mention_settings.names, top=top, passages=passages)
 
-    def export(self, path: str | Path, format: str = "jsonl", vectors: bool = False, where: str | None = None) -> int:
-        """Write the documents to a JSON Lines or Parquet file; returns how many."""
+    def export(self, path: str | Path, format: str | None = None, vectors: bool = False,
+               where: str | None = None) -> int:
+        """Write the documents to a JSON Lines, CSV or Parquet file (`format`, else from the path's
+        suffix); returns how many."""
         from hyperamy import browse
 
         return browse.export(self.refresh(), path, format, vectors, where)
@@ -434,26 +500,11 @@ class HyperAmy:
                 **{k: view.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
 
 
-def ranking_config(config: IndexConfig, settings: dict) -> IndexConfig:
-    """`config` with some ranking settings changed; a setting that is not one is named."""
-    unknown = sorted(set(settings) - set(RANKING_SETTINGS))
-    if unknown:
-        raise InputError(f"unknown ranking setting(s) {', '.join(unknown)}; known: {', '.join(RANKING_SETTINGS)}")
-    try:
-        return dataclasses.replace(config, **settings) if settings else config
-    except TypeError as exc:
-        raise InputError(f"bad ranking setting: {exc}") from None
-
-
 def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:
-    """The settings to search with: `config`, which may change ranking but not what is stored.
-
-    Without one, ranking follows this version's defaults (they improve between versions); the
-    ranking settings written in an older manifest are only a record of how it was built.
-    """
+    """The settings to search with: the index's own as stored in its manifest (what `info` shows),
+    or `config`, which may change ranking but not what is stored."""
     if config is None:
-        return dataclasses.replace(IndexConfig(), **{name: getattr(stored, name)
-                                                     for name in (*STORAGE_FIELDS, "batch_size")})
+        return stored
     fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
              if getattr(stored, name) != getattr(config, name)}
     if fixed:

@@ -134,10 +134,16 @@ class About:
     def documents(self) -> np.ndarray:
         return np.unique(self.rows)
 
-    def search(self, mu: np.ndarray, k: int) -> np.ndarray:
-        """Documents whose mention of the entity is nearest the query's feeling (FAISS, exact)."""
+    def search(self, mu: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Documents whose mention of the entity is nearest the query's feeling (FAISS, exact);
+        with `allowed` (sorted rows passing the search's filters), only those documents."""
         scores, found = [], []
         for index, places, where in self.parts:
+            if allowed is not None:
+                keep = np.isin(self.rows[where], allowed)
+                places, where = places[keep], where[keep]
+            if not len(places):
+                continue
             top_scores, top_places = index.search(mu, k, allowed=places)
             scores.append(top_scores)
             found.append(self.rows[where[np.searchsorted(places, top_places)]])
@@ -171,8 +177,8 @@ class About:
         return {"entity": self.name, "text": self.surface[i], "start": int(self.start[i]), "end": int(self.end[i]),
                 "kappa": round(float(self.feelings[i, 0]), 3), "strength": None if felt is None else round(strength, 4),
                 "top_emotions": [{"label": LABELS[j], "prob": round(float(probs[j]), 4)} for j in top],
-                "intensity": [] if felt is None else [{"label": LABELS[j], "intensity": round(float(felt[j]), 4)}
-                                                      for j in np.argsort(-felt)[:3]]}
+                "intensity": None if felt is None else {LABELS[j]: round(float(felt[j]), 4) for j in range(len(LABELS))
+                                                        if LABELS[j] != "neutral"}}
 
 
 def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:

@@ -14,28 +14,36 @@ log = logging.getLogger(__name__)
 COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
 
 
-def add_records(engine, records: Iterable[Record], batch_size: int, commit_every: int, report,
+def add_records(transaction, records: Iterable[Record], commit_every: int, report,
                 progress: Callable[[int], None] | None) -> None:
-    """Upsert records chunk by chunk, committing each chunk as a segment.
+    """Upsert records chunk by chunk through a write transaction (writer.IndexWriter),
+    committing each chunk as a segment and merging segments by size tier as they pile up.
 
-    Memory stays flat however long the input is, and an interrupted run keeps every chunk it
+    Memory follows `commit_every`, not the input: no step holds more than one chunk, or one
+    tier of MERGE_FACTOR similar segments being merged. An interrupted run keeps every chunk it
     committed: run again, those documents are unchanged and skipped.
     """
     seen: set[str] = set()
     # large chunks let the encoder sort many texts by length, so its batches carry little padding
-    for chunk, todo, replaced in planned(engine, records, commit_every, seen, report):
+    for chunk, todo, replaced in planned(transaction, records, commit_every, seen, report):
         if todo:
-            _write(engine, todo, list(replaced.values()), batch_size, report, progress)
+            _write(transaction, todo, list(replaced.values()), report, progress)
+            transaction.compact_automatically()
         if progress is not None:
             progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
 
 
-def planned(engine, records: Iterable[Record], size: int, seen: set[str], report):
+def planned(transaction, records: Iterable[Record], size: int, seen: set[str], report,
+            pending: dict[str, str] | None = None):
     """Chunks of `size` records with what each needs: (chunk, records to encode, {id: stored row it
     replaces}).
 
+    `pending` ({id: content hash}) holds what earlier chunks planned but did not commit yet
+    (distributed indexing commits once at the end): a later occurrence is compared with that,
+    not with the stored version, so the last occurrence wins there too.
+
     The last occurrence of an id wins (earlier ones count as duplicates); a record whose content
-    hash is already stored is unchanged and skipped. Planned against the engine's snapshot as it
+    hash is already stored is unchanged and skipped. Planned against the transaction's base as it
     is when each chunk is reached.
     """
     iterator = iter(records)
@@ -48,13 +56,18 @@ def planned(engine, records: Iterable[Record], size: int, seen: set[str], report
                 latest.pop(record.id, None)  # re-insert so the last occurrence keeps its place
             latest[record.id] = record
         seen.update(latest)
-        view = engine.snapshot
+        view = transaction.base
         versions = view.store.versions(list(latest))
         alive = set(view.alive(np.asarray([row for _, row, _ in versions], np.int64)).tolist())
         existing = {i: (row, h) for i, row, h in versions if row in alive}
-        todo = [r for r in latest.values() if r.id not in existing or existing[r.id][1] != r.content_hash]
+        earlier = pending if pending is not None else {}
+        todo = [r for r in latest.values()
+                if (earlier[r.id] != r.content_hash if r.id in earlier
+                    else r.id not in existing or existing[r.id][1] != r.content_hash)]
         report.unchanged += len(latest) - len(todo)
-        yield chunk, todo, {r.id: existing[r.id][0] for r in todo if r.id in existing}
+        yield chunk, todo, {r.id: existing[r.id][0] for r in todo if r.id in existing and r.id not in earlier}
+        if pending is not None:
+            pending.update((r.id, r.content_hash) for r in todo)
 
 
 def _as_record(value, position: int) -> Record:
@@ -100,24 +113,23 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
     return documents, encoded
 
 
-def _write(engine, todo: list[Record], replaced: list[int], batch_size: int, report,
+def _write(transaction, todo: list[Record], replaced: list[int], report,
            progress: Callable[[int], None] | None) -> None:
     from hyperamy import persist
     from hyperamy.segments import write_segment
-    from hyperamy.writer import commit
 
-    encoder = engine.encoder
-    view = engine.snapshot
+    encoder = transaction.encoder
+    view = transaction.base
     first = view.manifest["next_row"]
     rows = np.arange(first, first + len(todo), dtype=np.int64)
-    documents, encoded = encode_documents(encoder, engine.mention_settings, rows, [r.id for r in todo],
+    documents, encoded = encode_documents(encoder, transaction.mentions, rows, [r.id for r in todo],
                                           [r.text for r in todo], [r.content_hash for r in todo],
-                                          [r.metadata for r in todo], batch_size, progress)
+                                          [r.metadata for r in todo], transaction.batch_size, progress)
     fields = dict(view.manifest.get("fields", {}))
-    entry = write_segment(persist.new_segment_folder(engine.folder), documents, encoder.emotion.thresholds,
-                          engine.stored_config, fields)
-    commit(engine, [*view.manifest["segments"], entry], np.concatenate([view.tombstones, replaced]),
-           first + len(todo), fields)
+    entry = write_segment(persist.new_segment_folder(transaction.folder), documents, encoder.emotion.thresholds,
+                          transaction.config, fields)
+    transaction.commit([*view.manifest["segments"], entry], np.concatenate([view.tombstones, replaced]),
+                       first + len(todo), fields)
     report.truncated += encoded.truncated
     report.updated += len(replaced)
     report.added += len(todo) - len(replaced)

@@ -75,6 +75,7 @@ class Pin:
     """A shared lock on a segment folder: while any reader holds one, cleanup leaves it alone."""
 
     def __init__(self, folder: Path):
+        self._fd = None  # set first: __del__ runs even when opening fails
         self._fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # FileNotFoundError: already removed
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 

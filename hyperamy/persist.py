@@ -94,14 +94,21 @@ def read_tombstones(folder: Path, entry: dict | None) -> np.ndarray:
         raise IndexStateError(f"{path} is damaged: {exc}") from exc
 
 
-def remove_unused(folder: Path, manifest: dict | None) -> None:
-    """Delete what the manifest does not name: old segments no reader pins, old tombstones,
-    unfinished segments and temporary files of killed writers. Call only under the writer lock."""
-    named = {entry["name"] for entry in (manifest or {}).get("segments", [])}
+def remove_unused(folder: Path) -> None:
+    """Delete what the manifest on disk does not name: old segments no reader pins, old
+    tombstones, unfinished segments and temporary files of killed writers. Call only under the
+    writer lock. The manifest is read here, never taken from a caller's snapshot, so a file the
+    live manifest names is never removed; with an unreadable manifest nothing is removed.
+    """
+    try:
+        manifest = read_manifest(folder) if stamp(folder) is not None else {}
+    except IndexStateError:
+        return
+    named = {entry["name"] for entry in manifest.get("segments", [])}
     for path in (folder / SEGMENTS).glob("seg-*") if (folder / SEGMENTS).is_dir() else []:
         if path.name not in named:
             remove_if_unused(path)
-    live = (manifest or {}).get("tombstones") or {}
+    live = manifest.get("tombstones") or {}
     for path in (folder / TOMBSTONES).glob("*") if (folder / TOMBSTONES).is_dir() else []:
         if f"{TOMBSTONES}/{path.name}" != live.get("file"):
             path.unlink(missing_ok=True)

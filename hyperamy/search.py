@@ -28,7 +28,7 @@ class Hit:
     score: float  # what the ranking sorted on
     semantic: float  # cosine of query and document meaning
     lexical: float  # BM25 keyword score
-    emotion: float  # label overlap of the two emotions times the document's certainty, 0 to 1
+    emotion_match: float  # label overlap of the two emotions times the document's certainty, 0 to 1
     emotion_weight: float  # how much the emotion term counted (grows with the query's certainty)
     semantic_part: float  # what meaning added to the score (the three parts sum to it)
     lexical_part: float  # what keywords added
@@ -38,7 +38,7 @@ class Hit:
     kappa: float
     top_emotions: tuple[tuple[str, float], ...]
     strength: float | None  # how strongly the document is felt, 0..1 (None: built without an intensity head)
-    intensity: tuple[tuple[str, float], ...]  # strength x probability of each of the top emotions
+    intensity: dict[str, float] | None  # strength x probability of each of the 27 felt labels (None: no head)
     text: str
     snippet: str
     metadata: dict[str, Any]
@@ -49,10 +49,17 @@ class Hit:
     age: float | None = None  # with `recency`: the document's age, in the half-life's unit
     searched: str | None = None  # with `about`: the query without the entity's names, whose meaning and words ranked
 
+    @property
+    def emotion(self) -> str:
+        """The label the document is felt with most (as `get` and `list` call it)."""
+        return self.top_emotions[0][0]
+
     def to_dict(self) -> dict:
+        """The JSON shape (README: "JSON names"): `emotion` is the top label and `intensity` a dict of
+        the 27 felt labels, as for documents; `emotion_match` is how well the feelings matched."""
         value = dataclasses.asdict(self)
+        value["emotion"] = self.emotion
         value["top_emotions"] = [{"label": name, "prob": round(p, 4)} for name, p in self.top_emotions]
-        value["intensity"] = [{"label": name, "intensity": round(v, 4)} for name, v in self.intensity]
         return value
 
     def explain(self) -> str:
@@ -65,10 +72,10 @@ class Hit:
             how = (f"meaning {self.semantic_part:.4f} ({share:.2f} x {meaning:.3f}, the cosine {self.semantic:.3f} "
                    f"as a z-score over the candidates) + keywords {self.lexical_part:.4f} ({1 - share:.2f} x "
                    f"{keywords:.3f}, BM25 {self.lexical:.2f} as a z-score) + emotion {self.emotion_part:.4f} "
-                   f"({self.emotion_weight:.3f} x {self.emotion:.3f})")
+                   f"({self.emotion_weight:.3f} x {self.emotion_match:.3f})")
         else:
             how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
-                   "emotion": f"the certainty-weighted emotion overlap {self.emotion:.4f}"}[self.mode]
+                   "emotion": f"the certainty-weighted emotion overlap {self.emotion_match:.4f}"}[self.mode]
         strength = "" if self.strength is None else f", strength {self.strength:.2f}"
         if self.recency is not None:
             age = "the field is empty: not faded" if self.age is None else f"age {self.age:g}"
@@ -117,9 +124,9 @@ class Ranked:
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
-           emotion: Sequence[str] | None, span: str | None, config=None, about: str | None = None,
+           emotion: Sequence[str] | None, span: str | None, settings=None, about: str | None = None,
            recency: str | None = None) -> list[Hit]:
-    config = config or engine.config
+    settings = settings or engine.settings
     if not isinstance(query, str) or not query.strip():
         raise InputError("the query is empty")
     if mode not in MODES:
@@ -149,7 +156,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
             meaning = engine.query_encoder.encode_query(asked)
             encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
     with single_threaded_blas():
-        ranked = rank(view, config, view.manifest["models"]["alpha"],
+        ranked = rank(view, settings, view.manifest["models"]["alpha"],
                       Query(asked, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                       k, mode, allowed, entity, fade)
     stored = view.fetch(ranked.rows)
@@ -159,9 +166,11 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
         fields, row_probs, row_strength = stored[int(row)], ranked.probs[i], float(ranked.strength[i])
         top = np.argsort(-row_probs)[:3]
         row_felt = None if np.isnan(row_strength) else intensity(np.float32([row_strength]), row_probs[None])[0]
+        felt_labels = None if row_felt is None else {LABELS[j]: round(float(row_felt[j]), 4)
+                                                     for j in range(len(LABELS)) if LABELS[j] != "neutral"}
         hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
                         semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
-                        emotion=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
+                        emotion_match=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
                         semantic_part=float(ranked.parts["semantic"][i]),
                         lexical_part=float(ranked.parts["lexical"][i]),
                         emotion_part=float(ranked.parts["emotion"][i]),
@@ -169,7 +178,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if row_felt is None else round(row_strength, 4),
-                        intensity=() if row_felt is None else tuple((LABELS[j], float(row_felt[j])) for j in top),
+                        intensity=felt_labels,
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"],
                         mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,
                         recency=None if fade is None else float(ranked.decay[i]),
@@ -220,27 +229,29 @@ def single_threaded_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
+def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
          about=None, fade: "Recency | None" = None) -> Ranked:
     """Candidates from each leg, scored by `rerank.contributions`; the k best, best first.
 
     With `about` (entities.About) the emotion leg searches the entity's mentions, and each
     document's emotion term is that of its mention that best fits the query's feeling. With
     `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
+    `settings` (config.SearchSettings) reach every leg, FAISS's HNSW breadth included.
     """
-    wanted = max(config.candidates, k)
+    wanted = max(settings.candidates, k)
+    breadth = settings.hnsw_ef_search
     keyword_rows, keyword_scores = view.keyword.scores(query.text)
     query_certainty = float(certainty(query.kappa, alpha))
     legs, tops = [], {"semantic": np.zeros(0), "lexical": np.zeros(0)}
     if mode in ("hybrid", "semantic"):
-        tops["semantic"], found = view.search("semantic", query.semantic, wanted, allowed)
+        tops["semantic"], found = view.search("semantic", query.semantic, wanted, allowed, breadth)
         legs.append(found)
     if mode in ("hybrid", "lexical"):
         tops["lexical"], found = lexical.top(keyword_rows, keyword_scores, wanted, allowed)
         legs.append(found)
-    if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and config.emotion_weight > 0):
-        legs.append(about.search(query.mu, wanted) if about is not None
-                    else view.search("emotion", query.mu, wanted, allowed)[1])
+    if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and settings.emotion_weight > 0):
+        legs.append(about.search(query.mu, wanted, allowed) if about is not None
+                    else view.search("emotion", query.mu, wanted, allowed, breadth)[1])
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
     kappa, probs, felt = view.feelings(candidates)
     semantic = view.vectors("semantic", candidates) @ query.semantic
@@ -251,15 +262,14 @@ def rank(view, config, alpha: float, query: Query, k: int, mode: str, allowed: n
             candidates, lambda p, c: emotion_similarity(query.probs, p, c, alpha))
     else:
         feeling = emotion_similarity(query.probs, probs, kappa, alpha)
-    share = config.semantic_share
+    share = settings.semantic_share
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
-    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, share, config.emotion_weight)
+    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, share, settings.emotion_weight)
     scores = sum(parts.values())
     decay = age = None
     if fade is not None and len(candidates):
-        decay, age = fade.decay(candidates)
-        parts["recency"] = np.log(decay)  # relevance e^score times the decay: the score plus its log
+        decay, age, parts["recency"] = fade.decay(candidates)  # relevance e^score times the decay: plus its log
         scores = scores + parts["recency"]
     scores = scores.astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
@@ -336,9 +346,13 @@ class Recency:
             return "seconds"
         raise InputError(f"--recency: {field!r} holds {kind}; it needs numbers, dates or ISO date text")
 
-    def decay(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(decay factor, age: in days for dates, in the field's units for numbers) of each row;
-        an empty field gives (1, NaN)."""
+    def decay(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(decay factor, age: in days for dates, in the field's units for numbers, the log of the
+        decay) of each row; an empty field gives (1, NaN, 0).
+
+        The log is computed as -ln 2 x age / half-life, never as log(0.5 ** ...): past ~1,074
+        half-lives the power underflows to 0 and its log to -inf, which would collapse the ranking.
+        """
         column = identifier(self.field)
         value = (f"epoch(CAST({column} AS TIMESTAMP))" if self.unit == "seconds" else f"CAST({column} AS DOUBLE)")
         found, _ = self.view.store.query(f"SELECT _row, {value} FROM documents WHERE _row = ANY(?)",
@@ -346,8 +360,8 @@ class Recency:
         ages = dict(found)
         age = np.asarray([np.nan if ages.get(int(r)) is None else max(self.newest - float(ages[int(r)]), 0.0)
                           for r in rows], np.float64)
-        decay = np.where(np.isnan(age), 1.0, 0.5 ** (np.nan_to_num(age) / self.half_life))
-        return decay, age / (86400.0 if self.unit == "seconds" else 1.0)
+        log_decay = -np.log(2.0) * np.nan_to_num(age) / self.half_life
+        return np.exp(log_decay), age / (86400.0 if self.unit == "seconds" else 1.0), log_decay
 
 
 def snippet(text: str, query: str, width: int = 240) -> str:

@@ -348,6 +348,15 @@ class Segment:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def close(self) -> None:
+        """Unpin its folder and unmap its hits file."""
+        if isinstance(self.hits, mmap.mmap):
+            try:
+                self.hits.close()
+            except BufferError:  # a slice still in use: the map goes when that does
+                pass
+        self.pin.close()
+
     def mentions(self, verify: bool = True) -> Mentions | None:
         """Its entity mentions (read and checked on first use); None if written without them."""
         if self._mentions is False:

@@ -66,14 +66,18 @@ class Shard:
     def count(self) -> int:
         return len(self.view)
 
+    def state(self) -> tuple[int, list[str]]:
+        """(the commit it loaded, the names of the segments it holds)."""
+        return int(self.view.manifest["commit"]), sorted(segment.name for segment in self.view.segments)
+
     def statistics(self, query: str) -> dict:
         return self.view.keyword.statistics(query)
 
     def keyword_scores(self, query: str, statistics: dict):
         return self.view.keyword.scores(query, statistics)
 
-    def search(self, which: str, query: np.ndarray, k: int, allowed):
-        return self.view.search(which, query, k, None if allowed is None else self._mine(allowed))
+    def search(self, which: str, query: np.ndarray, k: int, allowed, breadth=None):
+        return self.view.search(which, query, k, None if allowed is None else self._mine(allowed), breadth)
 
     def feelings(self, rows):
         """(which of `rows` this shard holds, their kappa, their probabilities), in one answer."""
@@ -120,8 +124,8 @@ class ShardedView:
             found.update(part)
         return found
 
-    def search(self, which: str, query: np.ndarray, k: int, allowed):
-        parts = self._all("search", which, query, k, allowed)
+    def search(self, which: str, query: np.ndarray, k: int, allowed, breadth=None):
+        parts = self._all("search", which, query, k, allowed, breadth)
         scores = np.concatenate([s for s, _ in parts]) if parts else np.zeros(0, np.float32)
         rows = np.concatenate([r for _, r in parts]) if parts else np.zeros(0, np.int64)
         return best(scores, rows, k)
@@ -179,11 +183,33 @@ def assign(manifest: dict, shards: int) -> list[list[str]]:
     return [group for group in groups if group]
 
 
+ATTEMPTS = 5  # openings tried while writes keep replacing the segments the shards were given
+
+
 def open_sharded(engine, shards: int, ray):
-    """A view of `engine`'s index served by `shards` actors (fewer if it has fewer segments)."""
-    manifest = engine.snapshot.manifest
-    if not manifest.get("segments"):
-        raise IndexStateError(f"index {engine.folder} is empty")
+    """A view of `engine`'s index, as it is now, served by `shards` actors (fewer if it has
+    fewer segments).
+
+    Each actor loads the manifest itself; one that finds another commit than the one its
+    segments were chosen from (a write came between) would serve a part of the index, so the
+    shards are opened again on the newer commit.
+
+    Raises:
+        IndexStateError: the index is empty, or kept changing while the shards opened.
+    """
     actor = ray.remote(Shard)
-    actors = [actor.remote(str(engine.folder), names) for names in assign(manifest, shards)]
-    return ShardedView(ray, actors, manifest)
+    for _ in range(ATTEMPTS):
+        manifest = engine.refresh().manifest
+        if not manifest.get("segments"):
+            raise IndexStateError(f"index {engine.folder} is empty")
+        groups = assign(manifest, shards)
+        actors = [actor.remote(str(engine.folder), names) for names in groups]
+        view = ShardedView(ray, actors, manifest)
+        states = view._all("state")
+        if all(commit == manifest["commit"] and held == sorted(names)
+               for (commit, held), names in zip(states, groups)) and len(view) == manifest["counts"]["documents"]:
+            return view
+        for handle in actors:
+            ray.kill(handle)
+    raise IndexStateError(f"index {engine.folder} changed {ATTEMPTS} times while its search shards were opening; "
+                          "try again when writes pause")

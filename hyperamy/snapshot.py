@@ -36,6 +36,13 @@ class Snapshot:
     def __len__(self) -> int:
         return int(sum(live.sum() for live in self.live)) if self.segments else 0
 
+    def close(self) -> None:
+        """Close its DuckDB connection and unpin its segments (a snapshot others still hold
+        must not be closed)."""
+        self.store.close()
+        for segment in self.segments:
+            segment.close()
+
     def alive(self, rows: np.ndarray) -> np.ndarray:
         """The rows that are not deleted (order kept)."""
         rows = np.asarray(rows, np.int64)
@@ -80,12 +87,13 @@ class Snapshot:
             out[here] = found
         return out if out is not None else np.zeros((len(rows), 0), np.float32)
 
-    def search(self, which: str, query: np.ndarray, k: int,
-               allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, rows) of the k live documents nearest `query` among every segment's vectors."""
+    def search(self, which: str, query: np.ndarray, k: int, allowed: np.ndarray | None,
+               breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k live documents nearest `query` among every segment's vectors;
+        `breadth` is HNSW's efSearch (None: the index's stored one)."""
         scores, rows = [], []
         for segment, live in zip(self.segments, self.live):
-            found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live)
+            found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live, breadth)
             scores.append(found_scores)
             rows.append(found_rows)
         if not rows:
@@ -111,7 +119,10 @@ def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = 
             segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
                         for entry in manifest["segments"] if only is None or entry["name"] in only]
             tombstones = persist.read_tombstones(folder, manifest.get("tombstones"))
-        except FileNotFoundError:  # a writer replaced the manifest and removed what it named
+        except FileNotFoundError as missing:  # a writer replaced the manifest and removed what it named...
+            if persist.stamp(folder) == seen:  # ...unless the manifest is still the same: then it is lost
+                raise IndexStateError(f"index {folder} is damaged: {missing.filename or missing} is missing, though "
+                                      "the manifest names it; run `hyperamy check --repair`") from None
             time.sleep(0.01)
             continue
         return _assemble(folder, manifest, seen, segments, tombstones, whole=only is None)
@@ -126,7 +137,8 @@ def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombs
         raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "
                               f"documents, its segments hold {count} live ones; run `hyperamy check`")
     store = Store(folder, [segment.folder / DOCS_FILE for segment in segments],
-                  [segment.folder / MENTIONS_FILE for segment in segments if MENTIONS_FILE in segment.entry["files"]])
+                  [segment.folder / MENTIONS_FILE for segment in segments if MENTIONS_FILE in segment.entry["files"]],
+                  tombstones)
     keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)])
     return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
 

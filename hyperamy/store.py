@@ -1,13 +1,18 @@
-"""DuckDB over the segments' docs.parquet files (the only import of duckdb): texts, metadata, filters.
+"""DuckDB over the segments' docs.parquet files: texts, metadata, filters.
 
-Each snapshot of an index gets its own in-memory DuckDB connection whose `documents` view reads
-the snapshot's segment files. The connection can read only the index folder (DuckDB's
-`allowed_directories` with external access off), so a `--where` condition cannot touch any
-other file. Deleted documents are still in their segments' files until compaction; callers
-drop their rows (the index's tombstones) from what comes back here.
+Each snapshot of an index gets its own in-memory DuckDB database whose `documents` view reads the
+snapshot's segment files and holds only its live documents (the tombstones applied: a deleted
+document stays in its segment's file until compaction, never in this view). A user's `--where`
+condition is one expression over that view, checked on DuckDB's own parse tree before it runs
+(`condition`): no subquery (so no FROM, no table function, no other view, no file), no catalog or
+setting function. It runs on its own connection, with a time limit (FILTER_SECONDS, interrupted)
+and the database's memory limit (MEMORY_LIMIT), so a slow filter holds up nothing else.
+The database reads only the snapshot's own files (DuckDB's `allowed_paths`, external access off).
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 from pathlib import Path
 from typing import Sequence
@@ -16,6 +21,16 @@ import numpy as np
 
 from hyperamy.errors import IndexStateError, InputError
 
+MEMORY_LIMIT = "1GB"  # DuckDB's memory_limit for one snapshot's queries
+FILTER_SECONDS = 10.0  # a --where running longer is interrupted ($HYPERAMY_FILTER_SECONDS)
+# functions a condition may not call: what reads settings, the catalog, the environment or state
+DENIED_FUNCTIONS = ("current_", "duckdb_", "pragma_", "pg_", "has_", "getenv", "version", "query", "read_",
+                    "glob", "sql_auto_complete", "which_secret", "json_serialize", "json_deserialize",
+                    "json_execute", "nextval", "currval", "setseed", "txid_", "in_search_path", "col_description",
+                    "obj_description", "shobj_description", "format_pg_type", "format_type", "checkpoint",
+                    "enable_", "disable_", "set_", "load", "install", "import", "export", "attach", "detach",
+                    "getvariable", "parse_path", "make_timestamp_ns")
+
 EMPTY = ("SELECT NULL::BIGINT AS row, NULL::VARCHAR AS id, NULL::VARCHAR AS text, NULL::VARCHAR AS hash, "
          "NULL::FLOAT AS kappa, NULL::VARCHAR AS emotion, NULL::VARCHAR[] AS emotions WHERE false")
 
@@ -23,24 +38,37 @@ EMPTY = ("SELECT NULL::BIGINT AS row, NULL::VARCHAR AS id, NULL::VARCHAR AS text
 class Store:
     """Read-only SQL over some docs.parquet files (hits are fetched from segments' hits files)."""
 
-    def __init__(self, root: Path, files: Sequence[Path], mention_files: Sequence[Path] = ()):
+    def __init__(self, root: Path, files: Sequence[Path], mention_files: Sequence[Path] = (),
+                 deleted: np.ndarray | None = None):
         import duckdb
+        import pyarrow as pa
 
         self._lock = threading.Lock()  # a DuckDB connection serves one query at a time
-        self.db = duckdb.connect(config={"threads": 1})
+        self.db = duckdb.connect(config={"threads": 1, "memory_limit": MEMORY_LIMIT})
         if files:
             source = f"SELECT * FROM read_parquet([{_paths(files)}], union_by_name = true)"
         else:
             source = EMPTY
+        # every stored version, deleted ones included: only this module reads it (versions())
         self.db.execute(f"CREATE VIEW docs AS {source}")
-        self.db.execute("CREATE VIEW documents AS SELECT row AS _row, * EXCLUDE (row, hash) FROM docs")
+        deleted = np.asarray(deleted if deleted is not None else [], np.int64)
+        self.db.register("deleted_arrow", pa.table({"row": pa.array(deleted, pa.int64())}))
+        self.db.execute("CREATE TABLE deleted_rows AS SELECT row FROM deleted_arrow")  # seen by every cursor
+        self.db.unregister("deleted_arrow")
+        self.db.execute("CREATE VIEW documents AS SELECT row AS _row, * EXCLUDE (row, hash) FROM docs "
+                        "WHERE row NOT IN (SELECT row FROM deleted_rows)")
         if mention_files:  # entity mentions (segments.write_mentions), joined to documents by row
             self.db.execute(f"CREATE VIEW mentions AS SELECT * FROM read_parquet([{_paths(mention_files)}])")
         self.has_mentions = bool(mention_files)
-        root = str(Path(root).resolve()).replace("'", "''")
-        self.db.execute(f"SET allowed_directories = ['{root}']")
+        readable = [str(Path(f).resolve()) for f in [*files, *mention_files]]
+        self.db.execute("SET allowed_paths = " + "[" + ", ".join("'" + p.replace("'", "''") + "'"
+                                                                  for p in readable) + "]")
         self.db.execute("SET enable_external_access = false")
         self.db.execute("SET lock_configuration = true")
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
 
     def query(self, sql: str, params: list | None = None, where: str | None = None):
         """(rows, column names) of a query; an error names `where` when the query carries one."""
@@ -65,21 +93,55 @@ class Store:
         return [(i, int(r), h) for i, r, h in found]
 
     def filter_rows(self, where: str | None = None, emotions: Sequence[str] | None = None) -> np.ndarray | None:
-        """Sorted rows passing a read-only SQL condition over `documents` and an emotion filter.
+        """Sorted live rows passing a user's SQL condition over `documents` and an emotion filter.
 
         Returns None when there is nothing to filter on.
+
+        Raises:
+            InputError: the condition is not one allowed expression, fails, or runs too long.
         """
         clauses, params = [], []
         if where:
-            clauses.append(condition(where))
+            clauses.append(self.condition(where))
         if emotions:
             clauses.append("(list_has_any(emotions, ?) OR list_contains(?, emotion))")
             params += [list(emotions), list(emotions)]
         if not clauses:
             return None
-        found, _ = self.query(f"SELECT _row FROM documents WHERE {' AND '.join(clauses)} ORDER BY _row", params,
-                              where or "")
+        found = self._filter(f"SELECT _row FROM documents WHERE {' AND '.join(clauses)} ORDER BY _row", params,
+                             where or "")
         return np.asarray([r[0] for r in found], np.int64)
+
+    def select(self, where: str, sql: str, params: list | None = None) -> list[tuple]:
+        """Run `sql`, whose WHERE holds `self.condition(where)`, as a user's filter: on its own
+        connection, within the time limit."""
+        return self._filter(sql, params or [], where)
+
+    def condition(self, where: str) -> str:
+        """A user's --where as one checked, parenthesised SQL expression (see `condition`)."""
+        with self._lock:
+            return condition(where, self.db)
+
+    def _filter(self, sql: str, params: list, where: str) -> list[tuple]:
+        import duckdb
+
+        seconds = _filter_seconds()
+        with self._lock:
+            cursor = self.db.cursor()  # its own connection: other queries go on meanwhile
+        timer = threading.Timer(seconds, cursor.interrupt)
+        timer.start()
+        try:
+            return cursor.execute(sql, params).fetchall()
+        except duckdb.InterruptException:
+            raise InputError(f"--where {where!r}: stopped after {seconds:g} s; make the condition simpler "
+                             "(the limit is $HYPERAMY_FILTER_SECONDS)") from None
+        except duckdb.OutOfMemoryException:
+            raise InputError(f"--where {where!r}: needs more than the {MEMORY_LIMIT} a filter may use") from None
+        except duckdb.Error as exc:
+            raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
+        finally:
+            timer.cancel()
+            cursor.close()
 
     def documents(self, rows: np.ndarray) -> tuple[list[tuple], list[str]]:
         """Rows of the `documents` view for some rows, ascending (for listing and export)."""
@@ -96,16 +158,29 @@ def identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def condition(where: str) -> str:
+def _filter_seconds() -> float:
+    value = os.environ.get("HYPERAMY_FILTER_SECONDS")
+    try:
+        seconds = float(value) if value else FILTER_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"HYPERAMY_FILTER_SECONDS must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def condition(where: str, db=None) -> str:
     """A user's --where condition as one parenthesised SQL expression it cannot escape.
 
     DuckDB's own tokenizer reads it: its parentheses must balance outside string literals and
-    it may hold no comment (which could hide a closing parenthesis). Anything else, including a
-    statement, is then a syntax error inside the parentheses.
+    it may hold no comment (which could hide a closing parenthesis); a statement is then a syntax
+    error inside the parentheses. With `db` (a DuckDB connection) its parse tree is checked too:
+    no subquery and no denied function (DENIED_FUNCTIONS), so it can only compute over the
+    columns of the document it is asked about.
     """
     import duckdb
 
-    if not where.strip():
+    if not isinstance(where, str) or not where.strip():
         raise InputError("--where is empty")
     tokens = duckdb.tokenize(where)
     depth = 0
@@ -124,4 +199,40 @@ def condition(where: str) -> str:
                     raise InputError(f"--where {where!r}: a ')' closes more than the condition opened")
     if depth:
         raise InputError(f"--where {where!r}: unbalanced parentheses")
+    if db is not None:
+        _check_tree(where, db)
     return f"({where}\n)"
+
+
+def _check_tree(where: str, db) -> None:
+    import duckdb
+
+    try:
+        found = db.execute("SELECT json_serialize_sql(?)", [f"SELECT 1 FROM documents WHERE ({where}\n)"]).fetchone()
+    except duckdb.Error as exc:
+        raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
+    tree = json.loads(found[0])
+    if tree.get("error"):
+        raise InputError(f"--where {where!r}: {tree.get('error_message', 'not a condition')}")
+    statement = tree["statements"][0]["node"]
+    for node in _nodes(statement.get("where_clause")):
+        kind = node.get("class") or node.get("type")
+        if kind == "SUBQUERY" or node.get("type") in ("SELECT_NODE", "SUBQUERY"):
+            raise InputError(f"--where {where!r}: takes a condition on each document's own fields; "
+                             "subqueries (SELECT, FROM) are not allowed")
+        if kind == "FUNCTION":
+            name = str(node.get("function_name", "")).lower()
+            if name.startswith(DENIED_FUNCTIONS):
+                raise InputError(f"--where {where!r}: the function {name}() is not allowed in a condition")
+
+
+def _nodes(tree):
+    """Every dict in a parse tree (json_serialize_sql), depth first."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

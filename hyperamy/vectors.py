@@ -56,11 +56,12 @@ class VectorIndex:
         return self.exact.reconstruct_batch(ids)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-               live: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               live: np.ndarray | None = None, breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) for one query vector, best first.
 
         `allowed` (sorted ids) restricts the search to those ids, exactly; `live` (a boolean
-        mask in storage order) leaves out the vectors of deleted documents.
+        mask in storage order) leaves out the vectors of deleted documents; `breadth` is HNSW's
+        efSearch for this search (None: the one the index was made with).
         """
         import faiss
 
@@ -83,7 +84,7 @@ class VectorIndex:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         self._ensure_graph()
         scores, found = self.graph.search(query.reshape(1, -1), wanted,
-                                          params=faiss.SearchParametersHNSW(efSearch=max(self.ef_search, wanted)))
+                                          params=faiss.SearchParametersHNSW(efSearch=max(breadth or self.ef_search, wanted)))
         keep = found[0] >= 0
         scores, found = scores[0][keep], found[0][keep]
         if dead:

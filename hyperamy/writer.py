@@ -1,13 +1,17 @@
-"""Commits and compaction: how a write becomes visible, and how segments are merged.
+"""One write transaction (IndexWriter): how a write becomes visible, and how segments are merged.
 
-Every commit writes its new files first and then one new manifest.json (atomic rename). All of
-it happens under the index's writer lock (locking.WriterLock), taken by engine.HyperAmy.
+An IndexWriter owns everything a write needs (the index's writer lock, its own base snapshot,
+the stored config, the encoder and the mention settings), the way Lucene's IndexWriter does:
+callers hand it documents and never reach back into HyperAmy. Every commit writes its new files
+first and then one new manifest.json (atomic rename), and hands the new snapshot to `publish`
+(the engine moves forward to it, never back).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import math
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -17,29 +21,128 @@ from hyperamy.segments import DOCS_FILE, ROW_GROUP, Mentions, finish, hits_from_
 
 MERGE_FACTOR = 10  # this many segments of one size tier are merged into one
 DEAD_SHARE = 0.5  # a segment with at least this share deleted is rewritten without them
+# An add's new segments are merged into one at its end when together they hold at most this many
+# live documents: searches touch fewer segments, and the merge holds about 2 KB a document
+# (vectors and feelings), so its memory stays bounded however large the add. Larger adds are
+# left to the tiers.
+END_MERGE_DOCUMENTS = 20_000
 
 
-def commit(engine, segments: list[dict], tombstones: np.ndarray, next_row: int, fields: dict,
-           shards: int | None = None) -> None:
-    """Make a new state of the index visible: files first, then the manifest that names them."""
-    old = engine.snapshot.manifest
-    number = old["commit"] + 1
-    tombstones = np.unique(np.asarray(tombstones, np.int64))
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    manifest = {
-        "format_version": persist.FORMAT_VERSION, "commit": number,
-        "config": dataclasses.asdict(engine.stored_config), "models": engine.model_info(),
-        "versions": engine.versions(),
-        "counts": {"documents": sum(e["documents"] for e in segments) - len(tombstones),
-                   "segments": len(segments), "deleted": len(tombstones)},
-        "next_row": next_row, "fields": fields, "segments": segments,
-        "shards": shards if shards is not None else old.get("shards", 1),
-        "tombstones": persist.write_tombstones(engine.folder, tombstones, number),
-        "created": old.get("created", now), "updated": now,
-        "mentions": engine.mention_settings.to_dict(),
-    }
-    persist.write_manifest(engine.folder, manifest)
-    engine.snapshot = snapshot.load(engine.folder, engine.stored_config, engine.snapshot, engine.verify)
+class IndexWriter:
+    """A write transaction on an index folder, made under its writer lock (engine.HyperAmy._writing).
+
+    `base` is the newest committed snapshot as this writer knows it: loaded under the lock, then
+    replaced by each of its own commits. No other thread can change it, so a search running in
+    the same process can never make the writer build on (or clean up after) an older state.
+    """
+
+    def __init__(self, folder: Path, config, base: snapshot.Snapshot, encoder: Callable[[], object],
+                 mentions, batch_size: int, verify: bool = True,
+                 publish: Callable[[snapshot.Snapshot], None] | None = None, versions: dict | None = None):
+        self.folder, self.config, self.base = folder, config, base
+        self._encoder_source, self._encoder = encoder, None
+        self.mentions, self.batch_size, self.verify = mentions, batch_size, verify
+        self._publish = publish or (lambda view: None)
+        self._versions = versions or {}
+
+    @property
+    def encoder(self):
+        """The encoder that writes documents (loaded on first use)."""
+        if self._encoder is None:
+            self._encoder = self._encoder_source()
+        return self._encoder
+
+    @property
+    def manifest(self) -> dict:
+        return self.base.manifest
+
+    def model_info(self) -> dict:
+        if self._encoder is None and self.base.stamp is not None:
+            return self.base.manifest["models"]  # nothing was encoded (a delete): no model to load
+        encoder = self.encoder
+        return {"encoder": encoder.model_id, "semantic_dimension": encoder.dimension,
+                "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
+                "thresholds": [round(float(t), 4) for t in encoder.emotion.thresholds]}
+
+    def commit(self, segments: list[dict], tombstones: np.ndarray, next_row: int, fields: dict,
+               shards: int | None = None) -> None:
+        """Make a new state of the index visible: files first, then the manifest that names them."""
+        old = self.base.manifest
+        number = old["commit"] + 1
+        tombstones = np.unique(np.asarray(tombstones, np.int64))
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        manifest = {
+            "format_version": persist.FORMAT_VERSION, "commit": number,
+            "config": dataclasses.asdict(self.config), "models": self.model_info(),
+            "versions": self._versions,
+            "counts": {"documents": sum(e["documents"] for e in segments) - len(tombstones),
+                       "segments": len(segments), "deleted": len(tombstones)},
+            "next_row": next_row, "fields": fields, "segments": segments,
+            "shards": shards if shards is not None else old.get("shards", 1),
+            "tombstones": persist.write_tombstones(self.folder, tombstones, number),
+            "created": old.get("created", now), "updated": now,
+            "mentions": self.mentions.to_dict(),
+        }
+        persist.write_manifest(self.folder, manifest)
+        self.base = snapshot.load(self.folder, self.config, self.base, self.verify)
+        self._publish(self.base)
+
+    def merge_plan(self) -> list[str]:
+        return merge_plan(self.base)
+
+    def merge_new(self, before: set[str]) -> None:
+        """Merge the segments this transaction committed (those not in `before`) into one, when
+        they are several and small together (END_MERGE_DOCUMENTS)."""
+        view = self.base
+        new = [(s.name, int(live.sum())) for s, live in zip(view.segments, view.live) if s.name not in before]
+        shards = int(view.manifest.get("shards", 1))
+        if len(new) > 1 and sum(n for _, n in new) <= END_MERGE_DOCUMENTS \
+                and len(view.segments) - len(new) + 1 >= shards:
+            self.merge([name for name, _ in new])
+
+    def compact_automatically(self) -> None:
+        """Merge while the merge plan finds something (after each commit of a write)."""
+        while names := merge_plan(self.base):
+            self.merge(names)
+
+    def merge(self, names: list[str], parts: int = 1, shards: int | None = None) -> None:
+        """Rewrite some segments as `parts` segments of about equal size (contiguous row ranges),
+        without their deleted documents, and commit them; `shards` records a new shard count."""
+        view = self.base
+        chosen = [(s, live) for s, live in zip(view.segments, view.live) if s.name in names]
+        if not chosen:
+            return
+        merged_rows = np.concatenate([s.rows for s, _ in chosen])
+        rows = np.concatenate([s.rows[live] for s, live in chosen])
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        kept = [e for e in view.manifest["segments"] if e["name"] not in names]
+        if len(rows):
+            semantic = np.concatenate([s.semantic.vectors(s.rows[live]) for s, live in chosen])[order]
+            mu = np.concatenate([s.emotion.vectors(s.rows[live]) for s, live in chosen])[order]
+            feelings = np.concatenate([s.feelings[live] for s, live in chosen])[order]
+            mentions = _live_mentions(chosen, self.verify)
+            for piece in np.array_split(np.arange(len(rows)), min(parts, len(rows))):
+                folder = persist.new_segment_folder(self.folder)
+                folder.mkdir(parents=True)
+                _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
+                hits_from_documents(folder)
+                write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], self.config)
+                if mentions is not None:
+                    write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))
+                TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
+                kept.append(finish(folder, len(piece)))
+        tombstones = np.setdiff1d(view.tombstones, merged_rows)
+        self.commit(kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)
+
+
+def tier(documents: int) -> int:
+    """A segment's size tier: floor(log_MERGE_FACTOR(documents)), counted exactly in integers
+    (math.log(1000, 10) is 2.9999999999999996: floats put exact powers in the tier below)."""
+    level, size = 0, MERGE_FACTOR
+    while documents >= size:
+        level, size = level + 1, size * MERGE_FACTOR
+    return level
 
 
 def merge_plan(view: snapshot.Snapshot) -> list[str]:
@@ -54,41 +157,10 @@ def merge_plan(view: snapshot.Snapshot) -> list[str]:
         alive = int(live.sum())
         if len(segment) and (len(segment) - alive) / len(segment) >= DEAD_SHARE:
             return [segment.name]
-        tiers.setdefault(int(math.log(max(alive, 1), MERGE_FACTOR)), []).append(segment.name)
+        tiers.setdefault(tier(alive), []).append(segment.name)
     full = [names for names in tiers.values()
             if len(names) >= MERGE_FACTOR and len(view.segments) - len(names) + 1 >= shards]
     return full[0] if full else []
-
-
-def merge(engine, names: list[str], parts: int = 1, shards: int | None = None) -> None:
-    """Rewrite some segments as `parts` segments of about equal size (contiguous row ranges),
-    without their deleted documents, and commit them; `shards` records a new shard count."""
-    view = engine.snapshot
-    chosen = [(s, live) for s, live in zip(view.segments, view.live) if s.name in names]
-    if not chosen:
-        return
-    merged_rows = np.concatenate([s.rows for s, _ in chosen])
-    rows = np.concatenate([s.rows[live] for s, live in chosen])
-    order = np.argsort(rows, kind="stable")
-    rows = rows[order]
-    kept = [e for e in view.manifest["segments"] if e["name"] not in names]
-    if len(rows):
-        semantic = np.concatenate([s.semantic.vectors(s.rows[live]) for s, live in chosen])[order]
-        mu = np.concatenate([s.emotion.vectors(s.rows[live]) for s, live in chosen])[order]
-        feelings = np.concatenate([s.feelings[live] for s, live in chosen])[order]
-        mentions = _live_mentions(chosen, engine.verify)
-        for piece in np.array_split(np.arange(len(rows)), min(parts, len(rows))):
-            folder = persist.new_segment_folder(engine.folder)
-            folder.mkdir(parents=True)
-            _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
-            hits_from_documents(folder)
-            write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], engine.stored_config)
-            if mentions is not None:
-                write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))
-            TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
-            kept.append(finish(folder, len(piece)))
-    tombstones = np.setdiff1d(view.tombstones, merged_rows)
-    commit(engine, kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)
 
 
 def _live_mentions(chosen, verify: bool) -> Mentions | None:
@@ -99,12 +171,6 @@ def _live_mentions(chosen, verify: bool) -> Mentions | None:
     dim = next(m.mu.shape[1] for m, _, _ in found if m is not None)
     return Mentions.join([m.take(np.flatnonzero(np.isin(m.rows, s.rows[live]))) for m, s, live in found
                           if m is not None], dim)
-
-
-def compact_automatically(engine) -> None:
-    """Merge while the merge plan finds something (after each write)."""
-    while names := merge_plan(engine.snapshot):
-        merge(engine, names)
 
 
 def _copy_documents(files, rows: np.ndarray, target) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -65,6 +64,19 @@ def tiny_data(tmp_path):
                              "intensity": 1.0}]} for i in range(10)]
     (entity / "entity_granularity_v2.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     return folder
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    import os
+    from pathlib import Path
+
+    ray = pytest.importorskip("ray")
+    tests = str(Path(__file__).parent)  # the actors import the fake encoders from here
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}})
+    yield ray
+    ray.shutdown()
 
 
 from fakes import FakeEncoder  # noqa: E402  (tests/ is on sys.path under pytest)

@@ -1,6 +1,5 @@
 """`hyperamy index / search / info / delete` with the real shipped encoder."""
 import json
-import os
 import shutil
 import signal
 import subprocess

@@ -46,12 +46,12 @@ def test_where_filters_on_intensity_and_hits_carry_it(tmp_path):
                 {"id": "calm", "text": "The fee is due on Monday"}])
     strong = engine.search("the fee", where="intensity_anger > 0.6", k=5)
     assert [hit.id for hit in strong] == ["furious"]  # 0.9 x 0.9 = 0.81; angry: 0.5 x 0.9 = 0.45
-    assert strong[0].strength == pytest.approx(0.9) and strong[0].intensity[0] == ("anger", pytest.approx(0.81))
+    assert strong[0].strength == pytest.approx(0.9) and strong[0].intensity["anger"] == pytest.approx(0.81)
     assert sorted(h.id for h in engine.search("the fee", where="strength < 0.6", k=5)) == ["angry", "calm"]
     calm = engine.get("calm")
     assert calm["strength"] == 0.0 and set(calm["intensity"]) == set(LABELS) - {"neutral"}
     assert "intensity_anger" not in calm["metadata"] and "strength" not in calm["metadata"]
-    assert strong[0].to_dict()["intensity"][0] == {"label": "anger", "intensity": pytest.approx(0.81)}
+    assert strong[0].to_dict()["intensity"]["anger"] == pytest.approx(0.81) and strong[0].to_dict()["emotion"] == "anger"
 
 
 @pytest.mark.model
@@ -142,7 +142,7 @@ def test_an_index_from_older_weights_opens_and_says_to_rebuild(tmp_path):
     assert listed.exit_code == 0, listed.output
     assert json.loads(listed.stdout)["strength"] is None  # older weights: no intensity stored
     hit = json.loads(run("search", "fee", "--index", str(tmp_path / "idx"), "--json", "--weights", str(old)).stdout)
-    assert hit["id"] == "a" and hit["strength"] is None and hit["intensity"] == []
+    assert hit["id"] == "a" and hit["strength"] is None and hit["intensity"] is None
     info = run("info", "--index", str(tmp_path / "idx"))
     assert info.exit_code == 0, info.output  # it still opens with the new weights
     search = run("search", "fee", "--index", str(tmp_path / "idx"))

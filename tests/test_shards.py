@@ -7,19 +7,6 @@ from hyperamy.engine import HyperAmy
 WORDS = ["harbour", "prison", "garden", "storm", "letter", "ball", "furious", "happy", "afraid", "treasure"]
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    import os
-    from pathlib import Path
-
-    ray = pytest.importorskip("ray")
-    tests = str(Path(__file__).parent)  # the actors import the fake encoders from here
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}})
-    yield ray
-    ray.shutdown()
-
-
 @pytest.fixture()
 def index(tmp_path, fake_encoder):
     engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
@@ -30,7 +17,7 @@ def index(tmp_path, fake_encoder):
 
 
 def hits(engine, query, **options):
-    return [(h.id, round(h.score, 5), round(h.semantic, 5), round(h.lexical, 5), round(h.emotion, 5))
+    return [(h.id, round(h.score, 5), round(h.semantic, 5), round(h.lexical, 5), round(h.emotion_match, 5))
             for h in engine.search(query, k=10, **options)]
 
 
@@ -71,15 +58,14 @@ def test_distributed_indexing_builds_the_single_process_index(ray_cluster, tmp_p
     import numpy as np
 
     from fakes import FakeEncoder
-    from hyperamy import distributed
 
     single = HyperAmy.open(tmp_path / "single", create=True, encoder=fake_encoder)
-    single.add(corpus + [corpus[3]])  # the repeated id moves to the end: rows are the same both ways
+    single.add(corpus + [corpus[3]], commit_every=25)  # chunk by chunk as the actors are given them
     spread = HyperAmy.open(tmp_path / "ray", create=True, encoder=fake_encoder)
-    report = distributed.add(spread, corpus + [corpus[3]], ray_cluster, actors=2, segment_size=25,
+    report = spread.add_distributed(corpus + [corpus[3]], ray_cluster, actors=2, segment_size=25,
                              encoder_factory=FakeEncoder)
     assert (report.added, report.updated, report.duplicates) == (120, 0, 1)
-    assert len(spread) == len(single) == 120 and len(spread.snapshot.segments) == 5
+    assert len(spread) == len(single) == 120 and len(spread.snapshot.segments) == 1  # merged at the end
     for query, options in QUERIES:
         assert [h.id for h in spread.search(query, **options)] == [h.id for h in single.search(query, **options)]
     for which in ("semantic", "emotion"):
@@ -88,26 +74,44 @@ def test_distributed_indexing_builds_the_single_process_index(ray_cluster, tmp_p
             rows = {d["id"]: d["row"] for d in engine.list()}
             vectors.append(engine.snapshot.vectors(which, np.asarray([rows[r.id] for r in corpus])))
         assert np.allclose(vectors[0], vectors[1], atol=1e-5)
-    again = distributed.add(spread, corpus[1:30] + [Record("d0", "Document 0 changed: a furious storm", {"n": 0})],
+    again = spread.add_distributed(corpus[1:30] + [Record("d0", "Document 0 changed: a furious storm", {"n": 0})],
                             ray_cluster, actors=2, segment_size=25, encoder_factory=FakeEncoder)
     assert (again.added, again.updated, again.unchanged) == (0, 1, 29) and len(spread) == 120
     assert spread.get("d0")["text"] == "Document 0 changed: a furious storm"
 
 
+def test_a_duplicate_across_chunks_ends_as_its_last_occurrence_as_in_one_process(ray_cluster, tmp_path, fake_encoder):
+    """#29.7: the stored text is T0; chunk 1 says T1, a later chunk says T0 again. One process
+    commits T1 and then T0; the Ray path used to compare the later T0 with the stored T0, call it
+    unchanged and keep T1."""
+    from fakes import FakeEncoder
+
+    first = [Record("a", "T0 the harbour at dawn", {})]
+    later = [Record("a", "T1 a furious storm", {}), *[Record(f"f{i}", f"filler {i}", {}) for i in range(9)],
+             Record("a", "T0 the harbour at dawn", {})]
+    single = HyperAmy.open(tmp_path / "single", create=True, encoder=fake_encoder)
+    spread = HyperAmy.open(tmp_path / "ray", create=True, encoder=fake_encoder)
+    single.add(first)
+    spread.add(first)
+    single.add(later, commit_every=5)
+    spread.add_distributed(later, ray_cluster, actors=2, segment_size=5, encoder_factory=FakeEncoder)
+    assert single.get("a")["text"] == spread.get("a")["text"] == "T0 the harbour at dawn"
+    assert len(single) == len(spread) == 10
+
+
 def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_path, fake_encoder, corpus):
     from fakes import FakeEncoder
-    from hyperamy import distributed
     from hyperamy.errors import HyperamyError, InputError
 
     engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
     engine.add(corpus[:10])
     before = (engine.folder / "manifest.json").read_text()
     with pytest.raises(InputError, match="record 1 of this batch needs a non-empty string 'text'"):
-        distributed.add(engine, [{"id": "x", "text": "fine"}, {"id": "y", "text": ""}], ray_cluster,
+        engine.add_distributed([{"id": "x", "text": "fine"}, {"id": "y", "text": ""}], ray_cluster,
                         encoder_factory=FakeEncoder)
     with pytest.raises(HyperamyError, match="distributed indexing failed, the index is unchanged: The actor is dead "
                                             "because its worker process has died$"):
-        distributed.add(engine, corpus[10:40], ray_cluster, segment_size=10, encoder_factory=BrokenEncoder)
+        engine.add_distributed(corpus[10:40], ray_cluster, segment_size=10, encoder_factory=BrokenEncoder)
     assert (engine.folder / "manifest.json").read_text() == before and len(engine) == 10
     engine.add([Record("z", "a later write cleans up", {})])
     names = {s["name"] for s in engine.snapshot.manifest["segments"]}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -29,7 +28,9 @@ def data_dir(value: str | None) -> Path:
 
 
 def emit_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False))
+    from hyperamy.jsontext import dumps
+
+    click.echo(dumps(value))
 
 
 def progress_wanted() -> bool:

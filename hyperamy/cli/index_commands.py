@@ -70,11 +70,11 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     total = None if None in counts else sum(counts)
     started = time.time()
     if ray_address:
-        from hyperamy import distributed, shards
+        from hyperamy import shards
 
         ray = shards.connect(None if ray_address == "local" else ray_address)
-        report = distributed.add(engine, records, ray, actors=ray_actors, gpus_per_actor=ray_gpus_per_actor,
-                                 segment_size=commit_every, weights=weights)
+        report = engine.add_distributed(records, ray, actors=ray_actors, gpus_per_actor=ray_gpus_per_actor,
+                                        segment_size=commit_every)
     else:
         with progress("indexing", total) as update:
             report = engine.add(records, progress=update, commit_every=commit_every)

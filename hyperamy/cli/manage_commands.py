@@ -91,12 +91,12 @@ def count(index, where, as_json) -> None:
 @main.command()
 @click.argument("output", type=click.Path(dir_okay=False))
 @index_option
-@click.option("--format", "-f", "format_", type=click.Choice(["jsonl", "parquet"]),
-              help="Output format [default: from OUTPUT's suffix, else jsonl].")
+@click.option("--format", "-f", "format_", type=click.Choice(["jsonl", "csv", "parquet"]),
+              help="Output format [default: from OUTPUT's suffix: .jsonl, .csv, .parquet].")
 @click.option("--vectors", is_flag=True, help="Include each document's semantic vector and emotion mu.")
 @click.option("--where", help="SQL condition over metadata: export only those documents.")
 def export(output, index, format_, vectors, where) -> None:
-    """Write the documents (texts, metadata, emotions) to a JSON Lines or Parquet file.
+    """Write the documents (texts, metadata, emotions) to a JSON Lines, CSV or Parquet file.
 
     \b
     Example:
@@ -104,7 +104,6 @@ def export(output, index, format_, vectors, where) -> None:
     """
     from hyperamy.engine import HyperAmy
 
-    format_ = format_ or ("parquet" if output.endswith((".parquet", ".pq")) else "jsonl")
     written = HyperAmy.open(index).export(output, format_, vectors, where)
     click.echo(f"wrote {written} documents to {output}", err=True)
 

@@ -54,8 +54,8 @@ def read_goemotions(path: str | Path, limit: int = 0) -> list[Sample]:
 
 def read_label_column(path: str | Path) -> list[tuple[int, ...]]:
     """The label-id sets of a mapped GoEmotions TSV (group/ or ekman/)."""
-    return [tuple(int(x) for x in line.rstrip("\n").split("\t")[1].split(","))
-            for line in Path(path).open(encoding="utf-8")]
+    with Path(path).open(encoding="utf-8") as handle:
+        return [tuple(int(x) for x in line.rstrip("\n").split("\t")[1].split(",")) for line in handle]
 
 
 def read_entities(path: str | Path, holdout: float, part: str) -> list[Sample]:

@@ -87,7 +87,8 @@ def probe_report(encoder, data_dir: Path) -> dict:
     """
     import json
 
-    rows = [json.loads(line) for line in (data_dir / "probes" / "probes.jsonl").open(encoding="utf-8")]
+    with (data_dir / "probes" / "probes.jsonl").open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
     batch = encoder.encode([row["text"] for row in rows])
     right = np.asarray([LABELS[int(i)] in row["accept"] for i, row in zip(batch.probs.argmax(1), rows)])
     kinds = np.asarray([row["kind"] for row in rows])

@@ -56,6 +56,8 @@ def ensure_graph(weights: str | Path | None, model_id: str) -> Path:
     with exclusive(folder.parent / f"{folder.name}.lock"):
         if path.is_file():  # another process built it while we waited
             return path
+        for stale in folder.parent.glob(f".{folder.name}.*"):  # a killed build's (we hold the lock)
+            shutil.rmtree(stale, ignore_errors=True)
         print(f"building the encoder's ONNX graph once, into {folder} (about 10 s)", file=sys.stderr)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
         try:

@@ -195,8 +195,13 @@ def _restore(path: Path, model, optimizer, scheduler) -> dict:
     if not path.is_file():
         raise WeightsError(f"cannot resume: {path} does not exist (train once without --resume)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(payload["model"], strict=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain values only
+        # the checkpoint holds the tuned parameters only (the rest is the backbone's): all of them, nothing else
+        loaded = model.load_state_dict(payload["model"], strict=False)
+        missing = set(model.tuned_parameter_names()) - set(payload["model"])
+        if loaded.unexpected_keys or missing:
+            raise ValueError(f"it does not fit this model (unexpected: {sorted(loaded.unexpected_keys)[:3]}, "
+                             f"missing: {sorted(missing)[:3]})")
         optimizer.load_state_dict(payload["optimizer"])
         scheduler.load_state_dict(payload["scheduler"])
     except (RuntimeError, KeyError, EOFError, ValueError) as exc:

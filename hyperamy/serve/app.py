@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import json
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -174,10 +173,12 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
 
 class PlainJSON(JSONResponse):
     """JSON written straight from plain values (FastAPI's generic encoder walks every field: a
-    search answer took it milliseconds); values JSON lacks (dates) become strings, as in the CLI."""
+    search answer took it milliseconds); strict JSON as in the CLI (jsontext.py)."""
 
     def render(self, content) -> bytes:
-        return json.dumps(content, ensure_ascii=False, default=str).encode("utf-8")
+        from hyperamy.jsontext import dumps
+
+        return dumps(content).encode("utf-8")
 
 
 class BodyLimit:

@@ -102,7 +102,7 @@ def test_where_and_emotion_filters(engine):
     ("chapter >", "--where 'chapter >'"),
     ("1=1; DROP TABLE docs", "one boolean expression"),
     ("nosuchfield = 1", "nosuchfield"),
-    ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", "subqueries (SELECT, FROM) are not allowed"),
+    ("(SELECT count(*) FROM read_csv('/etc/passwd')) > 0", "subqueries .SELECT, FROM. are not allowed"),
 ])
 def test_where_is_a_read_only_filter_with_clean_errors(engine, where, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")):

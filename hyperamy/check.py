@@ -46,17 +46,74 @@ def check(engine, repair: bool = False, drop_damaged: bool = False) -> dict:
     for entry in manifest["segments"]:
         for name, what in damaged_files(root, entry).items():
             problems.append({"segment": entry["name"], "file": str(root / entry["name"] / name), "problem": what})
+    tombstones = None
     try:
-        persist.read_tombstones(engine.folder, manifest.get("tombstones"))
+        tombstones = persist.read_tombstones(engine.folder, manifest.get("tombstones"))
     except (OSError, IndexStateError) as exc:
         problems.append({"segment": None, "file": str(engine.folder / manifest["tombstones"]["file"]),
-                         "problem": str(exc)})
+                         "problem": str(exc).split(": ", 1)[-1] if isinstance(exc, IndexStateError) else "missing"})
+    if not any(p["segment"] for p in problems):  # files sound: check what opening them needs
+        problems += opening_problems(engine.folder, manifest, tombstones)
     report = {"index": str(engine.folder), "segments": len(manifest["segments"]), "problems": problems,
               "repaired": [], "dropped": [], "unrepairable": []}
     if problems and repair:
         with engine._writing(load=False) as transaction:
             _repair(transaction, report, drop_damaged)
     return report
+
+
+def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
+    """What would stop the index from opening, or open it wrong, though every file matches its
+    checksum: a missing `complete` marker, counts that disagree with the segments, documents
+    DuckDB cannot read, segment folders the manifest leaves out, rows at or past `next_row`."""
+    from hyperamy.store import Store
+
+    root, found = folder / persist.SEGMENTS, []
+
+    def problem(what: str, segment: str | None = None, file=None) -> None:
+        found.append({"segment": segment, "file": str(file or folder / persist.MANIFEST), "problem": what})
+
+    rows = []
+    for entry in manifest["segments"]:
+        if not (root / entry["name"] / segments.COMPLETE).is_file():
+            problem("the 'complete' marker is missing", entry["name"], root / entry["name"] / segments.COMPLETE)
+        try:
+            held = np.load(root / entry["name"] / "rows.npy")
+        except (OSError, ValueError):
+            continue
+        rows.append(held)
+        if len(held) != entry["documents"]:
+            problem(f"rows.npy holds {len(held)} rows, the manifest says {entry['documents']} documents",
+                    entry["name"], root / entry["name"] / "rows.npy")
+    every = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    if len(every) and int(every.max()) >= int(manifest["next_row"]):
+        problem(f"next_row is {manifest['next_row']} but row {int(every.max())} is stored: the next write would "
+                "reuse rows")
+    dead = np.asarray(tombstones if tombstones is not None else [], np.int64)
+    stored = sum(e["documents"] for e in manifest["segments"])
+    counts = manifest["counts"]
+    expected = {"documents": stored - len(dead), "segments": len(manifest["segments"]), "deleted": len(dead)}
+    for name, value in expected.items():
+        if counts.get(name) != value:
+            problem(f"the manifest counts {counts.get(name)} {name}, the index holds {value}")
+    named = {e["name"] for e in manifest["segments"]}
+    orphans = sorted(p.name for p in root.glob("seg-*") if p.name not in named and (p / segments.COMPLETE).is_file()) \
+        if root.is_dir() else []
+    if orphans and not named:
+        problem(f"the manifest names no segments but {len(orphans)} complete segment folders are on disk "
+                f"({', '.join(orphans[:3])}): the index would open empty")
+    if manifest["segments"]:
+        try:
+            store = Store(folder, [root / e["name"] / segments.DOCS_FILE for e in manifest["segments"]])
+            try:
+                read, _ = store.query("SELECT count(*) FROM docs")
+            finally:
+                store.close()
+            if read[0][0] != stored:
+                problem(f"DuckDB reads {read[0][0]} documents, the manifest says {stored}")
+        except (IndexStateError, duckdb.Error) as exc:
+            problem(f"DuckDB cannot read the documents: {str(exc).splitlines()[0]}")
+    return found
 
 
 def _repair(transaction, report: dict, drop_damaged: bool) -> None:
@@ -86,14 +143,30 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
         else:
             entries.append(_rebuild(transaction, root, entry, set(damaged)))
             report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
+    for entry in entries:  # a folder whose files all match: only its marker was lost
+        marker = root / entry["name"] / segments.COMPLETE
+        if not marker.is_file() and not damaged_files(root, entry):
+            marker.write_text("")
+            report["repaired"].append({"segment": entry["name"], "files": [segments.COMPLETE]})
+    held = [_rows_of(root / entry["name"]) for entry in entries]
+    if any(rows is None for rows in held):
+        report["unrepairable"].append("a remaining segment's rows.npy cannot be read, so the deleted documents "
+                                      "cannot be matched to segments; re-index into a new folder")
+        return
+    every = np.concatenate([np.zeros(0, np.int64), *held])
+    next_row = max(int(manifest["next_row"]), int(every.max()) + 1 if len(every) else 0)
+    tombstones = np.intersect1d(tombstones, every)
+    for problem in report["problems"]:
+        if problem["problem"].startswith(("the manifest names no segments", "DuckDB cannot read")):
+            report["unrepairable"].append(f"{problem['problem']}; re-index into a new folder")
+    counts = {"documents": sum(e["documents"] for e in entries) - len(tombstones), "segments": len(entries),
+              "deleted": len(tombstones)}
+    derived = next_row != manifest["next_row"] or counts != {k: manifest["counts"].get(k) for k in counts}
+    if derived:
+        report["repaired"].append({"segment": None, "files": [persist.MANIFEST],
+                                   "what": f"counts and next_row derived from the segments (next_row {next_row})"})
     if report["repaired"] or report["dropped"]:
-        held = [_rows_of(root / entry["name"]) for entry in entries]
-        if any(rows is None for rows in held):
-            report["unrepairable"].append("a remaining segment's rows.npy cannot be read, so the deleted documents "
-                                          "cannot be matched to segments; re-index into a new folder")
-            return
-        tombstones = np.intersect1d(tombstones, np.concatenate([np.zeros(0, np.int64), *held]))
-        transaction.commit(entries, tombstones, manifest["next_row"], manifest.get("fields", {}))
+        transaction.commit(entries, tombstones, next_row, manifest.get("fields", {}))
 
 
 def _rows_of(folder) -> np.ndarray | None:

@@ -167,6 +167,8 @@ def _json_rows(path, compression: str | None, may_be_array: bool) -> Iterator[tu
                 yield line, json.loads(text)
             except json.JSONDecodeError as exc:
                 yield line, DataFormatError(f"malformed JSON: {exc.msg} at column {exc.colno}", str(path), line)
+            except RecursionError:
+                yield line, DataFormatError("nested too deeply to read (thousands of levels)", str(path), line)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
@@ -190,7 +192,9 @@ def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tup
     if kind == "parquet":
         sql, params = "SELECT * FROM read_parquet(?)", [str(path)]
     else:
-        sql, params = f"SELECT * FROM read_csv_auto(?, compression = '{compression or 'auto'}')", [str(path)]
+        # header = true: the first line names the columns (sniffing it took a ragged line for the header)
+        sql, params = (f"SELECT * FROM read_csv_auto(?, header = true, compression = '{compression or 'auto'}')",
+                       [str(path)])
     connection = duckdb.connect()
     try:
         result = connection.execute(sql, params)
@@ -221,7 +225,10 @@ def _to_record(row: Any, path, line: int, id_field: str, text_field: str) -> Rec
     if not text.strip():
         raise DataFormatError(f"text field {text_field!r} is empty", str(path), line)
     raw_id = row.get(id_field)
-    generated = raw_id is None or raw_id == ""
+    if raw_id == "":
+        raise DataFormatError(f"id field {id_field!r} is empty (leave the field out to have an id made from the "
+                              "text)", str(path), line)
+    generated = raw_id is None
     if generated:  # from the text, so the id survives reordering and re-export of the file
         raw_id = "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     elif not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool):

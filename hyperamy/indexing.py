@@ -7,8 +7,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from hyperamy import limits
 from hyperamy.corpus import Record
-from hyperamy.errors import InputError
+from hyperamy.errors import DataFormatError, InputError
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
@@ -51,6 +52,10 @@ def planned(transaction, records: Iterable[Record], size: int, seen: set[str], r
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)
+            wrong = limits.problem(record.id, record.text, record.metadata)
+            if wrong:
+                where = record.source or f"record {position} of this batch (id {record.id[:60]!r})"
+                raise DataFormatError(f"{where}: {wrong}")
             if record.id in seen or record.id in latest:
                 report.duplicates += 1
                 latest.pop(record.id, None)  # re-insert so the last occurrence keeps its place
@@ -79,8 +84,11 @@ def _as_record(value, position: int) -> Record:
     text = value.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"record {position} of this batch needs a non-empty string 'text'")
-    if value.get("id") in (None, ""):
+    if value.get("id") is None:
         raise InputError(f"record {position} of this batch needs an 'id'")
+    wrong = limits.problem(value["id"], text, {})
+    if wrong:
+        raise InputError(f"record {position} of this batch: {wrong}")
     metadata = {k: v for k, v in value.items() if k not in ("id", "text")}
     return Record(id=str(value["id"]), text=text, metadata=metadata)
 

@@ -42,7 +42,37 @@ def read_manifest(folder: Path) -> dict:
     for key in ("segments", "counts", "config", "models", "next_row", "commit"):
         if key not in manifest:
             raise IndexStateError(f"{path} is damaged: it has no {key!r}")
+    wrong = _shape_problem(manifest)
+    if wrong:
+        raise IndexStateError(f"{path} is damaged: {wrong}; run `hyperamy check`")
     return manifest
+
+
+def _shape_problem(manifest: dict) -> str | None:
+    """What in a manifest has the wrong shape (a flipped bit that still parses as JSON), or None."""
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    if not isinstance(manifest["segments"], list) or not isinstance(manifest["counts"], dict):
+        return "'segments' is not a list or 'counts' not an object"
+    if not whole(manifest["next_row"]) or not whole(manifest["commit"]):
+        return "'next_row' and 'commit' must be whole numbers"
+    if not isinstance(manifest["config"], dict) or not isinstance(manifest["models"], dict):
+        return "'config' and 'models' must be objects"
+    for entry in manifest["segments"]:
+        if not (isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"].startswith("seg-")
+                and "/" not in entry["name"] and whole(entry.get("documents")) and isinstance(entry.get("files"), dict)
+                and all(isinstance(f, dict) and whole(f.get("size")) and isinstance(f.get("sha256"), str)
+                        for f in entry["files"].values())):
+            return "a segment entry is malformed"
+    tombstones = manifest.get("tombstones")
+    if tombstones is not None and not (isinstance(tombstones, dict) and isinstance(tombstones.get("file"), str)
+                                       and tombstones["file"].startswith(f"{TOMBSTONES}/") and ".." not in tombstones["file"]
+                                       and whole(tombstones.get("size")) and isinstance(tombstones.get("sha256"), str)):
+        return "the tombstones entry is malformed"
+    if "alpha" not in manifest["models"] or "encoder" not in manifest["models"]:
+        return "'models' lacks the encoder or alpha"
+    return None
 
 
 def stamp(folder: Path) -> tuple[int, int, int] | None:

@@ -286,8 +286,10 @@ def metadata_columns(metadata: Sequence[dict], fields: dict[str, str]) -> dict:
         values = [record.get(name) for record in metadata]
         try:
             array = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep them as JSON text
-            array = pa.array([None if v is None else json.dumps(v, default=str) for v in values], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            kinds = sorted({type(v).__name__ for v in values if v is not None})
+            raise DataFormatError(f"metadata field {name!r} holds {' and '.join(kinds)} values in different documents; "
+                                  "give it one type in every document (numbers as numbers, or all as text)") from None
         columns[column] = _as_known_type(column, array, fields)
     return columns
 

@@ -70,6 +70,9 @@ class IndexWriter:
         old = self.base.manifest
         number = old["commit"] + 1
         tombstones = np.unique(np.asarray(tombstones, np.int64))
+        known = {entry["name"] for entry in old.get("segments", [])}
+        if any(entry["name"] not in known for entry in segments):
+            self._read_back(segments, tombstones)
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
             "format_version": persist.FORMAT_VERSION, "commit": number,
@@ -86,6 +89,34 @@ class IndexWriter:
         persist.write_manifest(self.folder, manifest)
         self.base = snapshot.load(self.folder, self.config, self.base, self.verify)
         self._publish(self.base)
+
+    def _read_back(self, segments: list[dict], tombstones: np.ndarray) -> None:
+        """Read the documents of the state about to be committed the way a search will (DuckDB over
+        every segment's files): a file it refuses is never named by a manifest.
+
+        Raises:
+            DataFormatError: DuckDB cannot read them; nothing is committed.
+        """
+        from hyperamy.errors import DataFormatError, IndexStateError
+        from hyperamy.segments import MENTIONS_FILE
+        from hyperamy.store import Store
+
+        root = self.folder / persist.SEGMENTS
+        try:
+            store = Store(self.folder, [root / e["name"] / DOCS_FILE for e in segments],
+                          [root / e["name"] / MENTIONS_FILE for e in segments if MENTIONS_FILE in e["files"]],
+                          tombstones)
+            try:
+                found, _ = store.query("SELECT count(*) FROM docs")
+            finally:
+                store.close()
+        except (IndexStateError, Exception) as exc:  # DuckDB's own error types, from the view or the count
+            raise DataFormatError(f"these documents cannot be read back as an index stores them "
+                                  f"({str(exc).splitlines()[0]}); nothing was committed") from None
+        expected = sum(e["documents"] for e in segments)
+        if found[0][0] != expected:
+            raise DataFormatError(f"these documents read back as {found[0][0]} rows, not {expected}; "
+                                  "nothing was committed")
 
     def merge_plan(self) -> list[str]:
         return merge_plan(self.base)

@@ -193,7 +193,7 @@ def test_where_cannot_escape_its_parentheses(tmp_path, fake_encoder):
 
 def test_metadata_names_never_collide_silently(tmp_path, fake_encoder):
     engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
-    with pytest.raises(DataFormatError, match="fields 'row' and 'meta_row' would both be stored as 'meta_row'"):
+    with pytest.raises(DataFormatError, match="the metadata field name 'meta_row' is taken: the reserved field 'row'"):
         engine.add([Record("a", "text", {"row": 1, "meta_row": 2})])
     engine.add([Record("a", "text one", {"row": 1, "year": 1844})])
     assert engine.get("a")["metadata"] == {"meta_row": 1, "year": 1844}

@@ -16,6 +16,7 @@ from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from hyperamy.errors import DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError
 
@@ -55,6 +56,11 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
     writing = threading.Lock()  # one write at a time from this process (the index lock covers others)
 
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):  # unknown routes, wrong methods: one shape
+        return _error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -85,13 +91,13 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
     def page():
         return FileResponse(STATIC / "index.html")
 
-    @app.get("/health")
+    @app.get("/health", response_class=PlainJSON)
     def health() -> dict:
-        return {"status": "ok", "documents": len(engine)}
+        return PlainJSON({"status": "ok", "documents": len(engine)})
 
-    @app.get("/info")
+    @app.get("/info", response_class=PlainJSON)
     def info() -> dict:
-        return engine.info()
+        return PlainJSON(engine.info())
 
     @app.get("/search", response_class=PlainJSON)
     def search(q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
@@ -128,7 +134,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
             report = engine.add(body.documents)
         return {**dataclasses.asdict(report), "documents": len(engine)}
 
-    @app.delete("/documents/{doc_id}")
+    @app.delete("/documents/{doc_id:path}")  # :path: an id may hold any character, "/" too
     def delete(request: Request, doc_id: str) -> dict:
         authorized(request)
         with writing:
@@ -137,18 +143,18 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
             raise ServiceError(404, f"no document {doc_id!r}")
         return {"removed": removed, "documents": len(engine)}
 
-    @app.get("/documents/{doc_id}")
+    @app.get("/documents/{doc_id:path}", response_class=PlainJSON)
     def get(doc_id: str) -> dict:
         found = engine.get(doc_id)
         if found is None:
             raise ServiceError(404, f"no document {doc_id!r}")
-        return found
+        return PlainJSON(found)
 
-    @app.get("/documents")
+    @app.get("/documents", response_class=PlainJSON)
     def listing(where: str | None = None, limit: int = Query(50, ge=1, le=limits.max_k),
                 offset: int = Query(0, ge=0)) -> dict:
-        return {"total": engine.count(where), "offset": offset,
-                "documents": engine.list(where=where, limit=limit, offset=offset)}
+        return PlainJSON({"total": engine.count(where), "offset": offset,
+                          "documents": engine.list(where=where, limit=limit, offset=offset)})
 
     @app.post("/predict")
     def predict(body: Texts = Body(...)) -> dict:
@@ -194,17 +200,54 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > self.limit:
             response = _error(413, f"request body of {int(declared)} bytes is over the limit of {self.limit}")
             return await response(scope, receive, send)
-        received = 0
+        received, over = 0, False
+        started = False
 
         async def bounded():
-            nonlocal received
+            nonlocal received, over
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:  # raised inside the route's body read: rendered by its handler
-                raise ServiceError(413, f"request body is over the limit of {self.limit} bytes")
+            if received > self.limit:
+                over = True
+                return {"type": "http.disconnect"}  # the route stops reading; answered with 413 below
             return message
 
-        await self.app(scope, bounded, send)
+        async def guarded_send(message):
+            nonlocal started
+            if over:
+                return  # whatever the route made of a cut-off body, the answer is 413
+            started = True
+            await send(message)
+
+        await self.app(scope, bounded, guarded_send)
+        if over and not started:
+            response = _error(413, f"request body is over the limit of {self.limit} bytes")
+            await response(scope, receive, send)
+
+
+class SecurityHeaders:
+    """ASGI middleware: browsers must not sniff types; the page runs only its own scripts."""
+
+    HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+    PAGE = [(b"content-security-policy", b"default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                            b"style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                                            b"object-src 'none'; frame-ancestors 'none'; base-uri 'none'")]
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        page = scope.get("path") == "/"  # the page's policy; /docs loads what FastAPI's UI needs
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS, *(self.PAGE if page else [])]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _error(status: int, message: str) -> JSONResponse:

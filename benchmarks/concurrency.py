@@ -8,7 +8,11 @@ Scenarios, each on a fresh index holding a base of 50 passages:
                 at a random moment 0-4 s later;
   index+index   two `hyperamy index` runs of different passages started together;
   sigkill       `hyperamy index --commit-every 100` killed with SIGKILL at a random moment, then
-                run again.
+                run again;
+  serve-like    one process, as `hyperamy serve` runs: three threads search the open index
+                without pause while the same HyperAmy adds the passages (a commit every 25) and
+                deletes base passages; every reload a search makes is slowed by 0-80 ms (a real
+                one takes ~45 ms), so reloads and commits interleave as they can under load.
 A trial passes when every command that exited 0 has its work in the index, the index opens and
 `hyperamy check` finds every file sound, and (sigkill) the index holds exactly the documents of
 its last commit and the rerun finishes the rest.
@@ -77,6 +81,8 @@ def trial(kind: str, folder: Path, base: Path, first: Path, second: Path, rng: r
             process.communicate()
         exits = [p.returncode for p in writers]
         expected = base_ids | (first_ids if exits[0] == 0 else set()) | (second_ids if exits[1] == 0 else set())
+    elif kind == "serve-like":
+        exits, expected = serve_like(index, first, base_ids | first_ids, rng)
     else:
         writer = hyperamy("index", first, "--index", index, "--commit-every", 100, wait=False)
         time.sleep(rng.uniform(*kill_window))
@@ -97,6 +103,53 @@ def trial(kind: str, folder: Path, base: Path, first: Path, second: Path, rng: r
         result["passed"] = result["passed"] and bool(exact)
         return result
     return _result(kind, index, exits, expected)
+
+
+def serve_like(index: Path, first: Path, expected: set[str], rng: random.Random) -> tuple[list[int], set[str]]:
+    """Searches and writes in one process; (exit-like codes: 0 per write acknowledged, the ids that
+    must be there)."""
+    import threading
+
+    from hyperamy import HyperAmy, snapshot
+
+    engine = HyperAmy.open(index)
+    real_load, stop, failures = snapshot.load, threading.Event(), []
+
+    def slowed(*args, **kwargs):
+        view = real_load(*args, **kwargs)
+        if threading.current_thread().name.startswith("search"):
+            time.sleep(rng.uniform(0, 0.08))
+        return view
+
+    def search():
+        while not stop.is_set():
+            try:
+                engine.search("a letter that brings despair", k=5)
+            except Exception as exc:  # noqa: BLE001 - any failing search fails the trial
+                failures.append(repr(exc))
+
+    snapshot.load = slowed
+    threads = [threading.Thread(target=search, name=f"search-{i}") for i in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        records = [json.loads(line) for line in first.read_text().splitlines()]
+        exits = []
+        base = sorted(expected - {r["id"] for r in records})
+        for start in range(0, len(records), 25):
+            engine.add(records[start:start + 25])
+            exits.append(0)
+            if base and rng.random() < 0.5:
+                victim = base.pop(rng.randrange(len(base)))
+                exits.append(0 if engine.delete([victim]) == 1 else 1)
+                expected = expected - {victim}
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        snapshot.load = real_load
+        engine.close()
+    return exits + [1] * len(failures), expected
 
 
 def _result(kind, index, exits, expected) -> dict:

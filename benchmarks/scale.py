@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/scale.jsonl)")
     args = parser.parse_args()
 
-    from hyperamy import distributed, shards
+    from hyperamy import shards
     from hyperamy.corpus import read_records
     from hyperamy.engine import HyperAmy, default_encoder
 
@@ -71,7 +71,7 @@ def main() -> None:
     timings["ray_start_seconds"] = time.perf_counter() - started
     small = HyperAmy.open(work / "small", create=True, encoder=encoder)
     started = time.perf_counter()
-    distributed.add(small, records[:32], ray, actors=1, segment_size=32)
+    small.add_distributed(records[:32], ray, actors=1, segment_size=32)
     fixed = time.perf_counter() - started
     started = time.perf_counter()
     encoder.encode([r.text for r in records[:32]])
@@ -80,7 +80,7 @@ def main() -> None:
     for actors in (1, 2):
         engine = HyperAmy.open(work / f"ray{actors}", create=True, encoder=encoder)
         started = time.perf_counter()
-        distributed.add(engine, records, ray, actors=actors, segment_size=max(64, len(records) // (4 * actors)))
+        engine.add_distributed(records, ray, actors=actors, segment_size=max(64, len(records) // (4 * actors)))
         seconds = time.perf_counter() - started
         rate = len(records) / seconds
         timings[f"ray_{actors}_actors_docs_per_s"] = rate

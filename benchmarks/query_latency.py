@@ -59,7 +59,7 @@ def main() -> None:
 
     def ranked(query):
         with single_threaded_blas():
-            return rank(parts, engine.config, alpha, query, 10, "hybrid", None)
+            return rank(parts, engine.settings, alpha, query, 10, "hybrid", None)
 
     native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     runtime = OnnxQueryEncoder.load()

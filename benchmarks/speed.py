@@ -85,7 +85,7 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
                           np.column_stack(feelings), TermCounts.build([]), pin=None)
         view = Snapshot(Path("."), real.manifest, None, [segment], [np.ones(count, bool)], np.zeros(0, np.int64),
                         store=None, keyword=KeywordScorer([]))
-        search = lambda q, v=view: rank(v, engine.config, alpha, q, 10, "hybrid", None)  # noqa: E731
+        search = lambda q, v=view: rank(v, engine.settings, alpha, q, 10, "hybrid", None)  # noqa: E731
         timed = latencies(search, queries)
         results[f"{kind}_p50_ms"], results[f"{kind}_p95_ms"] = percentile(timed, 50), percentile(timed, 95)
         found = [set(search(q).rows.tolist()) for q in queries]

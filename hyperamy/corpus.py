@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from hyperamy import limits
 from hyperamy.errors import DataFormatError
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
@@ -23,6 +24,13 @@ class Record:
     metadata: dict[str, Any]
     source: str = ""  # "file:line", for messages
     id_generated: bool = False
+
+    def __post_init__(self) -> None:
+        from hyperamy import limits
+
+        wrong = limits.problem(self.id, self.text, self.metadata)
+        if wrong:
+            raise DataFormatError(f"{self.source}: {wrong}" if self.source else wrong)
 
     @property
     def content_hash(self) -> str:
@@ -225,13 +233,11 @@ def _to_record(row: Any, path, line: int, id_field: str, text_field: str) -> Rec
     if not text.strip():
         raise DataFormatError(f"text field {text_field!r} is empty", str(path), line)
     raw_id = row.get(id_field)
-    if raw_id == "":
-        raise DataFormatError(f"id field {id_field!r} is empty (leave the field out to have an id made from the "
-                              "text)", str(path), line)
     generated = raw_id is None
     if generated:  # from the text, so the id survives reordering and re-export of the file
-        raw_id = "doc-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    elif not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool):
-        raise DataFormatError(f"id field {id_field!r} must be a string or integer", str(path), line)
+        raw_id = "doc-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    wrong = limits.id_problem(raw_id)
+    if wrong:
+        raise DataFormatError(f"id field {id_field!r}: {wrong}", str(path), line)
     metadata = {k: v for k, v in row.items() if k not in (id_field, text_field)}
     return Record(id=str(raw_id), text=text, metadata=metadata, source=f"{path}:{line}", id_generated=generated)

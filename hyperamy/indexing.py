@@ -9,7 +9,7 @@ import numpy as np
 
 from hyperamy import limits
 from hyperamy.corpus import Record
-from hyperamy.errors import DataFormatError, InputError
+from hyperamy.errors import InputError
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
@@ -52,10 +52,6 @@ def planned(transaction, records: Iterable[Record], size: int, seen: set[str], r
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)
-            wrong = limits.problem(record.id, record.text, record.metadata)
-            if wrong:
-                where = record.source or f"record {position} of this batch (id {record.id[:60]!r})"
-                raise DataFormatError(f"{where}: {wrong}")
             if record.id in seen or record.id in latest:
                 report.duplicates += 1
                 latest.pop(record.id, None)  # re-insert so the last occurrence keeps its place
@@ -86,11 +82,11 @@ def _as_record(value, position: int) -> Record:
         raise InputError(f"record {position} of this batch needs a non-empty string 'text'")
     if value.get("id") is None:
         raise InputError(f"record {position} of this batch needs an 'id'")
-    wrong = limits.problem(value["id"], text, {})
+    wrong = limits.id_problem(value["id"])
     if wrong:
         raise InputError(f"record {position} of this batch: {wrong}")
     metadata = {k: v for k, v in value.items() if k not in ("id", "text")}
-    return Record(id=str(value["id"]), text=text, metadata=metadata)
+    return Record(id=str(value["id"]), text=text, metadata=metadata, source=f"record {position} of this batch")
 
 
 def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts: list[str], hashes: list[str],

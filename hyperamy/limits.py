@@ -1,8 +1,9 @@
 """What one record may hold: checked before anything is written, one line naming what is wrong.
 
-Every write path (files, the Python API, HTTP, Ray) passes its records through `problem`, so a
-value that Parquet or DuckDB would refuse later, or store as something else, is refused at
-once instead of reaching a segment.
+A `corpus.Record` checks itself with `problem` when it is made, so every write path (files, the
+Python API, HTTP, Ray) refuses such a record before it reaches a segment, and a file's bad row
+is named by file and line and can be skipped (`--skip-invalid`) like any other. `id_problem`
+checks an id as given, before it becomes a string.
 
 Refused, and why:
 - text, ids, field names or values that are not valid Unicode (a lone surrogate such as
@@ -21,16 +22,24 @@ MAX_DEPTH = 32  # levels of nested objects and lists in one metadata value
 INT64 = (-(2 ** 63), 2 ** 63 - 1)
 
 
+def id_problem(id_: Any) -> str | None:
+    """What is wrong with an id as given (a string or an integer), in one line, or None."""
+    if isinstance(id_, bool) or not isinstance(id_, (str, int)):
+        return f"the id must be a string or integer, not {type(id_).__name__}"
+    if isinstance(id_, str) and not id_.strip():
+        return "the id is empty (leave the id field out of a file's record to have one made from the text)"
+    if not _encodable(str(id_)):
+        return "the id is not valid Unicode (it holds a lone surrogate)"
+    return None
+
+
 def problem(id_: Any, text: Any, metadata: dict) -> str | None:
     """What is wrong with a record, in one line, or None."""
     from hyperamy.segments import RESERVED
 
-    if isinstance(id_, bool) or not isinstance(id_, (str, int)):
-        return f"the id must be a string or integer, not {type(id_).__name__}"
-    if isinstance(id_, str) and not id_.strip():
-        return "the id is empty"
-    if not _encodable(str(id_)):
-        return "the id is not valid Unicode (it holds a lone surrogate)"
+    wrong = id_problem(id_)
+    if wrong:
+        return wrong
     if isinstance(text, str) and not _encodable(text):
         return "the text is not valid Unicode (it holds a lone surrogate)"
     folded: dict[str, str] = {}

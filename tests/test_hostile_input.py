@@ -192,6 +192,22 @@ def test_5_mixed_types_and_deep_files_are_refused_naming_file_and_line(index, tm
         index.add(read_records(ragged))
 
 
+def test_5_a_bad_row_is_skipped_with_skip_invalid_like_any_other(index, tmp_path):
+    from hyperamy.corpus import Skipped, read_records
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "one", "text": "fine one"}, {"id": "two", "text": "deep", "m": nested(40)},
+        {"id": "three", "text": "fine three", "n": 10 ** 30}, {"id": "four", "text": "fine four"}]) + "\n")
+    skipped = Skipped()
+    index.add(read_records(corpus, skipped=skipped))
+    assert {"one", "four"} <= {d["id"] for d in index.list()} and index.get("two") is None
+    assert [row.split(": ", 1)[1] for row in skipped.rows] == [
+        "metadata field 'm': nested more than 32 levels deep",
+        "metadata field 'n': the integer 100000000000000000000000... does not fit in 64 bits (give it as text)"]
+    assert skipped.rows[0].startswith(f"{corpus}:2: ")
+
+
 @pytest.fixture()
 def client(index):
     from fastapi.testclient import TestClient

@@ -16,6 +16,8 @@ from hyperamy import persist, segments
 from hyperamy.errors import HyperamyError, IndexStateError
 from hyperamy.lexical import TermCounts
 
+# what opening needs that --repair cannot derive: the start of each such problem's line
+NO_SEGMENTS, UNREADABLE = "the manifest names no segments", "DuckDB cannot read the documents"
 DERIVED_BY_ENCODING = {"feelings.npy", "semantic.faiss", "emotion.faiss", "semantic.hnsw.faiss", "emotion.hnsw.faiss"}
 
 
@@ -66,7 +68,7 @@ def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
     """What would stop the index from opening, or open it wrong, though every file matches its
     checksum: a missing `complete` marker, counts that disagree with the segments, documents
     DuckDB cannot read, segment folders the manifest leaves out, rows at or past `next_row`."""
-    from hyperamy.store import Store
+    from hyperamy.store import readable_documents
 
     root, found = folder / persist.SEGMENTS, []
 
@@ -77,9 +79,8 @@ def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
     for entry in manifest["segments"]:
         if not (root / entry["name"] / segments.COMPLETE).is_file():
             problem("the 'complete' marker is missing", entry["name"], root / entry["name"] / segments.COMPLETE)
-        try:
-            held = np.load(root / entry["name"] / "rows.npy")
-        except (OSError, ValueError):
+        held = _rows_of(root / entry["name"])
+        if held is None:
             continue
         rows.append(held)
         if len(held) != entry["documents"]:
@@ -100,19 +101,15 @@ def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
     orphans = sorted(p.name for p in root.glob("seg-*") if p.name not in named and (p / segments.COMPLETE).is_file()) \
         if root.is_dir() else []
     if orphans and not named:
-        problem(f"the manifest names no segments but {len(orphans)} complete segment folders are on disk "
+        problem(f"{NO_SEGMENTS} but {len(orphans)} complete segment folders are on disk "
                 f"({', '.join(orphans[:3])}): the index would open empty")
     if manifest["segments"]:
         try:
-            store = Store(folder, [root / e["name"] / segments.DOCS_FILE for e in manifest["segments"]])
-            try:
-                read, _ = store.query("SELECT count(*) FROM docs")
-            finally:
-                store.close()
-            if read[0][0] != stored:
-                problem(f"DuckDB reads {read[0][0]} documents, the manifest says {stored}")
+            read = readable_documents(folder, [root / e["name"] for e in manifest["segments"]])
+            if read != stored:
+                problem(f"DuckDB reads {read} documents, the manifest says {stored}")
         except (IndexStateError, duckdb.Error) as exc:
-            problem(f"DuckDB cannot read the documents: {str(exc).splitlines()[0]}")
+            problem(f"{UNREADABLE}: {str(exc).splitlines()[0]}")
     return found
 
 
@@ -126,11 +123,12 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
         report["unrepairable"].append(f"{transaction.folder / tombstones_entry['file']}: the list of deleted documents "
                                       "is damaged; re-index into a new folder")
         return
-    entries = []
+    entries, sound = [], []
     for entry in manifest["segments"]:
         damaged = damaged_files(root, entry)
         if not damaged:
             entries.append(entry)
+            sound.append(entry)
         elif segments.DOCS_FILE in damaged:
             where = root / entry["name"] / segments.DOCS_FILE
             if drop_damaged:  # its tombstones go below, with every row no remaining segment holds
@@ -143,9 +141,9 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
         else:
             entries.append(_rebuild(transaction, root, entry, set(damaged)))
             report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
-    for entry in entries:  # a folder whose files all match: only its marker was lost
+    for entry in sound:  # a folder whose files all match: only its marker was lost
         marker = root / entry["name"] / segments.COMPLETE
-        if not marker.is_file() and not damaged_files(root, entry):
+        if not marker.is_file():
             marker.write_text("")
             report["repaired"].append({"segment": entry["name"], "files": [segments.COMPLETE]})
     held = [_rows_of(root / entry["name"]) for entry in entries]
@@ -157,7 +155,7 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
     next_row = max(int(manifest["next_row"]), int(every.max()) + 1 if len(every) else 0)
     tombstones = np.intersect1d(tombstones, every)
     for problem in report["problems"]:
-        if problem["problem"].startswith(("the manifest names no segments", "DuckDB cannot read")):
+        if problem["problem"].startswith((NO_SEGMENTS, UNREADABLE)):
             report["unrepairable"].append(f"{problem['problem']}; re-index into a new folder")
     counts = {"documents": sum(e["documents"] for e in entries) - len(tombstones), "segments": len(entries),
               "deleted": len(tombstones)}

@@ -302,15 +302,6 @@ class HyperAmy:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def model_info(self) -> dict:
-        """The models this index is (or would be) built with, as its manifest records them."""
-        if self._encoder is None and self.manifest is not None:
-            return self.manifest["models"]
-        encoder = self.encoder
-        return {"encoder": encoder.model_id, "semantic_dimension": encoder.dimension,
-                "emotion_dimension": encoder.emotion.config.dim, "alpha": encoder.emotion.config.alpha,
-                "thresholds": [round(float(t), 4) for t in encoder.emotion.thresholds]}
-
     @staticmethod
     def versions() -> dict:
         return _versions()

@@ -148,6 +148,24 @@ class Store:
         return self.query("SELECT * FROM documents WHERE _row = ANY(?) ORDER BY _row", [[int(r) for r in rows]])
 
 
+def readable_documents(root: Path, segments: Sequence[Path]) -> int:
+    """How many documents DuckDB reads from some segment folders (their texts and mentions), read
+    as a snapshot reads them.
+
+    Raises:
+        duckdb.Error or IndexStateError: DuckDB cannot read them.
+    """
+    from hyperamy.segments import DOCS_FILE, MENTIONS_FILE
+
+    store = Store(root, [folder / DOCS_FILE for folder in segments],
+                  [folder / MENTIONS_FILE for folder in segments if (folder / MENTIONS_FILE).is_file()])
+    try:
+        found, _ = store.query("SELECT count(*) FROM docs")
+    finally:
+        store.close()
+    return int(found[0][0])
+
+
 def _paths(files: Sequence[Path]) -> str:
     """File names as a list of SQL string literals."""
     return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)

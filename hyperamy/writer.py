@@ -71,8 +71,9 @@ class IndexWriter:
         number = old["commit"] + 1
         tombstones = np.unique(np.asarray(tombstones, np.int64))
         known = {entry["name"] for entry in old.get("segments", [])}
-        if any(entry["name"] not in known for entry in segments):
-            self._read_back(segments, tombstones)
+        new = [entry for entry in segments if entry["name"] not in known]
+        if new:
+            self._read_back(new)
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
             "format_version": persist.FORMAT_VERSION, "commit": number,
@@ -90,36 +91,27 @@ class IndexWriter:
         self.base = snapshot.load(self.folder, self.config, self.base, self.verify)
         self._publish(self.base)
 
-    def _read_back(self, segments: list[dict], tombstones: np.ndarray) -> None:
-        """Read the documents of the state about to be committed the way a search will (DuckDB over
-        every segment's files): a file it refuses is never named by a manifest.
+    def _read_back(self, new: list[dict]) -> None:
+        """Read the documents of new segments the way a search will (DuckDB): a file it refuses is
+        never named by a manifest. (The segments already committed were read back when they were
+        new, and the snapshot loaded after the commit reads them all again.)
 
         Raises:
             DataFormatError: DuckDB cannot read them; nothing is committed.
         """
-        from hyperamy.errors import DataFormatError, IndexStateError
-        from hyperamy.segments import MENTIONS_FILE
-        from hyperamy.store import Store
+        import duckdb
 
-        root = self.folder / persist.SEGMENTS
+        from hyperamy.errors import DataFormatError, IndexStateError
+        from hyperamy.store import readable_documents
+
         try:
-            store = Store(self.folder, [root / e["name"] / DOCS_FILE for e in segments],
-                          [root / e["name"] / MENTIONS_FILE for e in segments if MENTIONS_FILE in e["files"]],
-                          tombstones)
-            try:
-                found, _ = store.query("SELECT count(*) FROM docs")
-            finally:
-                store.close()
-        except (IndexStateError, Exception) as exc:  # DuckDB's own error types, from the view or the count
+            found = readable_documents(self.folder, [self.folder / persist.SEGMENTS / e["name"] for e in new])
+        except (IndexStateError, duckdb.Error) as exc:
             raise DataFormatError(f"these documents cannot be read back as an index stores them "
                                   f"({str(exc).splitlines()[0]}); nothing was committed") from None
-        expected = sum(e["documents"] for e in segments)
-        if found[0][0] != expected:
-            raise DataFormatError(f"these documents read back as {found[0][0]} rows, not {expected}; "
-                                  "nothing was committed")
-
-    def merge_plan(self) -> list[str]:
-        return merge_plan(self.base)
+        expected = sum(e["documents"] for e in new)
+        if found != expected:
+            raise DataFormatError(f"these documents read back as {found} rows, not {expected}; nothing was committed")
 
     def merge_new(self, before: set[str]) -> None:
         """Merge the segments this transaction committed (those not in `before`) into one, when

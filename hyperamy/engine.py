@@ -15,7 +15,7 @@ import numpy as np
 from hyperamy import persist, snapshot
 from hyperamy.config import IndexConfig, SearchSettings, from_dict
 from hyperamy.corpus import Record
-from hyperamy.errors import HyperamyError, IndexStateError, InputError, WeightsError
+from hyperamy.errors import ExportError, HyperamyError, IndexStateError, InputError
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
@@ -199,9 +199,7 @@ class HyperAmy:
                 try:
                     self._query_encoder = (pending.result() if pending else OnnxQueryEncoder.load(self._weights)) \
                         or False
-                except WeightsError as exc:
-                    if "could not export" not in str(exc):
-                        raise
+                except ExportError as exc:
                     log.warning("%s; queries are encoded by the torch encoder instead", exc)
                     self._query_encoder = False
         if self._query_encoder:
@@ -232,17 +230,21 @@ class HyperAmy:
             if self.snapshot.stamp is None:  # another process created the index since we opened it
                 stored = from_dict(IndexConfig, persist.read_manifest(self.folder)["config"])
                 self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
-            loaded = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
-            self._advance(loaded, locked=True)
+            self._move_forward(snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify))
         return self.snapshot
 
-    def _advance(self, view, locked: bool = False) -> None:
-        """Move to `view` unless it is older than the snapshot held now (by commit number): a
-        search that loaded commit N slowly must not undo a write's commit N+1 in this process."""
-        with contextlib.nullcontext() if locked else self._refreshing:
-            if view.stamp is None or self.snapshot.stamp is None or \
-                    view.manifest["commit"] >= self.snapshot.manifest["commit"]:
-                self.snapshot = view
+    def _advance(self, view) -> None:
+        """Move to a snapshot a write committed (IndexWriter's publish), never back."""
+        with self._refreshing:
+            self._move_forward(view)
+
+    def _move_forward(self, view) -> None:
+        """Take `view` unless it is older than the snapshot held now (by commit number): a search
+        that loaded commit N slowly must not undo a write's commit N+1 in this process. The caller
+        holds `_refreshing`."""
+        if view.stamp is None or self.snapshot.stamp is None or \
+                view.manifest["commit"] >= self.snapshot.manifest["commit"]:
+            self.snapshot = view
 
     @contextlib.contextmanager
     def _writing(self, load: bool = True):

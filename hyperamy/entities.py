@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from hyperamy.emotions import LABELS
-from hyperamy.encoder.intensity import intensity
+from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import IndexStateError, InputError
 from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS
@@ -173,12 +173,11 @@ class About:
         """One mention as a hit shows it: where it is and how it is felt."""
         probs, strength = self.feelings[i, 1:29], float(self.feelings[i, 29])
         top = np.argsort(-probs)[:3]
-        felt = None if np.isnan(strength) else intensity(np.float32([strength]), probs[None])[0]
+        felt = by_label(strength, probs)
         return {"entity": self.name, "text": self.surface[i], "start": int(self.start[i]), "end": int(self.end[i]),
                 "kappa": round(float(self.feelings[i, 0]), 3), "strength": None if felt is None else round(strength, 4),
                 "top_emotions": [{"label": LABELS[j], "prob": round(float(probs[j]), 4)} for j in top],
-                "intensity": None if felt is None else {LABELS[j]: round(float(felt[j]), 4) for j in range(len(LABELS))
-                                                        if LABELS[j] != "neutral"}}
+                "intensity": felt}
 
 
 def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:

@@ -26,6 +26,10 @@ class WeightsError(HyperamyError):
     """A model folder that is missing, incomplete, corrupt or does not fit its backbone."""
 
 
+class ExportError(WeightsError):
+    """A model that loads but cannot be exported to an ONNX graph (torch then encodes its queries)."""
+
+
 class IndexStateError(HyperamyError):
     """An index that is missing, of another format, or inconsistent."""
 

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hyperamy.emotions import LABELS, label_index
-from hyperamy.encoder.intensity import intensity
+from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
@@ -165,9 +165,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
     for i, row in enumerate(ranked.rows):
         fields, row_probs, row_strength = stored[int(row)], ranked.probs[i], float(ranked.strength[i])
         top = np.argsort(-row_probs)[:3]
-        row_felt = None if np.isnan(row_strength) else intensity(np.float32([row_strength]), row_probs[None])[0]
-        felt_labels = None if row_felt is None else {LABELS[j]: round(float(row_felt[j]), 4)
-                                                     for j in range(len(LABELS)) if LABELS[j] != "neutral"}
+        felt_labels = by_label(row_strength, row_probs)
         hits.append(Hit(rank=i + 1, id=fields["id"], mode=mode, score=float(ranked.scores[i]),
                         semantic=float(ranked.semantic[i]), lexical=float(ranked.lexical[i]),
                         emotion_match=float(ranked.emotion[i]), emotion_weight=ranked.emotion_weight,
@@ -177,7 +175,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         semantic_share=ranked.semantic_share,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
-                        strength=None if row_felt is None else round(row_strength, 4),
+                        strength=None if felt_labels is None else round(row_strength, 4),
                         intensity=felt_labels,
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"],
                         mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hyperamy.errors import WeightsError
+from hyperamy.errors import ExportError
 
 GRAPH_VERSION = 2  # change when the graph's inputs, outputs, computation or files change
 GRAPH_FILE = "encoder.onnx"  # its weights beside it, in encoder.onnx.data
@@ -91,7 +91,7 @@ def export(weights: str | Path | None, path: Path) -> None:
             torch.onnx.export(graph, args, str(path), input_names=list(INPUTS), output_names=list(OUTPUTS),
                               dynamic_shapes=shapes, dynamo=True, external_data=True, verbose=False)
     except Exception as exc:  # the exporter raises many kinds; any of them means no graph for this model
-        raise WeightsError(f"could not export the encoder of {weights or 'the shipped weights'} to ONNX: "
+        raise ExportError(f"could not export the encoder of {weights or 'the shipped weights'} to ONNX: "
                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperamy.emotions import NEUTRAL
+from hyperamy.emotions import LABELS, NEUTRAL
 
 
 def intensity(strength: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -24,3 +24,12 @@ def intensity(strength: np.ndarray, probs: np.ndarray) -> np.ndarray:
     values = np.asarray(strength, dtype=np.float32)[:, None] * np.asarray(probs, dtype=np.float32)
     values[:, NEUTRAL] = 0.0
     return values
+
+
+def by_label(strength: float, probs: np.ndarray) -> dict[str, float] | None:
+    """One text's intensity as JSON shows it: {label: value} of the 27 felt labels, rounded to 4
+    places; None where no strength was read (a model without an intensity head)."""
+    if np.isnan(strength):
+        return None
+    felt = intensity(np.float32([strength]), np.asarray(probs)[None])[0]
+    return {name: round(float(felt[j]), 4) for j, name in enumerate(LABELS) if j != NEUTRAL}

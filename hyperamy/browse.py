@@ -110,7 +110,7 @@ def _export_csv(view, rows: np.ndarray, path: Path, vectors: bool) -> None:
             for document in _with_vectors(view, rows[start:start + PAGE], vectors):
                 row = flat(document)
                 if writer is None:
-                    writer = csv.DictWriter(handle, fieldnames=list(row), extrasaction="ignore")
+                    writer = csv.DictWriter(handle, fieldnames=list(row))  # every document has these columns
                     writer.writeheader()
                 writer.writerow(row)
         if writer is None:

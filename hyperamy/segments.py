@@ -200,10 +200,12 @@ def write_hits(folder: Path, documents) -> None:
     Parquet through DuckDB takes about 5 ms to fetch ten hits; a slice of this file, microseconds.
     It derives from docs.parquet (check --repair rebuilds it from there).
     """
+    from hyperamy.jsontext import dumps
+
     offsets = [0]
     with open(folder / HITS_FILE, "wb") as handle:
         for id_, text, metadata in documents:
-            line = json.dumps([id_, text, metadata], ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+            line = dumps([id_, text, metadata]).encode("utf-8") + b"\n"  # as get and export write them
             handle.write(line)
             offsets.append(offsets[-1] + len(line))
     np.save(folder / OFFSETS_FILE, np.asarray(offsets, np.int64))
@@ -270,17 +272,24 @@ def strength_columns(strength: np.ndarray, probs: np.ndarray) -> dict:
 
 
 def metadata_columns(metadata: Sequence[dict], fields: dict[str, str]) -> dict:
-    """Arrow arrays of the metadata fields, checked against (and added to) the index's `fields`."""
+    """Arrow arrays of the metadata fields, checked against (and added to) the index's `fields`.
+
+    DuckDB's column names ignore case: a name that differs only in case from another in these
+    documents, or from a field the index already has, would be one column with two meanings, and
+    is refused (a Record refuses it within one document, limits.py).
+    """
     import pyarrow as pa
 
     sources: dict[str, str] = {}
+    folded = {column.lower(): column for column in fields}
     for record in metadata:
         for name in record:
             column = metadata_column(name)
-            if sources.setdefault(column, name) != name:
-                raise DataFormatError(f"metadata fields {sources[column]!r} and {name!r} would both be stored as "
-                                      f"{column!r} ({', '.join(sorted(RESERVED))} are reserved and get a meta_ "
-                                      "prefix); rename one of them")
+            sources.setdefault(column, name)
+            if folded.setdefault(column.lower(), column) != column:
+                raise DataFormatError(f"metadata field {name!r} differs only in case from the field "
+                                      f"{folded[column.lower()]!r} of this index or of another document; use one "
+                                      "spelling")
     columns = {}
     for column, name in sources.items():
         values = [record.get(name) for record in metadata]

@@ -110,8 +110,9 @@ def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_pa
         engine.add_distributed([{"id": "x", "text": "fine"}, {"id": "y", "text": ""}], ray_cluster,
                         encoder_factory=FakeEncoder)
     with pytest.raises(HyperamyError, match="distributed indexing failed, the index is unchanged: The actor is dead "
-                                            "because its worker process has died$"):
+                                            "because its worker process has died$") as failed:
         engine.add_distributed(corpus[10:40], ray_cluster, segment_size=10, encoder_factory=BrokenEncoder)
+    assert failed.value.__cause__ is not None  # Ray's own error, shown with --debug
     assert (engine.folder / "manifest.json").read_text() == before and len(engine) == 10
     engine.add([Record("z", "a later write cleans up", {})])
     names = {s["name"] for s in engine.snapshot.manifest["segments"]}

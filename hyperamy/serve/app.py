@@ -52,7 +52,8 @@ class ServiceError(Exception):
 
 def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> FastAPI:
     """The service over an open HyperAmy (whose encoder it loads once, at start)."""
-    app = FastAPI(title="hyperamy", summary="Retrieval that understands how text feels as well as what it says.")
+    app = FastAPI(title="hyperamy", summary="Retrieval that understands how text feels as well as what it says.",
+                  default_response_class=PlainJSON)  # strict JSON from every route
     writing = threading.Lock()  # one write at a time from this process (the index lock covers others)
 
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
@@ -91,15 +92,15 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
     def page():
         return FileResponse(STATIC / "index.html")
 
-    @app.get("/health", response_class=PlainJSON)
+    @app.get("/health")
     def health() -> dict:
-        return PlainJSON({"status": "ok", "documents": len(engine)})
+        return {"status": "ok", "documents": len(engine)}
 
-    @app.get("/info", response_class=PlainJSON)
+    @app.get("/info")
     def info() -> dict:
-        return PlainJSON(engine.info())
+        return engine.info()
 
-    @app.get("/search", response_class=PlainJSON)
+    @app.get("/search")
     def search(q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
                k: int = Query(10, ge=1, le=limits.max_k),
                mode: Literal["hybrid", "semantic", "lexical", "emotion"] = "hybrid",
@@ -115,11 +116,11 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
         return PlainJSON({"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
                           "hits": [hit.to_dict() for hit in hits]})
 
-    @app.get("/entities", response_class=PlainJSON)
+    @app.get("/entities")
     def entities(limit: int = Query(30, ge=1, le=10000), min_mentions: int = Query(1, ge=1)) -> dict:
         return PlainJSON({"entities": engine.entities(limit=limit, min_mentions=min_mentions)})
 
-    @app.get("/entities/{name}", response_class=PlainJSON)
+    @app.get("/entities/{name}")
     def entity(name: str, top: int = Query(3, ge=1, le=27), passages: int = Query(3, ge=1, le=50)) -> dict:
         return PlainJSON(engine.entity(name, top=top, passages=passages))
 
@@ -143,18 +144,18 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
             raise ServiceError(404, f"no document {doc_id!r}")
         return {"removed": removed, "documents": len(engine)}
 
-    @app.get("/documents/{doc_id:path}", response_class=PlainJSON)
+    @app.get("/documents/{doc_id:path}")
     def get(doc_id: str) -> dict:
         found = engine.get(doc_id)
         if found is None:
             raise ServiceError(404, f"no document {doc_id!r}")
-        return PlainJSON(found)
+        return found
 
-    @app.get("/documents", response_class=PlainJSON)
+    @app.get("/documents")
     def listing(where: str | None = None, limit: int = Query(50, ge=1, le=limits.max_k),
                 offset: int = Query(0, ge=0)) -> dict:
-        return PlainJSON({"total": engine.count(where), "offset": offset,
-                          "documents": engine.list(where=where, limit=limit, offset=offset)})
+        return {"total": engine.count(where), "offset": offset,
+                "documents": engine.list(where=where, limit=limit, offset=offset)}
 
     @app.post("/predict")
     def predict(body: Texts = Body(...)) -> dict:

@@ -261,12 +261,10 @@ class HyperAmy:
         with WriterLock(self.folder, self.wait):
             if not persist.stamp(self.folder):
                 base = snapshot.empty(self.folder)
-            elif load:
-                base = snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify)
+            elif load:  # under the lock nobody else commits: the newest snapshot is the one on disk
+                base = self.refresh()  # one stat when this engine is up to date
             else:
                 base = snapshot.empty(self.folder, persist.read_manifest(self.folder))
-            if load and base.stamp is not None:
-                self._advance(base)
             persist.remove_unused(self.folder)
             transaction = IndexWriter(self.folder, self.stored_config, base, lambda: self.encoder,
                                       self.mention_settings, self.config.batch_size, self.verify,

@@ -71,8 +71,9 @@ class Store:
         with self._lock:
             self.db.close()
 
-    def query(self, sql: str, params: list | None = None, where: str | None = None):
-        """(rows, column names) of a query; an error names `where` when the query carries one."""
+    def query(self, sql: str, params: list | None = None):
+        """(rows, column names) of one of hyperamy's own queries (a user's condition goes through
+        `filter_rows` or `select`)."""
         import duckdb
 
         with self._lock:
@@ -81,8 +82,6 @@ class Store:
                 return result.fetchall(), [d[0] for d in result.description]
             except duckdb.Error as exc:
                 message = str(exc).splitlines()[0]
-                if where is not None:
-                    raise InputError(f"--where {where!r}: {message}") from None
                 raise IndexStateError(f"the index's documents cannot be read: {message}; "
                                       "run `hyperamy check`") from None
 

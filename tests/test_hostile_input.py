@@ -160,6 +160,7 @@ def test_4_bit_flips_in_the_manifest_are_named_never_a_traceback(index, tmp_path
         except (IndexStateError, InputError):
             pass
     (folder / "manifest.json").write_bytes(original)
+    assert len(HyperAmy.open(folder, encoder=fake_encoder)) == 3
 
 
 @pytest.mark.parametrize("record, message", [

@@ -123,7 +123,7 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
         report["unrepairable"].append(f"{transaction.folder / tombstones_entry['file']}: the list of deleted documents "
                                       "is damaged; re-index into a new folder")
         return
-    entries, sound = [], []
+    entries, sound, kept_damaged = [], [], False
     for entry in manifest["segments"]:
         damaged = damaged_files(root, entry)
         if not damaged:
@@ -138,9 +138,16 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
                                           "damaged; `hyperamy check --repair --drop-damaged` removes them, then "
                                           "index them again from your corpus")
             entries.append(entry)
+            kept_damaged = True
         else:
             entries.append(_rebuild(transaction, root, entry, set(damaged)))
             report["repaired"].append({"segment": entry["name"], "files": sorted(damaged)})
+    if kept_damaged:  # a state naming a damaged texts file cannot be read back, so cannot be committed
+        if report["repaired"]:
+            report["unrepairable"].append("nothing was committed, so nothing above was repaired: the damaged texts "
+                                          "stay in the index until --drop-damaged removes them")
+        report["repaired"] = []
+        return
     for entry in sound:  # a folder whose files all match: only its marker was lost
         marker = root / entry["name"] / segments.COMPLETE
         if not marker.is_file():

@@ -129,6 +129,23 @@ def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = 
     raise IndexStateError(f"index {folder} changed {ATTEMPTS} times while it was being opened; try again")
 
 
+def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: np.ndarray,
+          verify: bool = True) -> Snapshot:
+    """The snapshot a manifest not yet written would give (a commit's next state), reusing the
+    segments it shares with `previous`; its stamp is None until the manifest is written.
+
+    Its DuckDB view is bound over every segment's files here, as a search's will be: a file DuckDB
+    refuses raises now, before any manifest names it.
+
+    Raises:
+        IndexStateError or duckdb.Error: a file cannot be read, or the counts disagree.
+    """
+    known = {segment.name: segment for segment in previous.segments}
+    segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
+                for entry in manifest["segments"]]
+    return _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64))
+
+
 def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,
               whole: bool = True) -> Snapshot:
     live = [~np.isin(segment.rows, tombstones) for segment in segments]

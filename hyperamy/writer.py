@@ -70,10 +70,6 @@ class IndexWriter:
         old = self.base.manifest
         number = old["commit"] + 1
         tombstones = np.unique(np.asarray(tombstones, np.int64))
-        known = {entry["name"] for entry in old.get("segments", [])}
-        new = [entry for entry in segments if entry["name"] not in known]
-        if new:
-            self._read_back(new)
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         manifest = {
             "format_version": persist.FORMAT_VERSION, "commit": number,
@@ -87,31 +83,27 @@ class IndexWriter:
             "created": old.get("created", now), "updated": now,
             "mentions": self.mentions.to_dict(),
         }
+        following = self._next_state(manifest, tombstones)
         persist.write_manifest(self.folder, manifest)
-        self.base = snapshot.load(self.folder, self.config, self.base, self.verify)
+        self.base = dataclasses.replace(following, stamp=persist.stamp(self.folder))  # nobody else commits
         self._publish(self.base)
 
-    def _read_back(self, new: list[dict]) -> None:
-        """Read the documents of new segments the way a search will (DuckDB): a file it refuses is
-        never named by a manifest. (The segments already committed were read back when they were
-        new, and the snapshot loaded after the commit reads them all again.)
+    def _next_state(self, manifest: dict, tombstones: np.ndarray) -> snapshot.Snapshot:
+        """The snapshot of a manifest about to be written, read the way a search will read it
+        (DuckDB over every segment's files): a file it refuses is never named by a manifest.
 
         Raises:
-            DataFormatError: DuckDB cannot read them; nothing is committed.
+            DataFormatError: the documents cannot be read back; nothing is committed.
         """
         import duckdb
 
         from hyperamy.errors import DataFormatError, IndexStateError
-        from hyperamy.store import readable_documents
 
         try:
-            found = readable_documents(self.folder, [self.folder / persist.SEGMENTS / e["name"] for e in new])
+            return snapshot.build(self.folder, manifest, self.config, self.base, tombstones, self.verify)
         except (IndexStateError, duckdb.Error) as exc:
             raise DataFormatError(f"these documents cannot be read back as an index stores them "
                                   f"({str(exc).splitlines()[0]}); nothing was committed") from None
-        expected = sum(e["documents"] for e in new)
-        if found != expected:
-            raise DataFormatError(f"these documents read back as {found} rows, not {expected}; nothing was committed")
 
     def merge_new(self, before: set[str]) -> None:
         """Merge the segments this transaction committed (those not in `before`) into one, when

@@ -134,6 +134,29 @@ def test_4_check_names_what_would_stop_opening_and_repair_derives_it(index, tmp_
     assert len(reopened) == 2 and reopened.manifest["next_row"] == 3 and reopened.check()["problems"] == []
 
 
+def test_4_repair_beside_damaged_texts_commits_nothing_and_says_so(tmp_path, fake_encoder):
+    """One segment's texts damaged (kept), another's feelings damaged: a state naming the damaged
+    texts cannot be read back, so --repair commits nothing (38758a7 committed, then its cleanup
+    deleted the rebuilt segment the new manifest named); --drop-damaged then repairs the rest."""
+    folder = tmp_path / "idx"
+    engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
+    engine.add([Record(f"a{i}", f"text {i}", {}) for i in range(5)])
+    engine.add([Record(f"b{i}", f"more {i}", {}) for i in range(5)])
+    first, second = sorted((folder / "segments").iterdir())
+    for path in (first / "docs.parquet", second / "feelings.npy"):
+        damaged = bytearray(path.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+    before = (folder / "manifest.json").read_bytes()
+    report = HyperAmy.open(folder, encoder=fake_encoder, load=False).check(repair=True)
+    assert report["repaired"] == [] and report["unrepairable"][-1].startswith("nothing was committed")
+    assert (folder / "manifest.json").read_bytes() == before
+    report = HyperAmy.open(folder, encoder=fake_encoder, load=False).check(repair=True, drop_damaged=True)
+    assert len(report["dropped"]) == 1 and report["repaired"][0]["files"] == ["feelings.npy"]
+    reopened = HyperAmy.open(folder, encoder=fake_encoder)
+    assert {d["id"] for d in reopened.list()} == {f"b{i}" for i in range(5)} and reopened.check()["problems"] == []
+
+
 def test_4_an_emptied_segment_list_is_named_not_opened_empty(index, tmp_path, fake_encoder):
     folder = tmp_path / "idx"
     manifest = json.loads((folder / "manifest.json").read_text())

@@ -120,10 +120,10 @@ def count_records(path: str | Path) -> int | None:
         return None  # an array is counted only by parsing it
     import duckdb
 
-    reader = "read_parquet" if kind == "parquet" else "read_csv_auto"
     try:
         with duckdb.connect() as connection:
-            return int(connection.execute(f"SELECT count(*) FROM {reader}(?)", [str(path)]).fetchone()[0])
+            return int(connection.execute(f"SELECT count(*) FROM {_source(Path(path), kind, compression)}",
+                                          [str(path)]).fetchone()[0])
     except duckdb.Error:
         return None
 
@@ -193,16 +193,41 @@ def _array_items(data: bytes, path) -> Iterator[tuple[int, Any]]:
     yield from enumerate(items, 1)
 
 
+def _delimiter(path: Path) -> str:
+    return "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+
+
+def _source(path: Path, kind: str, compression: str | None) -> str:
+    """The DuckDB table function that reads a corpus file (its path the query's one parameter).
+
+    A CSV's first line is its header and its delimiter comes from its suffix: left to sniff, DuckDB
+    took the widest line of a ragged file for the header and read "no records" (skip = 0, delim).
+    """
+    if kind == "parquet":
+        return "read_parquet(?)"
+    return (f"read_csv_auto(?, header = true, skip = 0, delim = '{_delimiter(path)}', "
+            f"compression = '{compression or 'auto'}')")
+
+
+def _ragged_line(path: Path, compression: str | None) -> tuple[int, int, int] | None:
+    """(line, fields, header fields) of a CSV's first row whose field count differs from its
+    header's, or None; read only to explain a file DuckDB refused."""
+    import csv
+
+    with io.TextIOWrapper(_open_binary(path, compression), encoding="utf-8", errors="replace", newline="") as text:
+        rows = csv.reader(text, delimiter=_delimiter(path))
+        header = next(rows, [])
+        for row in rows:
+            if row and len(row) != len(header):
+                return rows.line_num, len(row), len(header)
+    return None
+
+
 def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tuple[int, Any]]:
     """CSV and Parquet through DuckDB, fetched in chunks so large files stream."""
     import duckdb
 
-    if kind == "parquet":
-        sql, params = "SELECT * FROM read_parquet(?)", [str(path)]
-    else:
-        # header = true: the first line names the columns (sniffing it took a ragged line for the header)
-        sql, params = (f"SELECT * FROM read_csv_auto(?, header = true, compression = '{compression or 'auto'}')",
-                       [str(path)])
+    sql, params = f"SELECT * FROM {_source(path, kind, compression)}", [str(path)]
     connection = duckdb.connect()
     try:
         result = connection.execute(sql, params)
@@ -214,6 +239,11 @@ def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tup
                 line += 1
                 yield line, dict(zip(columns, values))
     except (duckdb.Error, UnicodeDecodeError) as exc:
+        ragged = _ragged_line(path, compression) if kind == "csv" and isinstance(exc, duckdb.Error) else None
+        if ragged:
+            line, fields, header = ragged
+            raise DataFormatError(f"this row has {fields} fields, the header {header}; quote values that hold "
+                                  f"the delimiter", str(path), line) from None
         raise DataFormatError(f"cannot read {kind}: {str(exc).splitlines()[0]}", str(path)) from None
     finally:
         connection.close()

@@ -9,8 +9,11 @@ and a failure leaves only unreferenced folders, which the next writer removes.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -95,19 +98,45 @@ def add(transaction, records: Iterable, ray, actors: int = 2, gpus_per_actor: fl
     return report
 
 
+@contextlib.contextmanager
+def _quiet_ray_data(ray_data):
+    """Ray Data's progress logs, plans and failure tracebacks off, unless hyperamy logs at DEBUG (--debug).
+
+    A failure is then one line (HyperamyError, Ray's error chained to it); with --debug
+    everything Ray prints is shown as before.
+    """
+    if logging.getLogger("hyperamy").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    context = ray_data.DataContext.get_current()
+    names = ("enable_progress_bars", "enable_operator_progress_bars", "print_on_execution_start",
+             "enable_auto_log_stats", "log_internal_stack_trace")
+    saved = {name: getattr(context, name) for name in names if hasattr(context, name)}
+    loggers = [logging.getLogger(name) for name in ("ray", "ray.data")]
+    levels = [logger.level for logger in loggers]
+    try:
+        for name in saved:
+            setattr(context, name, False)
+        for logger in loggers:
+            logger.setLevel(logging.CRITICAL)
+        with warnings.catch_warnings():
+            # max_restarts has no named parameter yet; Ray warns about the dict that carries it
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*")
+            yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def _encode_and_write(transaction, view, chunks, ray, actors, gpus_per_actor, encoder_factory, weights):
     import ray.data
 
     dataset = ray.data.from_items([{"chunk": chunk} for chunk in chunks])
     try:
-        written = dataset.map_batches(
-            SegmentWriter, batch_size=1, batch_format="numpy", concurrency=actors, num_gpus=gpus_per_actor,
-            fn_constructor_kwargs={"folder": str(transaction.folder), "config": dataclasses.asdict(transaction.config),
-                                   "fields": dict(view.manifest.get("fields", {})),
-                                   "encoder_factory": encoder_factory, "weights": weights,
-                                   "batch_size": transaction.batch_size,
-                                   "mentions": transaction.mentions.to_dict()},
-            max_restarts=0, max_task_retries=0).take_all()
+        with _quiet_ray_data(ray.data):
+            written = _map(dataset, ray.data, transaction, view, actors, gpus_per_actor, encoder_factory, weights)
     except Exception as exc:  # Ray wraps what failed in its own exception types
         lines = str(exc).strip().splitlines()
         cause = (lines[-1] if lines else type(exc).__name__).split(". ")[0]  # Ray's first sentence says it
@@ -122,3 +151,13 @@ def _encode_and_write(transaction, view, chunks, ray, actors, gpus_per_actor, en
             if fields.get(name, "null") == "null":
                 fields[name] = kind
     return sorted(entries, key=lambda e: e["name"]), fields
+
+
+def _map(dataset, ray_data, transaction, view, actors, gpus_per_actor, encoder_factory, weights):
+    constructor = {"folder": str(transaction.folder), "config": dataclasses.asdict(transaction.config),
+                   "fields": dict(view.manifest.get("fields", {})), "encoder_factory": encoder_factory,
+                   "weights": weights, "batch_size": transaction.batch_size,
+                   "mentions": transaction.mentions.to_dict()}
+    return dataset.map_batches(SegmentWriter, batch_size=1, batch_format="numpy",
+                               compute=ray_data.ActorPoolStrategy(size=actors), num_gpus=gpus_per_actor,
+                               fn_constructor_kwargs=constructor, max_restarts=0, max_task_retries=0).take_all()

@@ -31,9 +31,9 @@ def connect(address: str | None = None, num_cpus: int | None = None):
         _reachable(address)
     try:
         if address in (None, "", "local"):
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level=_ray_log_level())
         else:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=_ray_log_level())
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise HyperamyError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]}") from None
     return ray
@@ -213,3 +213,10 @@ def open_sharded(engine, shards: int, ray):
             ray.kill(handle)
     raise IndexStateError(f"index {engine.folder} changed {ATTEMPTS} times while its search shards were opening; "
                           "try again when writes pause")
+
+
+def _ray_log_level() -> int:
+    """Ray's own start-up messages only with --debug (hyperamy logging at DEBUG); errors always."""
+    import logging
+
+    return logging.INFO if logging.getLogger("hyperamy").isEnabledFor(logging.DEBUG) else logging.ERROR

@@ -99,7 +99,7 @@ def test_a_duplicate_across_chunks_ends_as_its_last_occurrence_as_in_one_process
     assert len(single) == len(spread) == 10
 
 
-def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_path, fake_encoder, corpus):
+def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_path, fake_encoder, corpus, capfd):
     from fakes import FakeEncoder
     from hyperamy.errors import HyperamyError, InputError
 
@@ -109,9 +109,14 @@ def test_a_failed_distributed_run_leaves_the_index_as_it_was(ray_cluster, tmp_pa
     with pytest.raises(InputError, match="record 1 of this batch needs a non-empty string 'text'"):
         engine.add_distributed([{"id": "x", "text": "fine"}, {"id": "y", "text": ""}], ray_cluster,
                         encoder_factory=FakeEncoder)
+    capfd.readouterr()
     with pytest.raises(HyperamyError, match="distributed indexing failed, the index is unchanged: The actor is dead "
                                             "because its worker process has died$") as failed:
         engine.add_distributed(corpus[10:40], ray_cluster, segment_size=10, encoder_factory=BrokenEncoder)
+    printed = capfd.readouterr()
+    assert printed.err == ""  # Ray Data's progress logs, plans and tracebacks stay quiet (shown with --debug)
+    # Ray's own listener thread may print the raylet's one-line notice of the dead worker; nothing else
+    assert all(line.startswith("\x1b[33m(raylet)") for line in printed.out.splitlines())
     assert failed.value.__cause__ is not None  # Ray's own error, shown with --debug
     assert (engine.folder / "manifest.json").read_text() == before and len(engine) == 10
     engine.add([Record("z", "a later write cleans up", {})])

@@ -36,3 +36,7 @@ class IndexStateError(HyperamyError):
 
 class IndexBusyError(HyperamyError):
     """Another process holds the index's writer lock for longer than this one would wait."""
+
+
+class CancelledError(HyperamyError):
+    """Work stopped because whoever asked for it went away (an HTTP client that disconnected)."""

@@ -6,20 +6,27 @@ document stays in its segment's file until compaction, never in this view). A us
 condition is one expression over that view, checked on DuckDB's own parse tree before it runs
 (`condition`): no subquery (so no FROM, no table function, no other view, no file), no catalog or
 setting function. It runs on its own connection, with a time limit (FILTER_SECONDS, interrupted)
-and the database's memory limit (MEMORY_LIMIT), so a slow filter holds up nothing else.
+and the database's memory limit (MEMORY_LIMIT), so a slow filter holds up nothing else; a server
+also stops it when its client goes away (`cancelled_by`).
 The database reads only the snapshot's own files (DuckDB's `allowed_paths`, external access off).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
+import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from hyperamy.errors import IndexStateError, InputError
+from hyperamy.errors import CancelledError, IndexStateError, InputError
+
+log = logging.getLogger(__name__)
 
 MEMORY_LIMIT = "1GB"  # DuckDB's memory_limit for one snapshot's queries
 FILTER_SECONDS = 10.0  # a --where running longer is interrupted ($HYPERAMY_FILTER_SECONDS)
@@ -128,11 +135,28 @@ class Store:
         seconds = _filter_seconds()
         with self._lock:
             cursor = self.db.cursor()  # its own connection: other queries go on meanwhile
-        timer = threading.Timer(seconds, cursor.interrupt)
-        timer.start()
+        cancel, finished, why = _CANCEL.get(), threading.Event(), []
+
+        def watch() -> None:  # interrupts the query at the time limit, or when its asker goes away
+            deadline = time.monotonic() + seconds
+            while not finished.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+                if cancel is not None and cancel.is_set():
+                    why.append("cancelled")
+                elif time.monotonic() >= deadline:
+                    why.append("time")
+                else:
+                    continue
+                cursor.interrupt()
+                return
+
+        watcher = threading.Thread(target=watch, name="hyperamy-filter-watch", daemon=True)
+        watcher.start()
         try:
             return cursor.execute(sql, params).fetchall()
         except duckdb.InterruptException:
+            if why == ["cancelled"]:
+                log.info("--where %r stopped: its client went away", where)
+                raise CancelledError(f"--where {where!r}: stopped, its client went away") from None
             raise InputError(f"--where {where!r}: stopped after {seconds:g} s; make the condition simpler "
                              "(the limit is $HYPERAMY_FILTER_SECONDS)") from None
         except duckdb.OutOfMemoryException:
@@ -140,7 +164,8 @@ class Store:
         except duckdb.Error as exc:
             raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
         finally:
-            timer.cancel()
+            finished.set()
+            watcher.join()
             cursor.close()
 
     def documents(self, rows: np.ndarray) -> tuple[list[tuple], list[str]]:
@@ -174,6 +199,21 @@ def _paths(files: Sequence[Path]) -> str:
 def identifier(name: str) -> str:
     """A column name quoted for SQL, whatever it holds ("intensity_anger", "my field")."""
     return '"' + name.replace('"', '""') + '"'
+
+
+_CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("hyperamy_filter_cancel",
+                                                                                default=None)
+
+
+@contextlib.contextmanager
+def cancelled_by(event: threading.Event):
+    """Filters run inside this block stop (CancelledError) once `event` is set: a server sets it
+    when the client that asked goes away."""
+    token = _CANCEL.set(event)
+    try:
+        yield
+    finally:
+        _CANCEL.reset(token)
 
 
 def _filter_seconds() -> float:

@@ -278,3 +278,45 @@ def test_6_an_over_long_streamed_body_gets_413(client):
 
     answer = client.post("/documents", content=chunks(), headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "over the limit" in answer.json()["error"]
+
+
+def test_3_a_filter_stops_when_its_http_client_goes_away(index, monkeypatch, caplog):
+    """A real uvicorn server: the client asks for a slow --where and hangs up after 1 s; the
+    filter (about 15 s uninterrupted) stops within seconds, long before its 60 s limit, and the
+    server keeps serving."""
+    import logging
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from hyperamy.serve.app import create_app
+
+    monkeypatch.setenv("HYPERAMY_FILTER_SECONDS", "60")
+    caplog.set_level(logging.INFO, logger="hyperamy.store")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(index), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        slow = urllib.parse.quote("list_reduce(range(10000000), lambda a, b: a + b) > 0")
+        client = socket.create_connection(("127.0.0.1", port))
+        client.sendall(f"GET /documents?where={slow} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(1.0)
+        client.close()
+        hung_up = time.monotonic()
+        while not any("its client went away" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() - hung_up < 20, "the filter was not stopped after its client went away"
+            time.sleep(0.05)
+        stopped_after = time.monotonic() - hung_up
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/documents?where=chapter%20%3E%3D%202") as reply:
+            assert {d["id"] for d in json.loads(reply.read())["documents"]} == {"secret", "c"}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert stopped_after < 6

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from hyperamy.errors import DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError
+from hyperamy.errors import CancelledError, DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError
 
 STATIC = Path(__file__).parent / "static"
 
@@ -74,7 +74,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
     @app.exception_handler(HyperamyError)
     async def hyperamy_error(request: Request, exc: HyperamyError):
         status = 400 if isinstance(exc, (InputError, DataFormatError)) else 503 if isinstance(exc, IndexBusyError) \
-            else 409 if isinstance(exc, IndexStateError) else 500
+            else 409 if isinstance(exc, IndexStateError) else 499 if isinstance(exc, CancelledError) else 500
         return _error(status, str(exc))
 
     @app.exception_handler(ServiceError)
@@ -101,7 +101,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
         return engine.info()
 
     @app.get("/search")
-    def search(q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
+    async def search(request: Request, q: str = Query(..., min_length=1, max_length=limits.max_query_chars),
                k: int = Query(10, ge=1, le=limits.max_k),
                mode: Literal["hybrid", "semantic", "lexical", "emotion"] = "hybrid",
                where: str | None = None, emotion: list[str] = Query(default_factory=list),
@@ -111,8 +111,8 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
         settings = {name: value for name, value in (("semantic_share", semantic_share),
                                                     ("emotion_weight", emotion_weight),
                                                     ("candidates", candidates)) if value is not None}
-        hits = engine.search(q, k=k, mode=mode, where=where, emotion=emotion, span=span, about=about,
-                             recency=recency, **settings)
+        hits = await _until_disconnect(request, lambda: engine.search(
+            q, k=k, mode=mode, where=where, emotion=emotion, span=span, about=about, recency=recency, **settings))
         return PlainJSON({"query": q, "mode": mode, "warning": hits[0].warning if hits else None,
                           "hits": [hit.to_dict() for hit in hits]})
 
@@ -152,10 +152,13 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
         return found
 
     @app.get("/documents")
-    def listing(where: str | None = None, limit: int = Query(50, ge=1, le=limits.max_k),
-                offset: int = Query(0, ge=0)) -> dict:
-        return {"total": engine.count(where), "offset": offset,
-                "documents": engine.list(where=where, limit=limit, offset=offset)}
+    async def listing(request: Request, where: str | None = None, limit: int = Query(50, ge=1, le=limits.max_k),
+                      offset: int = Query(0, ge=0)) -> dict:
+        def work():
+            return {"total": engine.count(where), "offset": offset,
+                    "documents": engine.list(where=where, limit=limit, offset=offset)}
+
+        return await _until_disconnect(request, work)
 
     @app.post("/predict")
     def predict(body: Texts = Body(...)) -> dict:
@@ -249,6 +252,31 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+async def _until_disconnect(request: Request, work):
+    """Run blocking `work` in the thread pool; a `--where` inside it stops if the client goes away."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    from hyperamy.store import cancelled_by
+
+    gone = threading.Event()
+
+    def run():
+        with cancelled_by(gone):
+            return work()
+
+    task = asyncio.ensure_future(run_in_threadpool(run))
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.25)
+            if not task.done() and await request.is_disconnected():
+                gone.set()
+        return task.result()
+    finally:
+        gone.set()  # a request cancelled by the server itself stops its filter too
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -49,7 +49,7 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
     if not len(rows):
         raise InputError("no documents to draw an arc over" + (f" (--where {where!r})" if where else ""))
     if entity is None:
-        _, probs, strength = view.feelings(rows)
+        _, probs, strength, _ = view.feelings(rows)
         places, found = np.arange(len(rows)), rows
     else:  # mentions in the order of their documents (and their place in them)
         place_of = {int(r): i for i, r in enumerate(rows)}

@@ -40,7 +40,8 @@ def matching_rows(view, where: str | None = None) -> np.ndarray:
 
 
 def documents(view, rows: np.ndarray) -> Iterator[dict]:
-    """Each row's document: id, text, kappa, emotion, emotions, strength, intensity and its metadata.
+    """Each row's document: id, text, kappa, emotion, emotions, strength, intensity, valence, arousal,
+    dominance and its metadata.
 
     strength and intensity (the 27 felt labels, in label order) are None where the index was
     built without an intensity head.
@@ -55,6 +56,8 @@ def documents(view, rows: np.ndarray) -> Iterator[dict]:
             document["strength"] = fields.pop("strength", None)
             felt = {name.removeprefix("intensity_"): fields.pop(name, None) for name in INTENSITY_COLUMNS}
             document["intensity"] = None if document["strength"] is None else felt
+            for name in ("valence", "arousal", "dominance"):  # None: built without that head
+                document[name] = fields.pop(name, None)
             document["metadata"] = fields
             yield document
 

@@ -62,6 +62,9 @@ class TrainConfig:
     entity_weight: float = 1.0  # loss weight of entity span samples relative to sentences
     entity_holdout: float = 0.2  # share of entity passages held out for evaluation
     max_train: int = 0  # use only the first N GoEmotions training rows (0 = all); for smoke runs
+    affect_weight: float = 0.5  # valence/arousal/dominance error (EmoBank) relative to the label losses
+    affect_holdout: float = 0.1  # share of EmoBank train held out for early stopping (its dev split is reported)
+    feelings: bool = True  # train on FairytaleQA's feeling questions (character spans in their sections)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.grad_accum < 1:

@@ -110,10 +110,12 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
                             start=np.asarray([f.start for f in which], np.int64),
                             end=np.asarray([f.end for f in which], np.int64), source=[f.source for f in which],
                             initial=np.asarray([f.initial for f in which], bool), mu=read.emotion.mu,
-                            feelings=feelings_table(read.emotion.kappa, read.emotion.probs, read.emotion.strength))
+                            feelings=feelings_table(read.emotion.kappa, read.emotion.probs, read.emotion.strength,
+                                                    read.emotion.affect))
     documents = Documents(rows=np.asarray(rows, np.int64), ids=ids, texts=texts, hashes=hashes, metadata=metadata,
                           semantic=encoded.semantic, mu=encoded.emotion.mu, kappa=encoded.emotion.kappa,
-                          probs=encoded.emotion.probs, strength=encoded.emotion.strength, mentions=mentions)
+                          probs=encoded.emotion.probs, strength=encoded.emotion.strength, mentions=mentions,
+                          affect=encoded.emotion.affect)
     return documents, encoded
 
 

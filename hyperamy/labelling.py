@@ -41,7 +41,8 @@ class LabelView:
         return [self.names[int(np.argmax(probs[row]))]]
 
     def records(self, batch, ids: list, top: int, with_mu: bool) -> list[dict]:
-        """One plain dict per text: id, top classes, decided labels, kappa, strength, per-class numbers."""
+        """One plain dict per text: id, top classes, decided labels, kappa, strength, valence, arousal,
+        dominance, per-class numbers."""
         probs, felt = self.probabilities(batch), self.intensities(batch)
         rows = []
         for i, identifier in enumerate(ids):
@@ -51,6 +52,7 @@ class LabelView:
                    "labels": self.decided(batch, i, probs),
                    "kappa": round(float(batch.kappa[i]), 4),
                    "strength": None if batch.strength is None else round(float(batch.strength[i]), 4),
+                   **batch.affect_of(i),
                    "probs": {name: round(float(p), 6) for name, p in zip(self.names, probs[i])},
                    "intensity": None if felt is None else
                    {name: round(float(v), 6) for name, v in zip(self.names, felt[i])}}
@@ -180,7 +182,8 @@ class Sink:
 
     def _flat(self, record: dict) -> dict:
         row = {"id": record["id"], "top": record["top"][0]["label"], "labels": ";".join(record["labels"]),
-               "kappa": record["kappa"], "strength": record["strength"]}
+               "kappa": record["kappa"], "strength": record["strength"], "valence": record["valence"],
+               "arousal": record["arousal"], "dominance": record["dominance"]}
         row |= {f"prob_{name}": value for name, value in record["probs"].items()}
         if record["intensity"] is not None:
             row |= {f"intensity_{name}": value for name, value in record["intensity"].items()}

@@ -39,6 +39,9 @@ class Hit:
     top_emotions: tuple[tuple[str, float], ...]
     strength: float | None  # how strongly the document is felt, 0..1 (None: built without an intensity head)
     intensity: dict[str, float] | None  # strength x probability of each of the 27 felt labels (None: no head)
+    valence: float | None  # 1..5 as EmoBank rates it, 3 neutral (None: built without the head)
+    arousal: float | None  # 1 calm .. 5 excited
+    dominance: float | None  # 1 controlled .. 5 in control
     text: str
     snippet: str
     metadata: dict[str, Any]
@@ -121,6 +124,7 @@ class Ranked:
     mentions: np.ndarray | None = None  # with `about`: the mention (in About's table) each emotion was read from
     decay: np.ndarray | None = None  # with recency: each hit's decay factor
     age: np.ndarray | None = None  # with recency: each hit's age (NaN: the field is empty)
+    affect: np.ndarray | None = None  # (n, 3) valence, arousal, dominance (NaN where the index stores none)
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
@@ -176,7 +180,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if felt_labels is None else round(row_strength, 4),
-                        intensity=felt_labels,
+                        intensity=felt_labels, **_affect(ranked.affect[i]),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"],
                         mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,
                         recency=None if fade is None else float(ranked.decay[i]),
@@ -251,7 +255,7 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
         legs.append(about.search(query.mu, wanted, allowed) if about is not None
                     else view.search("emotion", query.mu, wanted, allowed, breadth)[1])
     candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
-    kappa, probs, felt = view.feelings(candidates)
+    kappa, probs, felt, affect = view.feelings(candidates)
     semantic = view.vectors("semantic", candidates) @ query.semantic
     keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
     chosen = None
@@ -274,7 +278,13 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
     return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
                   kappa[order], probs[order], felt[order], weight, {name: part[order] for name, part in parts.items()},
                   share, None if chosen is None else chosen[order], None if decay is None else decay[order],
-                  None if age is None else age[order])
+                  None if age is None else age[order], affect[order])
+
+
+def _affect(values: np.ndarray) -> dict:
+    """valence, arousal, dominance of one row, rounded; None each where the index stores none."""
+    known = not np.isnan(values).any()
+    return {name: round(float(v), 3) if known else None for name, v in zip(("valence", "arousal", "dominance"), values)}
 
 
 UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}

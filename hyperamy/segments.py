@@ -33,6 +33,7 @@ HITS_FILE, OFFSETS_FILE = "hits.jsonl", "hits_offsets.npy"  # [id, text, metadat
 COMPLETE = "complete"  # written last: a folder without it was never finished
 # Columns of docs.parquet that metadata may not take; such fields are stored with a meta_ prefix.
 RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs", "strength",
+            "valence", "arousal", "dominance",
             *(f"intensity_{name}" for name in LABELS)}
 ROW_GROUP = 2048  # small row groups let a search fetch its hits without reading whole columns
 
@@ -64,9 +65,10 @@ class Documents:
     probs: np.ndarray
     strength: np.ndarray | None = None  # None: the model has no intensity head
     mentions: "Mentions | None" = None  # None: the index does not look for mentions
+    affect: np.ndarray | None = None  # (n, 3) valence, arousal, dominance; None: the model has no such head
 
     def feelings(self) -> np.ndarray:
-        return feelings_table(self.kappa, self.probs, self.strength)
+        return feelings_table(self.kappa, self.probs, self.strength, self.affect)
 
 
 @dataclasses.dataclass
@@ -81,7 +83,7 @@ class Mentions:
     source: list[str]  # "list", "field" or "auto" (mentions.py)
     initial: np.ndarray  # (m,) bool: opens a sentence
     mu: np.ndarray  # (m, dim) emotion directions
-    feelings: np.ndarray  # (m, 30): kappa, the 28 label probabilities, strength
+    feelings: np.ndarray  # (m, 33): like a segment's feelings.npy (feelings_table)
     index: VectorIndex | None = None  # FAISS over mu, ids = places in this table (as read from a segment)
 
     def __len__(self) -> int:
@@ -99,7 +101,7 @@ class Mentions:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls(np.zeros(0, np.int64), [], [], np.zeros(0, np.int64), np.zeros(0, np.int64), [],
-                       np.zeros(0, bool), np.zeros((0, dim), np.float32), np.zeros((0, 30), np.float32))
+                       np.zeros(0, bool), np.zeros((0, dim), np.float32), np.zeros((0, FEELING_COLUMNS), np.float32))
         rows, start = np.concatenate([p.rows for p in parts]), np.concatenate([p.start for p in parts])
         joined = cls(rows, sum((p.entity for p in parts), []), sum((p.surface for p in parts), []), start,
                      np.concatenate([p.end for p in parts]), sum((p.source for p in parts), []),
@@ -108,10 +110,35 @@ class Mentions:
         return joined.take(np.lexsort((start, rows)))
 
 
-def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None) -> np.ndarray:
-    """(n, 30) float32: kappa, the 28 label probabilities, strength (NaN where the model has none)."""
+FEELING_COLUMNS = 33  # kappa, 28 label probabilities, strength, valence, arousal, dominance
+STRENGTH_AT, AFFECT_AT = 29, slice(30, 33)
+AFFECT_NAMES = ("valence", "arousal", "dominance")
+
+
+def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None,
+                   affect: np.ndarray | None = None) -> np.ndarray:
+    """(n, 33) float32: kappa, the 28 label probabilities, strength, valence, arousal, dominance
+    (NaN where the model has no such head)."""
     felt = np.full(len(kappa), np.nan, np.float32) if strength is None else strength
-    return np.column_stack([kappa, probs, felt]).astype(np.float32)
+    rated = np.full((len(kappa), 3), np.nan, np.float32) if affect is None else np.asarray(affect).reshape(-1, 3)
+    return np.column_stack([kappa, probs, felt, rated]).astype(np.float32)
+
+
+def widen_feelings(feelings: np.ndarray) -> np.ndarray:
+    """A feelings table as written by any version (29, 30 or 33 columns) with all 33 (NaN: not stored)."""
+    if feelings.ndim != 2 or feelings.shape[1] not in (29, 30, FEELING_COLUMNS):
+        raise ValueError(f"a feelings table has {feelings.shape} values, expected (n, {FEELING_COLUMNS})")
+    missing = FEELING_COLUMNS - feelings.shape[1]
+    if not missing:
+        return feelings
+    return np.column_stack([feelings, np.full((len(feelings), missing), np.nan, np.float32)]).astype(np.float32)
+
+
+def affect_columns(affect: np.ndarray) -> dict:
+    """Arrow arrays of valence, arousal and dominance (docs and mentions tables), for --where."""
+    import pyarrow as pa
+
+    return {name: pa.array(np.asarray(affect[:, i], np.float32)) for i, name in enumerate(AFFECT_NAMES)}
 
 
 def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, config, fields: dict[str, str]) -> dict:
@@ -136,7 +163,8 @@ def write_mentions(folder: Path, mentions: Mentions) -> None:
     feelings.npy) and a flat FAISS index of their emotion directions, ids = places in the table."""
     import pyarrow as pa
 
-    probs, kappa, strength = mentions.feelings[:, 1:29], mentions.feelings[:, 0], mentions.feelings[:, 29]
+    probs, kappa, strength = mentions.feelings[:, 1:29], mentions.feelings[:, 0], mentions.feelings[:, STRENGTH_AT]
+    affect = mentions.feelings[:, AFFECT_AT]
     columns = {
         "row": pa.array(np.asarray(mentions.rows, np.int64)), "entity": pa.array(mentions.entity, pa.string()),
         "surface": pa.array(mentions.surface, pa.string()), "start": pa.array(np.asarray(mentions.start, np.int64)),
@@ -145,6 +173,8 @@ def write_mentions(folder: Path, mentions: Mentions) -> None:
         "emotion": pa.array([LABELS[i] for i in probs.argmax(1)] if len(probs) else [], pa.string()),
         **strength_columns(strength, probs),
     }
+    if len(affect) and not np.isnan(affect).all():
+        columns.update(affect_columns(affect))
     _write_parquet(pa.table(columns), folder / MENTIONS_FILE)
     np.save(folder / MENTION_FEELINGS, np.asarray(mentions.feelings, np.float32))
     index = VectorIndex(mentions.mu.shape[1], "flat")
@@ -163,7 +193,7 @@ def read_mentions(folder: Path, entry: dict, verify: bool = True) -> Mentions | 
     try:
         table = pq.read_table(io.BytesIO(payloads[MENTIONS_FILE]),
                               columns=["row", "entity", "surface", "start", "end", "source", "initial"])
-        feelings = np.load(io.BytesIO(payloads[MENTION_FEELINGS]))
+        feelings = widen_feelings(np.load(io.BytesIO(payloads[MENTION_FEELINGS])))
         vectors = VectorIndex.from_bytes(payloads, "mention", _Flat)
     except (OSError, ValueError) as exc:
         raise IndexStateError(f"segment {folder} has damaged mentions: {exc}; run `hyperamy check --repair`") from exc
@@ -191,7 +221,8 @@ def write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.nd
 
 
 INTENSITY_COLUMNS = tuple(f"intensity_{name}" for name in LABELS if name != "neutral")
-FIXED_COLUMNS = ("row", "id", "text", "hash", "kappa", "emotion", "emotions", "strength", *INTENSITY_COLUMNS)
+FIXED_COLUMNS = ("row", "id", "text", "hash", "kappa", "emotion", "emotions", "strength", *INTENSITY_COLUMNS,
+                 "valence", "arousal", "dominance")
 
 
 def write_hits(folder: Path, documents) -> None:
@@ -258,6 +289,8 @@ def docs_table(documents: Documents, thresholds: np.ndarray, fields: dict[str, s
     }
     if documents.strength is not None:  # for --where: strength > 0.5, intensity_anger > 0.6
         columns.update(strength_columns(documents.strength, documents.probs))
+    if documents.affect is not None:  # for --where: arousal > 3.5
+        columns.update(affect_columns(documents.affect))
     columns.update(metadata_columns(documents.metadata, fields))
     return pa.table(columns)
 
@@ -348,7 +381,7 @@ class Segment:
     rows: np.ndarray
     semantic: VectorIndex
     emotion: VectorIndex
-    feelings: np.ndarray  # (n, 30): kappa, the 28 label probabilities, strength (NaN: none)
+    feelings: np.ndarray  # (n, 33): feelings_table's columns (NaN: not stored)
     terms: TermCounts
     pin: Pin
     hits: Any = None  # the hits file, memory-mapped
@@ -406,8 +439,7 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     try:
         rows = np.load(io.BytesIO(payloads["rows.npy"]))
         feelings = np.load(io.BytesIO(payloads["feelings.npy"]))
-        if feelings.ndim == 2 and feelings.shape[1] == 29:  # written before strength was stored
-            feelings = np.column_stack([feelings, np.full(len(feelings), np.nan, np.float32)])
+        feelings = widen_feelings(feelings)  # written before strength or valence/arousal/dominance were stored
         semantic = VectorIndex.from_bytes(payloads, "semantic", config)
         emotion = VectorIndex.from_bytes(payloads, "emotion", config)
     except (KeyError, ValueError, OSError) as exc:

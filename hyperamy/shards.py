@@ -80,7 +80,7 @@ class Shard:
         return self.view.search(which, query, k, None if allowed is None else self._mine(allowed), breadth)
 
     def feelings(self, rows):
-        """(which of `rows` this shard holds, their kappa, their probabilities), in one answer."""
+        """(which of `rows` this shard holds, their kappa, probabilities, strength, affect), in one answer."""
         return (np.isin(rows, self.live), *self.view.feelings(rows))
 
     def vectors(self, which: str, rows):
@@ -132,10 +132,11 @@ class ShardedView:
 
     def feelings(self, rows: np.ndarray):
         kappa, probs = np.zeros(len(rows), np.float32), np.zeros((len(rows), 28), np.float32)
-        felt = np.zeros(len(rows), np.float32)
-        for here, part_kappa, part_probs, part_felt in self._all("feelings", rows):
+        felt, affect = np.zeros(len(rows), np.float32), np.zeros((len(rows), 3), np.float32)
+        for here, part_kappa, part_probs, part_felt, part_affect in self._all("feelings", rows):
             kappa[here], probs[here], felt[here] = part_kappa[here], part_probs[here], part_felt[here]
-        return kappa, probs, felt
+            affect[here] = part_affect[here]
+        return kappa, probs, felt, affect
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         out = None

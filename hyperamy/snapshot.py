@@ -69,12 +69,15 @@ class Snapshot:
                 found[int(rows[index])] = segment.hit(int(position))
         return found
 
-    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Kappa (n,), label probabilities (n, 28) and strength (n,; NaN where not stored) of some rows."""
-        table = np.zeros((len(rows), 30), np.float32)
+    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Kappa (n,), label probabilities (n, 28), strength (n,) and valence/arousal/dominance
+        (n, 3) of some rows (NaN where not stored)."""
+        from hyperamy.segments import AFFECT_AT, FEELING_COLUMNS, STRENGTH_AT
+
+        table = np.zeros((len(rows), FEELING_COLUMNS), np.float32)
         for segment, positions, here in self._locate(rows):
             table[here] = segment.feelings[positions]
-        return table[:, 0], table[:, 1:29], table[:, 29]
+        return table[:, 0], table[:, 1:29], table[:, STRENGTH_AT], table[:, AFFECT_AT]
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         """Stored semantic or emotion vectors of some rows, in that order."""

@@ -63,6 +63,21 @@ def tiny_data(tmp_path):
                 "targets": [{"span_text": "Danglars", "char_start": 17, "char_end": 25, "soft_label": soft,
                              "intensity": 1.0}]} for i in range(10)]
     (entity / "entity_granularity_v2.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    (folder / "emobank").mkdir()
+    rated = [{"id": f"e{i}", "text": text, "valence": v, "arousal": a, "dominance": d, "genre": "fiction"}
+             for i, (text, v, a, d) in enumerate([("What a wonderful, happy day.", 4.2, 3.4, 3.3),
+                                                  ("The meeting is at noon.", 3.0, 2.8, 3.0),
+                                                  ("He screamed in terror.", 1.6, 4.2, 2.2),
+                                                  ("I feel calm and content.", 3.8, 2.2, 3.4)] * 4)]
+    (folder / "emobank" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rated))
+    tales = folder / "fairytaleqa" / "train"
+    tales.mkdir(parents=True)
+    (tales / "sections.jsonl").write_text(json.dumps(
+        {"id": "tale#1", "story": "tale", "section": 1, "text": "The king saw the dragon and the king trembled."}) + "\n")
+    (tales / "questions.jsonl").write_text(json.dumps(
+        {"id": "tale/q1", "story": "tale", "question": "How did the king feel when he saw the dragon?",
+         "gold_ids": ["tale#1"], "attributes": ["feeling"], "explicit": True, "scope": "local",
+         "answers": ["scared", "terrified"]}) + "\n")
     return folder
 
 

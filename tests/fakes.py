@@ -97,3 +97,18 @@ class SlowEncoder(FakeEncoder):
     def encode(self, texts, spans=None, batch_size=64, on_batch=None, mentions=None):
         time.sleep(self.delay * len(texts))
         return super().encode(texts, spans, batch_size, on_batch, mentions)
+
+
+class AffectEncoder(FakeEncoder):
+    """The fake encoder with a valence/arousal/dominance head: arousal = 2 + 2.5 x strength
+    (furious 4.25, a plain feeling word 3.25, no feeling 2.0), valence 3 - arousal / 4, dominance 3."""
+
+    model_id = "fake-affect-encoder"
+
+    def _encode(self, texts, spans, batch_size, on_batch):
+        import dataclasses
+
+        encoded = super()._encode(texts, spans, batch_size, on_batch)
+        arousal = 2.0 + 2.5 * encoded.emotion.strength
+        affect = np.column_stack([3.0 - arousal / 4, arousal, np.full(len(arousal), 3.0)]).astype(np.float32)
+        return dataclasses.replace(encoded, emotion=dataclasses.replace(encoded.emotion, affect=affect))

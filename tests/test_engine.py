@@ -139,7 +139,7 @@ def test_each_rows_feeling_is_read_back_at_its_row(engine, fake_encoder):
     rows = view.alive(np.asarray([row for row, _ in stored]))
     assert len(rows) == 4 and rows.tolist() == view.live_rows().tolist()
     texts = {row: text for row, text in stored}
-    kappa, probs, strength = view.feelings(rows)
+    kappa, probs, strength, _ = view.feelings(rows)
     felt = fake_encoder.encode([texts[r] for r in rows]).emotion
     assert kappa.tolist() == felt.kappa.tolist()
     assert strength.tolist() == felt.strength.tolist() == np.float32([0.0, 0.9, 0.9, 0.0]).tolist()

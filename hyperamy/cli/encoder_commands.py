@@ -41,7 +41,8 @@ from hyperamy.errors import InputError
 def predict(text: str | None, span: str | None, corpus: str | None, output: str | None, out_format: str | None,
             text_field: str, id_field: str | None, label_names: str, top: int, with_mu: bool, as_json: bool,
             weights: str | None) -> None:
-    """Show the emotions of TEXT: labels, kappa (certainty), strength and per-label intensity (0..1).
+    """Show the emotions of TEXT: labels, kappa (certainty), strength and per-label intensity (0..1),
+    and valence, arousal and dominance (1..5, as EmoBank rates sentences; 3 is neutral).
 
     \b
     Examples:
@@ -73,10 +74,14 @@ def predict(text: str | None, span: str | None, corpus: str | None, output: str 
     record = LabelView(label_names, thresholds).records(batch, [None], top, with_mu=True)[0]
     if as_json:
         emit_json({"text": text, "span": span, "labels_set": label_names, "kappa": record["kappa"],
-                   "strength": record["strength"], "top": record["top"], "predicted": record["labels"],
+                   "strength": record["strength"], "valence": record["valence"], "arousal": record["arousal"],
+                   "dominance": record["dominance"], "top": record["top"], "predicted": record["labels"],
                    "intensity": record["intensity"], "mu": record["mu"]})
         return
     strength = "" if record["strength"] is None else f"   strength {record['strength']:.2f}"
+    if record["valence"] is not None:
+        strength += (f"   valence {record['valence']:.2f}  arousal {record['arousal']:.2f}  "
+                     f"dominance {record['dominance']:.2f} (1-5)")
     click.echo(f"kappa {batch.kappa[0]:.1f}{strength}   predicted: {', '.join(record['labels']) or '(none over threshold)'}")
     for entry in record["top"]:
         felt = "" if record["intensity"] is None else f"  intensity {record['intensity'][entry['label']]:.2f}"
@@ -163,11 +168,19 @@ def _report_folder(weights: str | None) -> Path:
               help="Seed of batch order and dropout only (default: --seed). Runs with one --seed and "
                    "different --data-seed start alike, so `hyperamy soup` can average them.")
 @click.option("--max-train", type=int, help="Use only the first N GoEmotions rows of train and dev (smoke runs).")
+@click.option("--affect-weight", type=float,
+              help=f"Weight of the valence/arousal/dominance error on EmoBank (0: no such head) "
+                   f"[default: {TrainConfig.affect_weight:g}].")
+@click.option("--feelings/--no-feelings", default=None,
+              help="Train on FairytaleQA's feeling questions (characters in their sections) [default: on].")
+@click.option("--start", type=click.Path(file_okay=False),
+              help="Begin from this weights folder's tuned layers and heads (e.g. the shipped model's: "
+                   "hyperamy/encoder/weights) instead of the backbone's.")
 @click.option("--resume", is_flag=True, help="Continue from the last checkpoint in --out.")
 @click.option("--skip-eval", is_flag=True, help="Do not score the best weights on the test split at the end.")
 def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | None, resume: bool,
-          skip_eval: bool, **options) -> None:
-    """Fine-tune the emotion encoder on GoEmotions and the entity-level labels.
+          skip_eval: bool, start: str | None, **options) -> None:
+    """Fine-tune the emotion encoder on GoEmotions, EmoBank, FairytaleQA feelings and the entity labels.
 
     The intensity head (strength) is not trained here: run `hyperamy train-intensity
     --weights OUT --out OUT-intensity` afterwards.
@@ -185,7 +198,8 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
     encoder_config = EncoderConfig(**{k: v for k, v in encoder_fields.items() if v is not None})
     config = TrainConfig(**{k: v for k, v in options.items() if v is not None})
     started = time.time()
-    best = fit(data_folder, folder, encoder_config, config, resume=resume, show_progress=progress_wanted())
+    best = fit(data_folder, folder, encoder_config, config, resume=resume, show_progress=progress_wanted(),
+               start=Path(start) if start else None)
     minutes = best["train_seconds_total"] / 60 if resume else (time.time() - started) / 60
     command = _command_line(click.get_current_context())
     finish_run(folder, data_folder, command, minutes, config.entity_holdout, evaluate_test=not skip_eval)

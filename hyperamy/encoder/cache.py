@@ -27,6 +27,15 @@ class CachedSet:
     targets: torch.Tensor  # (n, 28)
     is_span: torch.Tensor  # (n,) bool
     samples: list[Sample]
+    affect: torch.Tensor | None = None  # (n, 3) valence, arousal, dominance; NaN where not rated
+    labelled: torch.Tensor | None = None  # (n,) bool: has a label target
+
+    def __post_init__(self) -> None:
+        if self.affect is None:
+            self.affect = torch.tensor([s.affect if s.affect is not None else (float("nan"),) * 3
+                                        for s in self.samples], dtype=torch.float32).reshape(-1, 3)
+        if self.labelled is None:
+            self.labelled = torch.tensor([s.labelled for s in self.samples], dtype=torch.bool)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -103,7 +112,8 @@ def collate(cache: CachedSet, rows: Sequence[int]) -> dict:
         token_mask[b, :length] = cache.token_masks[r]
     rows_index = torch.as_tensor(list(rows))
     return {"lower_hidden": hidden, "attention_mask": attention, "token_mask": token_mask,
-            "target": cache.targets[rows_index], "is_span": cache.is_span[rows_index]}
+            "target": cache.targets[rows_index], "is_span": cache.is_span[rows_index],
+            "affect": cache.affect[rows_index], "labelled": cache.labelled[rows_index]}
 
 
 def length_batches(cache: CachedSet, batch_size: int, rng: random.Random | None) -> Iterator[list[int]]:

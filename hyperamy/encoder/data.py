@@ -1,9 +1,10 @@
-"""GoEmotions TSV and entity-level JSONL -> soft-label training samples."""
+"""Training samples: GoEmotions TSV, entity-level JSONL, EmoBank ratings and FairytaleQA feelings."""
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,12 @@ class Sample:
     target: np.ndarray  # (28,) in GoEmotions id order, sums to 1
     span: tuple[int, int] | None = None
     labels: tuple[int, ...] = ()  # the gold label ids (GoEmotions rows only)
+    affect: tuple[float, float, float] | None = None  # valence, arousal, dominance, 1..5 (EmoBank rows)
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the sample has a label target (EmoBank rows have only valence/arousal/dominance)."""
+        return bool(self.target.sum() > 0)
 
 
 def default_data_dir() -> Path:
@@ -95,3 +102,100 @@ def read_entities(path: str | Path, holdout: float, part: str) -> list[Sample]:
 def _passage_bucket(text: str) -> float:
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def read_emobank(path: str | Path, holdout: float = 0.0, part: str = "all") -> list[Sample]:
+    """EmoBank sentences as samples with valence, arousal and dominance (1..5) and no label target.
+
+    With holdout > 0, sentences are split by a hash of their text: `part` "train" or "test".
+    """
+    samples = []
+    for number, record in _json_lines(path):
+        try:
+            text, affect = record["text"], tuple(float(record[k]) for k in ("valence", "arousal", "dominance"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataFormatError(f"not an EmoBank record: {exc}", str(path), number) from None
+        if not text.strip():
+            continue
+        if holdout and part != "all" and (_passage_bucket(text) < holdout) != (part == "test"):
+            continue
+        samples.append(Sample(text=text, target=np.zeros(NUM_LABELS, dtype=np.float32), affect=affect))
+    return samples
+
+
+_FEEL_QUESTION = re.compile(r"^\s*how (?:did|does|do|will|would|might|could|may|was|were|is|are|should|must) "
+                            r"(?P<who>.+?) (?:feel|felt|feeling)\b", re.IGNORECASE)
+_PRONOUNS = {"he", "she", "they", "it", "you", "i", "we", "him", "her", "them", "everyone", "everybody"}
+_DETERMINERS = ("the ", "a ", "an ", "his ", "her ", "their ", "its ", "this ", "that ", "these ", "those ")
+
+
+def question_character(question: str) -> list[str]:
+    """The names a feeling question asks about ("How did the old king feel ..." -> ["the old king"])."""
+    match = _FEEL_QUESTION.match(question)
+    if not match:
+        return []
+    names = [n.strip(" ,") for n in re.split(r",| and ", match.group("who")) if n.strip(" ,")]
+    return [n for n in names if n.lower() not in _PRONOUNS]
+
+
+def find_character(text: str, name: str, limit: int = 4) -> list[tuple[int, int]]:
+    """Character spans of a name in a text: the whole name, else without its determiner, else its last word."""
+    tries = [name]
+    lowered = name.lower()
+    for det in _DETERMINERS:
+        if lowered.startswith(det):
+            tries.append(name[len(det):])
+            break
+    words = tries[-1].split()
+    if len(words) > 1:
+        tries.append(words[-1].removesuffix("'s"))
+    for attempt in tries:
+        if len(attempt) < 2:
+            continue
+        found = [m.span() for m in re.finditer(rf"\b{re.escape(attempt)}\b", text, re.IGNORECASE)]
+        if found:
+            return found[:limit]
+    return []
+
+
+def read_fairytale_feelings(folder: str | Path, limit_per_question: int = 4) -> list[Sample]:
+    """Span samples from FairytaleQA's feeling questions: the asked-about character in its gold sections.
+
+    The target is the answers' words mapped to labels (feeling_words.py). Questions whose
+    character cannot be found in a gold section, or whose answers name no listed feeling, are skipped.
+    """
+    from hyperamy.encoder.feeling_words import answer_target
+
+    folder = Path(folder)
+    sections = {record["id"]: record["text"] for _, record in _json_lines(folder / "sections.jsonl")}
+    samples = []
+    for _, question in _json_lines(folder / "questions.jsonl"):
+        if "feeling" not in question.get("attributes", []):
+            continue
+        target = answer_target(question.get("answers", []))
+        if target is None:
+            continue
+        for section_id in question.get("gold_ids", []):
+            text = sections.get(section_id)
+            if text is None:
+                continue
+            spans = []
+            for name in question_character(question["question"]):
+                spans += find_character(text, name, limit_per_question)
+            for span in spans[:limit_per_question]:
+                samples.append(Sample(text=text, target=target, span=span))
+    return samples
+
+
+def _json_lines(path: str | Path):
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError("file not found", str(path))
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(f"not JSON: {exc}", str(path), number) from None

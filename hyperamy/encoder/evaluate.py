@@ -56,6 +56,11 @@ def evaluate(encoder, data_dir: Path, split: str = "test", entity_holdout: float
     if (data_dir / "probes" / "probes.jsonl").is_file():
         result.update(probe_report(encoder, data_dir))
     result.update(evaluate_entities(encoder, data_dir, entity_holdout, batch_size))
+    from hyperamy.encoder.feelings_eval import character_report, emobank_report, neutral_share_report
+
+    result.update(emobank_report(encoder, data_dir, batch_size))  # always dev: its test split is reserved
+    result.update(character_report(encoder, data_dir))  # FairytaleQA val: its test split is reserved
+    result.update(neutral_share_report(encoder, data_dir, every=5, batch_size=batch_size))
     return result, per_label_table(batch.probs >= encoder.thresholds[None, :], gold, encoder.thresholds)
 
 
@@ -159,4 +164,25 @@ def format_metrics(result: dict) -> str:
         f"Entity targets, held out (n={r['entity_n']}):",
         f"  top-1 accuracy {r['entity_top1_accuracy']:.3f} (majority baseline {r['entity_majority_baseline']:.3f})",
         f"  macro-F1 over non-neutral targets {r['entity_macro_f1_non_neutral']:.3f} (majority baseline 0.000)",
+        *_feeling_lines(r),
     ])
+
+
+def _feeling_lines(r: dict) -> list[str]:
+    lines = []
+    if "emobank_valence_r" in r:
+        lines += [f"EmoBank dev (n={r['emobank_n']}), Pearson r (frozen MiniLM + ridge baseline, PEERS.md):",
+                  *(f"  {name:<9} {r[f'emobank_{name}_r']:.3f} ({r[f'emobank_{name}_baseline_r']:.3f})   "
+                    f"fiction only (n={r['emobank_fiction_n']}) {r[f'emobank_fiction_{name}_r']:.3f}"
+                    for name in ("valence", "arousal", "dominance"))]
+    elif "emobank_note" in r:
+        lines.append(f"EmoBank dev: {r['emobank_note']}")
+    if "characters_n" in r:
+        lines += [f"FairytaleQA val feeling questions, the character's mention in a gold section (n={r['characters_n']}):",
+                  f"  top-1 {r['characters_top1']:.3f}   top-3 {r['characters_top3']:.3f}   (always neutral 0.000; "
+                  f"the whole section's reading {r['characters_whole_passage_top1']:.3f} / "
+                  f"{r['characters_whole_passage_top3']:.3f})"]
+    if "monte_cristo_n" in r:
+        lines.append(f"Monte Cristo passages read as neutral: {r['monte_cristo_neutral_share']:.3f} "
+                     f"(every 5th passage, n={r['monte_cristo_n']})")
+    return lines

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from hyperamy.errors import ExportError
 
-GRAPH_VERSION = 2  # change when the graph's inputs, outputs, computation or files change
+GRAPH_VERSION = 3  # change when the graph's inputs, outputs, computation or files change
 GRAPH_FILE = "encoder.onnx"  # its weights beside it, in encoder.onnx.data
 INPUTS = ("input_ids", "attention_mask", "token_mask")
-OUTPUTS = ("semantic", "mu", "kappa", "probs", "strength")
+OUTPUTS = ("semantic", "mu", "kappa", "probs", "strength", "affect")
 
 
 def cache_folder() -> Path:
@@ -103,7 +103,7 @@ def _joint_module(shared):
     trunk = model.trunk
 
     class Joint(torch.nn.Module):
-        """ids and masks -> semantic vector (mean-pooled, normalised), mu, kappa, probs, strength."""
+        """ids and masks -> semantic vector (mean-pooled, normalised), mu, kappa, probs, strength, affect."""
 
         def __init__(self):
             super().__init__()
@@ -128,6 +128,8 @@ def _joint_module(shared):
             mu, kappa, _ = self.model.heads(tuned, token_mask)
             strength = (self.model.strength(tuned, token_mask) if self.model.has_intensity
                         else torch.full_like(kappa, float("nan")))
-            return pooled, mu, kappa, self.model.label_probabilities(mu, kappa), strength
+            affect = (self.model.affect(tuned, token_mask) if self.model.has_affect
+                      else torch.full_like(mu[:, :3], float("nan")))
+            return pooled, mu, kappa, self.model.label_probabilities(mu, kappa), strength, affect
 
     return Joint().eval()

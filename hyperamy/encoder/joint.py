@@ -83,8 +83,9 @@ class SharedTrunkEncoder:
         tuned = run(hidden, tuned_layers)
         mu, kappa, _ = model.heads(tuned, batch["token_mask"])
         felt = model.strength(tuned, batch["token_mask"]).numpy() if model.has_intensity else None
+        affect = model.affect(tuned, batch["token_mask"]).numpy() if model.has_affect else None
         emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy(),
-                               strength=felt)
+                               strength=felt, affect=affect)
         return Encoded(semantic.numpy().astype(np.float32), emotion, batch["truncated"])
 
     @torch.inference_mode()
@@ -104,7 +105,7 @@ class SharedTrunkEncoder:
                                                  offsets=mentions is not None)
         if mentions is not None and len(mentions) != len(inverse):
             raise InputError(f"got mentions for {len(mentions)} texts, and {len(inverse)} texts")
-        semantic, mu, kappa, probs, felt, truncated = [], [], [], [], [], 0
+        semantic, mu, kappa, probs, felt, affect, truncated = [], [], [], [], [], [], 0
         read: list[tuple] = []
         for batch in batches:
             truncated += batch["truncated"]
@@ -117,6 +118,8 @@ class SharedTrunkEncoder:
             batch_mu, batch_kappa, _ = model.heads(tuned, batch["token_mask"])
             if model.has_intensity:
                 felt.append(model.strength(tuned, batch["token_mask"]))
+            if model.has_affect:
+                affect.append(model.affect(tuned, batch["token_mask"]))
             mu.append(batch_mu)
             kappa.append(batch_kappa)
             probs.append(model.label_probabilities(batch_mu, batch_kappa))
@@ -126,12 +129,13 @@ class SharedTrunkEncoder:
                 on_batch(len(attention))
         if not len(inverse):
             return Encoded(np.zeros((0, self.dimension), np.float32), self.emotion.encode([]),
-                           mentions=_mention_batch([], model.has_intensity, self.emotion.config.dim)
+                           mentions=_mention_batch([], model, self.emotion.config.dim)
                            if mentions is not None else None)
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
                                probs=torch.cat(probs).numpy()[inverse],
-                               strength=torch.cat(felt).numpy()[inverse] if felt else None)
-        found = _mention_batch(read, model.has_intensity, self.emotion.config.dim) if mentions is not None else None
+                               strength=torch.cat(felt).numpy()[inverse] if felt else None,
+                               affect=torch.cat(affect).numpy()[inverse] if affect else None)
+        found = _mention_batch(read, model, self.emotion.config.dim) if mentions is not None else None
         return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated, found)
 
 
@@ -139,7 +143,7 @@ MENTION_CHUNK = 128  # mentions pooled at once (their texts' token states are ga
 
 
 def _read_mentions(model, tuned: torch.Tensor, batch: dict, texts, mentions, max_length: int) -> list[tuple]:
-    """(doc, number, mu, kappa, probs, strength) of each mention of a batch's texts, from its token states."""
+    """(doc, number, mu, kappa, probs, strength, affect) of each mention of a batch's texts, from its token states."""
     where, masks = [], []
     attention = batch["attention_mask"].numpy()
     for r, doc in enumerate(batch["rows"]):
@@ -157,21 +161,24 @@ def _read_mentions(model, tuned: torch.Tensor, batch: dict, texts, mentions, max
         mask = torch.from_numpy(np.stack(masks[start:start + MENTION_CHUNK]))
         mention_mu, mention_kappa, _ = model.heads(hidden, mask)
         strength = model.strength(hidden, mask).numpy() if model.has_intensity else [None] * len(part)
+        affect = model.affect(hidden, mask).numpy() if model.has_affect else [None] * len(part)
         probs = model.label_probabilities(mention_mu, mention_kappa).numpy()
-        out += [(doc, number, m, k, p, s) for (_, doc, number), m, k, p, s
-                in zip(part, mention_mu.numpy(), mention_kappa.numpy(), probs, strength)]
+        out += [(doc, number, m, k, p, s, a) for (_, doc, number), m, k, p, s, a
+                in zip(part, mention_mu.numpy(), mention_kappa.numpy(), probs, strength, affect)]
     return out
 
 
-def _mention_batch(read: list[tuple], has_intensity: bool, dim: int) -> MentionBatch:
+def _mention_batch(read: list[tuple], model, dim: int) -> MentionBatch:
     read = sorted(read, key=lambda item: (item[0], item[1]))  # text order, then mention order
     if not read:
         empty = np.zeros(0, np.float32)
         return MentionBatch(np.zeros(0, np.int64), np.zeros(0, np.int64),
                             EmotionBatch(np.zeros((0, dim), np.float32), empty, np.zeros((0, 28), np.float32),
-                                         strength=empty if has_intensity else None))
-    doc, number, mu, kappa, probs, strength = zip(*read)
+                                         strength=empty if model.has_intensity else None,
+                                         affect=np.zeros((0, 3), np.float32) if model.has_affect else None))
+    doc, number, mu, kappa, probs, strength, affect = zip(*read)
     emotion = EmotionBatch(mu=np.stack(mu).astype(np.float32), kappa=np.asarray(kappa, np.float32),
                            probs=np.stack(probs).astype(np.float32),
-                           strength=np.asarray(strength, np.float32) if has_intensity else None)
+                           strength=np.asarray(strength, np.float32) if model.has_intensity else None,
+                           affect=np.stack(affect).astype(np.float32) if model.has_affect else None)
     return MentionBatch(np.asarray(doc, np.int64), np.asarray(number, np.int64), emotion)

@@ -36,3 +36,16 @@ def encoder_losses(prototype_logits, auxiliary_logits, kappa, target, alpha: flo
         "calibration": calibration(kappa, target, alpha),
         "auxiliary": soft_kl(auxiliary_logits, target),
     }
+
+
+# EmoBank train's standard deviations of valence, arousal, dominance: each dimension's error is
+# measured in its own spread, so the narrow dominance ratings count as much as valence's
+AFFECT_SPREAD = (0.350, 0.262, 0.211)
+
+
+def affect_error(predicted: torch.Tensor, rated: torch.Tensor) -> torch.Tensor:
+    """Per-example mean squared error over valence, arousal, dominance, each in its spread (NaN rows: 0)."""
+    spread = torch.tensor(AFFECT_SPREAD, dtype=predicted.dtype)
+    known = torch.isfinite(rated).all(-1)
+    error = ((predicted - torch.nan_to_num(rated)) / spread) ** 2
+    return error.mean(-1) * known

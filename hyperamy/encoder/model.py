@@ -92,6 +92,9 @@ class EmotionModel(nn.Module):
         # how strongly the text is felt, 0..1: fitted by `hyperamy train-intensity` (intensity_training.py)
         self.intensity = nn.Linear(hidden, 1)
         self.has_intensity = True  # False when loaded from weights saved before the head existed
+        # valence, arousal, dominance on EmoBank's 1..5 scale, from the mean token state (EmoBank ratings)
+        self.affect_head = nn.Linear(hidden, 3)
+        self.has_affect = True  # False when loaded from weights saved before the head existed
 
     def tuned_parameter_names(self) -> list[str]:
         """Names of every parameter that training changes (and the shipped weights hold)."""
@@ -130,12 +133,20 @@ class EmotionModel(nn.Module):
         scores = F.softplus(self.intensity(hidden).squeeze(-1)).masked_fill(token_mask <= 0, 0.0)
         return scores.max(dim=1).values.clamp(max=1.0)
 
+    def affect(self, hidden: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
+        """(n, 3) valence, arousal, dominance in 1..5: a linear read of the masked mean token state."""
+        mask = token_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-6)
+        return 3.0 + 2.0 * torch.tanh(self.affect_head(pooled))
+
     def infer(self, input_ids, attention_mask, token_mask):
-        """mu, kappa, label probabilities and strength (None without an intensity head) of a batch."""
+        """mu, kappa, label probabilities, strength and valence/arousal/dominance of a batch (None
+        for a head the weights lack)."""
         hidden = self.trunk.upper(self.trunk.lower(input_ids, attention_mask), attention_mask)
         mu, kappa, _ = self.heads(hidden, token_mask)
         felt = self.strength(hidden, token_mask) if self.has_intensity else None
-        return mu, kappa, self.label_probabilities(mu, kappa), felt
+        affect = self.affect(hidden, token_mask) if self.has_affect else None
+        return mu, kappa, self.label_probabilities(mu, kappa), felt, affect
 
     def forward_from_lower(self, lower_hidden, attention_mask, token_mask):
         return self.heads(self.trunk.upper(lower_hidden, attention_mask), token_mask)

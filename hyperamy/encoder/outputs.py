@@ -16,6 +16,8 @@ class EmotionBatch:
     kappa: np.ndarray  # (n,) float32, >= 1: higher = more strongly felt (and a sharper posterior)
     probs: np.ndarray  # (n, 28) float32: softmax(kappa * cos(mu, label prototypes))
     strength: np.ndarray | None = None  # (n,) 0..1, how strongly felt (None: weights without the head)
+    # (n, 3) valence, arousal, dominance on EmoBank's 1..5 scale (3 = neutral); None: weights without the head
+    affect: np.ndarray | None = None
     labels: tuple[str, ...] = LABELS
 
     def __len__(self) -> int:
@@ -27,6 +29,13 @@ class EmotionBatch:
         from hyperamy.encoder.intensity import intensity
 
         return None if self.strength is None else intensity(self.strength, self.probs)
+
+    def affect_of(self, row: int) -> dict[str, float | None]:
+        """{"valence", "arousal", "dominance"} of one row, 1..5 rounded to 3 places (None each without the head)."""
+        names = ("valence", "arousal", "dominance")
+        if self.affect is None:
+            return dict.fromkeys(names)
+        return {name: round(float(v), 3) for name, v in zip(names, self.affect[row])}
 
     def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
         """The n most probable labels of one row, with their probabilities."""

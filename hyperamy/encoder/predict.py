@@ -69,10 +69,11 @@ class EmotionEncoder:
             dim = self.config.dim
             return EmotionBatch(np.zeros((0, dim), np.float32), np.zeros(0, np.float32),
                                 np.zeros((0, len(LABELS)), np.float32),
-                                strength=np.zeros(0, np.float32) if self.model.has_intensity else None)
-        mu, kappa, probs, felt = (torch.cat(column).numpy()[inverse].astype(np.float32) if column[0] is not None
-                                  else None for column in zip(*parts))
-        return EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=felt)
+                                strength=np.zeros(0, np.float32) if self.model.has_intensity else None,
+                                affect=np.zeros((0, 3), np.float32) if self.model.has_affect else None)
+        mu, kappa, probs, felt, affect = (torch.cat(column).numpy()[inverse].astype(np.float32)
+                                          if column[0] is not None else None for column in zip(*parts))
+        return EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=felt, affect=affect)
 
     def predicted_labels(self, probs: np.ndarray) -> np.ndarray:
         """Multi-label decisions: a (n, 28) boolean array, probability >= the label's threshold."""

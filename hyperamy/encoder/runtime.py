@@ -72,8 +72,9 @@ class OnnxQueryEncoder:
             token_mask = clause_token_mask(text, offsets, token_mask, chars, self.config.max_length)
         ids = np.asarray([encoding.ids], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_mask": token_mask[None]}
-        semantic, mu, kappa, probs, strength = self.session.run(list(OUTPUTS), feed)
-        emotion = EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength if self.has_strength else None)
+        semantic, mu, kappa, probs, strength, affect = self.session.run(list(OUTPUTS), feed)
+        emotion = EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength if self.has_strength else None,
+                               affect=None if np.isnan(affect).any() else affect)
         return Encoded(semantic, emotion, int(bool(encoding.overflowing)))
 
 

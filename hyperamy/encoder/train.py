@@ -13,8 +13,8 @@ import torch
 
 from hyperamy.config import EncoderConfig, TrainConfig
 from hyperamy.encoder.cache import CachedSet, build_cache, collate, length_batches
-from hyperamy.encoder.data import read_entities, read_goemotions
-from hyperamy.encoder.losses import encoder_losses, target_intensity
+from hyperamy.encoder.data import read_emobank, read_entities, read_fairytale_feelings, read_goemotions
+from hyperamy.encoder.losses import affect_error, encoder_losses, target_intensity
 from hyperamy.encoder.metrics import multilabel_metrics, tune_thresholds
 from hyperamy.encoder.model import EmotionModel, load_backbone
 from hyperamy.encoder.weights import save_weights
@@ -31,8 +31,11 @@ def seed_everything(seed: int) -> None:
 
 
 def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: TrainConfig,
-          resume: bool = False, show_progress: bool | None = None) -> dict:
+          resume: bool = False, show_progress: bool | None = None, start: Path | None = None) -> dict:
     """Fit the encoder; write best weights, thresholds, history, curves and a model card into `out`.
+
+    With `start`, training begins from that weights folder's tuned layers and heads (a head it
+    lacks, such as valence/arousal/dominance, starts fresh) instead of the backbone's layers.
 
     Returns the final history entry of the best epoch.
     """
@@ -43,7 +46,14 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, backbone = load_backbone(encoder_config.backbone)
     model = EmotionModel(backbone, encoder_config)
+    if start is not None:
+        from hyperamy.encoder.weights import load_state, read_config
+
+        if read_config(start)[0] != encoder_config:
+            raise WeightsError(f"{start} has another encoder shape than this run: {read_config(start)[0]}")
+        load_state(model, start)
     model.has_intensity = False  # its head is fitted afterwards, by `hyperamy train-intensity`
+    model.has_affect = config.affect_weight > 0
     model.freeze_lower()
     data_seed = config.seed if config.data_seed is None else config.data_seed
     if data_seed != config.seed:
@@ -53,6 +63,12 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     train_samples = read_goemotions(data_dir / "goemotions" / "train.tsv", limit=config.max_train)
     train_samples += read_entities(entity_file, config.entity_holdout, "train")
     dev_samples = read_goemotions(data_dir / "goemotions" / "dev.tsv", limit=config.max_train)
+    if config.affect_weight > 0:
+        emobank = data_dir / "emobank" / "train.jsonl"
+        train_samples += read_emobank(emobank, config.affect_holdout, "train")[: config.max_train or None]
+        dev_samples += read_emobank(emobank, config.affect_holdout, "test")[: config.max_train or None]
+    if config.feelings:
+        train_samples += read_fairytale_feelings(data_dir / "fairytaleqa" / "train")
     with tqdm(total=len(train_samples) + len(dev_samples), desc="caching lower layers", unit="text",
               disable=_quiet(show_progress)) as bar:
         train_set = build_cache(model, tokenizer, train_samples, encoder_config.max_length, progress=bar,
@@ -75,7 +91,7 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
         epoch = state["epoch"] + 1
         epoch_rng = random.Random(data_seed * 1000 + epoch)  # resumes keep the order
         model.train()
-        totals = {"prototype": 0.0, "calibration": 0.0, "auxiliary": 0.0, "total": 0.0}
+        totals = {"prototype": 0.0, "calibration": 0.0, "auxiliary": 0.0, "affect": 0.0, "total": 0.0}
         batches = list(length_batches(train_set, config.batch_size, epoch_rng))
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=_quiet(show_progress))
         for step, rows in enumerate(bar, 1):
@@ -113,52 +129,71 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     return best
 
 
-def _weighted_losses(model, mu, kappa, logits, target, is_span, config: TrainConfig, weights: torch.Tensor):
-    """Per-part means over samples (entity spans weighted by entity_weight) and their weighted total."""
+def _weighted_losses(model, mu, kappa, logits, affect, batch: dict, config: TrainConfig, weights: torch.Tensor):
+    """Per-part means and their weighted total.
+
+    Label losses average over labelled samples (entity and feeling spans weighted by entity_weight);
+    the affect loss over the samples rated for valence, arousal and dominance.
+    """
+    target = batch["target"]
     parts = encoder_losses(model.prototype_logits(mu, kappa), logits, kappa, target, model.config.alpha)
-    sample_weight = weights[is_span.long()]
-    means = {name: (value * sample_weight).sum() / sample_weight.sum() for name, value in parts.items()}
+    sample_weight = weights[batch["is_span"].long()] * batch["labelled"]
+    labelled = sample_weight.sum().clamp_min(1e-6)
+    means = {name: (value * sample_weight).sum() / labelled for name, value in parts.items()}
+    rated = torch.isfinite(batch["affect"]).all(-1)
+    means["affect"] = affect_error(affect, batch["affect"]).sum() / rated.sum().clamp_min(1)
     total = (config.prototype_weight * means["prototype"] + config.calibration_weight * means["calibration"]
-             + config.auxiliary_weight * means["auxiliary"])
+             + config.auxiliary_weight * means["auxiliary"] + config.affect_weight * means["affect"])
     return means, total
 
 
 def _batch_losses(model, batch, config: TrainConfig, weights: torch.Tensor):
-    mu, kappa, logits = model.forward_from_lower(batch["lower_hidden"], batch["attention_mask"], batch["token_mask"])
-    means, total = _weighted_losses(model, mu, kappa, logits, batch["target"], batch["is_span"], config, weights)
+    hidden = model.trunk.upper(batch["lower_hidden"], batch["attention_mask"])
+    mu, kappa, logits = model.heads(hidden, batch["token_mask"])
+    affect = model.affect(hidden, batch["token_mask"])
+    means, total = _weighted_losses(model, mu, kappa, logits, affect, batch, config, weights)
     return {k: v.detach() for k, v in means.items()}, total
 
 
 @torch.inference_mode()
 def run_cached(model, cache: CachedSet, batch_size: int = 128):
-    """mu, kappa and auxiliary probabilities for every sample of a cached set, in sample order."""
+    """mu, kappa, auxiliary logits and valence/arousal/dominance of every sample of a cached set."""
     model.eval()
     mu = torch.zeros((len(cache), model.config.dim))
     kappa = torch.zeros(len(cache))
     logits = torch.zeros((len(cache), model.auxiliary.out_features))
+    affect = torch.zeros((len(cache), 3))
     for rows in length_batches(cache, batch_size, None):
         batch = collate(cache, rows)
         index = torch.as_tensor(rows)
-        mu[index], kappa[index], logits[index] = model.forward_from_lower(
-            batch["lower_hidden"], batch["attention_mask"], batch["token_mask"])
-    return mu, kappa, logits
+        hidden = model.trunk.upper(batch["lower_hidden"], batch["attention_mask"])
+        mu[index], kappa[index], logits[index] = model.heads(hidden, batch["token_mask"])
+        affect[index] = model.affect(hidden, batch["token_mask"])
+    return mu, kappa, logits, affect
 
 
 @torch.inference_mode()
 def evaluate_cached(model, cache: CachedSet, config: TrainConfig, weights: torch.Tensor) -> dict:
-    """Dev loss, thresholds tuned on these rows, macro-F1 at those thresholds, mean kappa."""
-    mu, kappa, logits = run_cached(model, cache)
-    means, total = _weighted_losses(model, mu, kappa, logits, cache.targets, cache.is_span, config, weights)
+    """Dev loss, thresholds tuned on the labelled rows, macro-F1 there, mean kappa, affect Pearson r."""
+    mu, kappa, logits, affect = run_cached(model, cache)
+    batch = {"target": cache.targets, "is_span": cache.is_span, "labelled": cache.labelled, "affect": cache.affect}
+    means, total = _weighted_losses(model, mu, kappa, logits, affect, batch, config, weights)
     means, loss = {name: float(value) for name, value in means.items()}, float(total)
-    probs = model.label_probabilities(mu, kappa).numpy()
-    gold = cache.targets.numpy() > 0
+    rows = cache.labelled.numpy()
+    probs = model.label_probabilities(mu, kappa).numpy()[rows]
+    gold = cache.targets.numpy()[rows] > 0
     thresholds = tune_thresholds(probs, gold)
     metrics = multilabel_metrics(probs, gold, thresholds)
     from hyperamy.encoder.metrics import spearman
 
-    return {"loss": loss, **means, "macro_f1": metrics["macro_f1"], "mean_kappa": float(kappa.mean()),
-            "kappa_spearman": spearman(kappa.numpy(), target_intensity(cache.targets).numpy()),
-            "thresholds": thresholds}
+    result = {"loss": loss, **means, "macro_f1": metrics["macro_f1"], "mean_kappa": float(kappa[rows].mean()),
+              "kappa_spearman": spearman(kappa.numpy()[rows], target_intensity(cache.targets[rows]).numpy()),
+              "thresholds": thresholds}
+    rated = torch.isfinite(cache.affect).all(-1).numpy()
+    if rated.sum() > 2:
+        for i, name in enumerate(("valence", "arousal", "dominance")):
+            result[f"{name}_r"] = float(np.corrcoef(affect.numpy()[rated, i], cache.affect.numpy()[rated, i])[0, 1])
+    return result
 
 
 def _optimizer(model, config: TrainConfig):

@@ -17,6 +17,7 @@ CONFIG_FILE = "config.json"
 THRESHOLDS_FILE = "thresholds.json"
 SHIPPED = Path(__file__).resolve().parent / "weights"
 INTENSITY_HEAD = {"intensity.weight", "intensity.bias"}
+AFFECT_HEAD = {"affect_head.weight", "affect_head.bias"}
 
 
 def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None, extra: dict | None = None) -> None:
@@ -29,6 +30,8 @@ def save_weights(model, folder: str | Path, thresholds: np.ndarray | None = None
     tensors = {}
     for name in model.tuned_parameter_names():
         if name in INTENSITY_HEAD and not model.has_intensity:  # never fitted: saved without it
+            continue
+        if name in AFFECT_HEAD and not model.has_affect:
             continue
         tensor = state[name].detach().cpu().contiguous()
         tensors[name] = tensor.half() if name.startswith("trunk.") else tensor.float()
@@ -81,6 +84,9 @@ def load_state(model, folder: Path) -> None:
     if not INTENSITY_HEAD & set(tensors):  # saved before the intensity head existed: no strength
         wanted -= INTENSITY_HEAD
         model.has_intensity = False
+    if not AFFECT_HEAD & set(tensors):  # saved before the valence/arousal/dominance head existed
+        wanted -= AFFECT_HEAD
+        model.has_affect = False
     missing, unexpected = sorted(wanted - set(tensors)), sorted(set(tensors) - wanted)
     if missing or unexpected:
         raise WeightsError(f"{path} does not fit this encoder: missing {missing[:3]}, unexpected {unexpected[:3]}")

@@ -174,6 +174,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
             "top": [{"label": name, "prob": round(p, 6)} for name, p in batch.top(i, 5)],
             "predicted": [name for name, p, t in zip(batch.labels, batch.probs[i], thresholds) if p >= t],
             "strength": None if batch.strength is None else round(float(batch.strength[i]), 6),
+            **batch.affect_of(i),
             "intensity": None if felt is None else {name: round(float(v), 6) for name, v in zip(batch.labels, felt[i])
                                                     if name != "neutral"},
         } for i, text in enumerate(body.texts)]}

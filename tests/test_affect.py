@@ -1,0 +1,66 @@
+"""Valence, arousal and dominance (issue #23) travel from the encoder to every place a document's
+feeling is shown or filtered: --where, hits, get, list, export, mentions, and an older index."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hyperamy import HyperAmy
+from hyperamy.corpus import Record
+
+
+@pytest.fixture()
+def index(tmp_path):
+    from fakes import AffectEncoder
+
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=AffectEncoder())
+    engine.add([Record("calm", "the harbour at dawn", {"chapter": 1}),
+                Record("storm", "a furious storm broke", {"chapter": 2}),
+                Record("sad", "she was afraid all evening", {"chapter": 3})])
+    return engine
+
+
+def test_arousal_is_a_column_for_where_and_a_field_of_every_document_and_hit(index, tmp_path):
+    assert [d["id"] for d in index.list(where="arousal > 3.5")] == ["storm"]
+    assert index.count("arousal BETWEEN 3 AND 3.5") == 1 and index.count("valence < 2") == 1
+    document = index.get("storm")
+    assert (document["valence"], document["arousal"], document["dominance"]) == pytest.approx((1.9375, 4.25, 3.0))
+    assert "arousal" not in document["metadata"]
+    hit = index.search("storm", k=1, mode="lexical")[0]
+    assert (hit.id, hit.arousal, hit.valence) == ("storm", 4.25, 1.938)
+    assert hit.to_dict()["arousal"] == 4.25
+    out = tmp_path / "all.jsonl"
+    index.export(out)
+    exported = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert exported["calm"]["arousal"] == 2.0 and exported["sad"]["arousal"] == 3.25
+
+
+def test_a_metadata_field_named_like_a_feeling_column_is_kept_under_meta(index):
+    index.add([{"id": "x", "text": "fine", "arousal": 5}])
+    assert index.get("x")["arousal"] == 2.0 and index.get("x")["metadata"]["meta_arousal"] == 5
+    assert index.count("meta_arousal = 5") == 1 and index.count("arousal > 4.5") == 0
+
+
+def test_an_index_built_without_the_head_shows_none_and_filters_nothing(tmp_path, fake_encoder):
+    from hyperamy.errors import InputError
+
+    engine = HyperAmy.open(tmp_path / "old", create=True, encoder=fake_encoder)
+    engine.add([Record("storm", "a furious storm broke", {})])
+    document = engine.get("storm")
+    assert (document["valence"], document["arousal"], document["dominance"]) == (None, None, None)
+    assert engine.search("storm", k=1, mode="lexical")[0].arousal is None
+    with pytest.raises(InputError, match="arousal"):
+        engine.count("arousal > 3.5")
+
+
+def test_feelings_tables_of_every_width_read_as_33_columns():
+    from hyperamy.segments import FEELING_COLUMNS, widen_feelings
+
+    for width in (29, 30, 33):
+        table = widen_feelings(np.ones((2, width), np.float32))
+        assert table.shape == (2, FEELING_COLUMNS)
+        assert np.isnan(table[:, width:]).all() and (table[:, :width] == 1).all()
+    with pytest.raises(ValueError, match="expected"):
+        widen_feelings(np.ones((2, 31), np.float32))

@@ -56,16 +56,18 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
     real = engine.refresh()
     rows = real.live_rows()
     semantic, mu = real.vectors("semantic", rows), real.vectors("emotion", rows)
-    kappa, probs, strength = real.feelings(rows)
+    kappa, probs, strength, affect = real.feelings(rows)
     rng = np.random.default_rng(seed)
     flat = {"semantic": VectorIndex(semantic.shape[1]), "emotion": VectorIndex(mu.shape[1])}
-    feelings = np.empty(count, np.float32), np.empty((count, probs.shape[1]), np.float32), np.empty(count, np.float32)
+    feelings = (np.empty(count, np.float32), np.empty((count, probs.shape[1]), np.float32), np.empty(count, np.float32),
+                np.empty((count, 3), np.float32))
     for start in range(0, count, 100_000):
         ids = np.arange(start, min(count, start + 100_000))
         base = rng.integers(0, len(rows), len(ids))
         flat["semantic"].add(ids, jitter(semantic[base], rng))
         flat["emotion"].add(ids, jitter(mu[base], rng))
         feelings[0][ids], feelings[1][ids], feelings[2][ids] = kappa[base], probs[base], strength[base]
+        feelings[3][ids] = affect[base]
     graph = {}
     started = time.perf_counter()
     for name, index in flat.items():

@@ -36,7 +36,7 @@ DENIED_FUNCTIONS = ("current_", "duckdb_", "pragma_", "pg_", "has_", "getenv", "
                     "json_execute", "nextval", "currval", "setseed", "txid_", "in_search_path", "col_description",
                     "obj_description", "shobj_description", "format_pg_type", "format_type", "checkpoint",
                     "enable_", "disable_", "set_", "load", "install", "import", "export", "attach", "detach",
-                    "getvariable", "parse_path", "make_timestamp_ns")
+                    "getvariable")
 
 EMPTY = ("SELECT NULL::BIGINT AS row, NULL::VARCHAR AS id, NULL::VARCHAR AS text, NULL::VARCHAR AS hash, "
          "NULL::FLOAT AS kappa, NULL::VARCHAR AS emotion, NULL::VARCHAR[] AS emotions WHERE false")

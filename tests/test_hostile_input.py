@@ -80,6 +80,10 @@ def test_2_a_filter_cannot_read_settings_or_the_environment(index, where, name):
         index.search("harbour", where=where)
 
 
+def test_2_pure_functions_that_read_nothing_stay_allowed(index):
+    assert index.count("year(make_timestamp_ns(0)) = 1970 AND parse_path('a/b')[1] = 'a'") == 3
+
+
 def test_2_deleted_documents_are_not_in_the_filtered_view(index):
     assert index.count("text LIKE '%hunter2%'") == 1
     index.delete(["secret"])

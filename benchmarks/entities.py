@@ -97,14 +97,14 @@ def span_emotion(encoder, holdout: float = 0.2) -> dict:
 
     from hyperamy.emotions import LABELS
     from hyperamy.encoder.data import read_entities
-    from hyperamy.encoder.evaluate import _span_fits, evaluate_entities
+    from hyperamy.encoder.evaluate import span_fits, evaluate_entities
     from hyperamy.encoder.metrics import top1_macro_f1
 
     figures = evaluate_entities(encoder, DATA, holdout)
     neutral, path = LABELS.index("neutral"), DATA / "entity_granularity" / "entity_granularity_v2.jsonl"
 
     def read(part):
-        samples = [x for x in read_entities(path, holdout, part) if _span_fits(encoder, x)]
+        samples = [x for x in read_entities(path, holdout, part) if span_fits(encoder, x)]
         probs = encoder.encode([x.text for x in samples], spans=[x.span for x in samples]).probs
         return probs, np.asarray([int(np.argmax(x.target)) for x in samples])
 

@@ -24,22 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from hyperamy.emotions import LABELS, NEUTRAL  # noqa: E402
-from hyperamy.encoder.data import default_data_dir  # noqa: E402
-from hyperamy.encoder.feeling_words import answer_target  # noqa: E402
+from hyperamy.encoder.data import default_data_dir, feeling_questions  # noqa: E402
 from hyperamy.encoder.passages import COMBINATIONS, combine, sentence_spans  # noqa: E402
 
 
 def sections_with_feelings(data: Path, split: str = "val") -> tuple[list[str], list[set[str]]]:
     folder = data / "fairytaleqa" / split
-    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in (folder / "sections.jsonl").open()}
-    gold: dict[str, set[str]] = {}
-    for line in (folder / "questions.jsonl").open():
-        question = json.loads(line)
-        target = answer_target(question["answers"]) if "feeling" in question["attributes"] else None
-        if target is None:
-            continue
-        for section in question["gold_ids"]:
+    texts, gold = {}, {}
+    for _, target, sections in feeling_questions(folder):
+        for section in sections:
             gold.setdefault(section, set()).update(LABELS[i] for i in np.flatnonzero(target))
+    for line in (folder / "sections.jsonl").open():
+        record = json.loads(line)
+        texts[record["id"]] = record["text"]
     ids = sorted(gold)
     return [texts[i] for i in ids], [gold[i] for i in ids]
 

@@ -6,6 +6,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from hyperamy.emotions import AFFECT
 from hyperamy.errors import InputError
 from hyperamy.segments import INTENSITY_COLUMNS
 
@@ -56,7 +57,7 @@ def documents(view, rows: np.ndarray) -> Iterator[dict]:
             document["strength"] = fields.pop("strength", None)
             felt = {name.removeprefix("intensity_"): fields.pop(name, None) for name in INTENSITY_COLUMNS}
             document["intensity"] = None if document["strength"] is None else felt
-            for name in ("valence", "arousal", "dominance"):  # None: built without that head
+            for name in AFFECT:  # None: built without that head
                 document[name] = fields.pop(name, None)
             document["metadata"] = fields
             yield document

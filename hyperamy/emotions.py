@@ -11,6 +11,16 @@ LABELS: tuple[str, ...] = (
 )
 NEUTRAL = LABELS.index("neutral")
 NUM_LABELS = len(LABELS)
+# the dimensions of feeling EmoBank rates, each 1..5 (3 neutral): how pleasant, how excited, how in control
+AFFECT: tuple[str, ...] = ("valence", "arousal", "dominance")
+
+
+def affect_fields(values) -> dict[str, float | None]:
+    """{"valence", "arousal", "dominance"} of one text, rounded to 3 places; None each where there
+    are none (weights without the head, or NaN as an index stores that)."""
+    if values is None or any(v != v for v in values):
+        return dict.fromkeys(AFFECT)
+    return {name: round(float(v), 3) for name, v in zip(AFFECT, values)}
 
 # Order of the 28 soft-label positions in the entity-level file (see its NOTICE).
 ENTITY_LABEL_ORDER: tuple[str, ...] = (

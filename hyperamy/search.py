@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hyperamy.emotions import LABELS, label_index
+from hyperamy.emotions import LABELS, affect_fields, label_index
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy import lexical
@@ -180,7 +180,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if felt_labels is None else round(row_strength, 4),
-                        intensity=felt_labels, **_affect(ranked.affect[i]),
+                        intensity=felt_labels, **affect_fields(ranked.affect[i]),
                         text=fields["text"], snippet=snippet(fields["text"], query), metadata=fields["metadata"],
                         mention=entity.describe(int(ranked.mentions[i])) if entity is not None else None,
                         recency=None if fade is None else float(ranked.decay[i]),
@@ -279,12 +279,6 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
                   kappa[order], probs[order], felt[order], weight, {name: part[order] for name, part in parts.items()},
                   share, None if chosen is None else chosen[order], None if decay is None else decay[order],
                   None if age is None else age[order], affect[order])
-
-
-def _affect(values: np.ndarray) -> dict:
-    """valence, arousal, dominance of one row, rounded; None each where the index stores none."""
-    known = not np.isnan(values).any()
-    return {name: round(float(v), 3) if known else None for name, v in zip(("valence", "arousal", "dominance"), values)}
 
 
 UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}

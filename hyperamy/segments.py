@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hyperamy.emotions import LABELS
+from hyperamy.emotions import AFFECT, LABELS
 from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import DataFormatError, IndexStateError
 from hyperamy.lexical import TermCounts
@@ -33,8 +33,7 @@ HITS_FILE, OFFSETS_FILE = "hits.jsonl", "hits_offsets.npy"  # [id, text, metadat
 COMPLETE = "complete"  # written last: a folder without it was never finished
 # Columns of docs.parquet that metadata may not take; such fields are stored with a meta_ prefix.
 RESERVED = {"_row", "row", "id", "text", "hash", "kappa", "emotion", "emotions", "probs", "strength",
-            "valence", "arousal", "dominance",
-            *(f"intensity_{name}" for name in LABELS)}
+            *AFFECT, *(f"intensity_{name}" for name in LABELS)}
 ROW_GROUP = 2048  # small row groups let a search fetch its hits without reading whole columns
 
 
@@ -112,7 +111,6 @@ class Mentions:
 
 FEELING_COLUMNS = 33  # kappa, 28 label probabilities, strength, valence, arousal, dominance
 STRENGTH_AT, AFFECT_AT = 29, slice(30, 33)
-AFFECT_NAMES = ("valence", "arousal", "dominance")
 
 
 def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None,
@@ -138,7 +136,7 @@ def affect_columns(affect: np.ndarray) -> dict:
     """Arrow arrays of valence, arousal and dominance (docs and mentions tables), for --where."""
     import pyarrow as pa
 
-    return {name: pa.array(np.asarray(affect[:, i], np.float32)) for i, name in enumerate(AFFECT_NAMES)}
+    return {name: pa.array(np.asarray(affect[:, i], np.float32)) for i, name in enumerate(AFFECT)}
 
 
 def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, config, fields: dict[str, str]) -> dict:
@@ -222,7 +220,7 @@ def write_arrays(folder: Path, rows: np.ndarray, semantic: np.ndarray, mu: np.nd
 
 INTENSITY_COLUMNS = tuple(f"intensity_{name}" for name in LABELS if name != "neutral")
 FIXED_COLUMNS = ("row", "id", "text", "hash", "kappa", "emotion", "emotions", "strength", *INTENSITY_COLUMNS,
-                 "valence", "arousal", "dominance")
+                 *AFFECT)
 
 
 def write_hits(folder: Path, documents) -> None:

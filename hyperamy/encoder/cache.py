@@ -27,15 +27,8 @@ class CachedSet:
     targets: torch.Tensor  # (n, 28)
     is_span: torch.Tensor  # (n,) bool
     samples: list[Sample]
-    affect: torch.Tensor | None = None  # (n, 3) valence, arousal, dominance; NaN where not rated
-    labelled: torch.Tensor | None = None  # (n,) bool: has a label target
-
-    def __post_init__(self) -> None:
-        if self.affect is None:
-            self.affect = torch.tensor([s.affect if s.affect is not None else (float("nan"),) * 3
-                                        for s in self.samples], dtype=torch.float32).reshape(-1, 3)
-        if self.labelled is None:
-            self.labelled = torch.tensor([s.labelled for s in self.samples], dtype=torch.bool)
+    affect: torch.Tensor  # (n, 3) valence, arousal, dominance; NaN where not rated
+    labelled: torch.Tensor  # (n,) bool: has a label target
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -95,7 +88,10 @@ def build_cache(model, tokenizer, samples: Sequence[Sample], max_length: int, ba
     text_of = np.asarray(text_of)
     return CachedSet(hidden=hidden, text_of=text_of, token_masks=masks,
                      targets=torch.tensor(np.stack([s.target for s in samples])),
-                     is_span=torch.tensor([s.span is not None for s in samples]), samples=list(samples))
+                     is_span=torch.tensor([s.span is not None for s in samples]), samples=list(samples),
+                     affect=torch.tensor([s.affect if s.affect is not None else (float("nan"),) * 3 for s in samples],
+                                         dtype=torch.float32).reshape(-1, 3),
+                     labelled=torch.tensor([s.labelled for s in samples], dtype=torch.bool))
 
 
 def collate(cache: CachedSet, rows: Sequence[int]) -> dict:

@@ -6,10 +6,11 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from hyperamy.emotions import ENTITY_TO_GOEMOTIONS, NUM_LABELS
+from hyperamy.emotions import AFFECT, ENTITY_TO_GOEMOTIONS, NUM_LABELS
 from hyperamy.errors import DataFormatError
 
 
@@ -109,18 +110,19 @@ def read_emobank(path: str | Path, holdout: float = 0.0, part: str = "all") -> l
 
     With holdout > 0, sentences are split by a hash of their text: `part` "train" or "test".
     """
-    samples = []
+    return [sample for sample, _ in emobank_rows(path)
+            if not (holdout and part != "all" and (_passage_bucket(sample.text) < holdout) != (part == "test"))]
+
+
+def emobank_rows(path: str | Path) -> Iterator[tuple[Sample, str | None]]:
+    """(sample, genre) of each EmoBank record with a text, in file order."""
     for number, record in _json_lines(path):
         try:
-            text, affect = record["text"], tuple(float(record[k]) for k in ("valence", "arousal", "dominance"))
+            text, affect = record["text"], tuple(float(record[k]) for k in AFFECT)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(f"not an EmoBank record: {exc}", str(path), number) from None
-        if not text.strip():
-            continue
-        if holdout and part != "all" and (_passage_bucket(text) < holdout) != (part == "test"):
-            continue
-        samples.append(Sample(text=text, target=np.zeros(NUM_LABELS, dtype=np.float32), affect=affect))
-    return samples
+        if text.strip():
+            yield Sample(text=text, target=np.zeros(NUM_LABELS, dtype=np.float32), affect=affect), record.get("genre")
 
 
 _FEEL_QUESTION = re.compile(r"^\s*how (?:did|does|do|will|would|might|could|may|was|were|is|are|should|must) "
@@ -164,27 +166,33 @@ def read_fairytale_feelings(folder: str | Path, limit_per_question: int = 4) -> 
     The target is the answers' words mapped to labels (feeling_words.py). Questions whose
     character cannot be found in a gold section, or whose answers name no listed feeling, are skipped.
     """
+    return [sample for _, _, sections in feeling_questions(folder, limit_per_question)
+            for found in sections.values() for sample in found]
+
+
+def feeling_questions(folder: str | Path, limit: int = 4) -> Iterator[tuple[dict, np.ndarray, dict[str, list[Sample]]]]:
+    """(question, target, {gold section id: span samples}) of each FairytaleQA feeling question
+    whose answers name a listed feeling (feeling_words.py): in each gold section, up to `limit`
+    mentions of the character asked about (none where it is not found)."""
     from hyperamy.encoder.feeling_words import answer_target
 
     folder = Path(folder)
-    sections = {record["id"]: record["text"] for _, record in _json_lines(folder / "sections.jsonl")}
-    samples = []
+    texts = {record["id"]: record["text"] for _, record in _json_lines(folder / "sections.jsonl")}
     for _, question in _json_lines(folder / "questions.jsonl"):
         if "feeling" not in question.get("attributes", []):
             continue
         target = answer_target(question.get("answers", []))
         if target is None:
             continue
+        sections = {}
         for section_id in question.get("gold_ids", []):
-            text = sections.get(section_id)
+            text = texts.get(section_id)
             if text is None:
                 continue
-            spans = []
-            for name in question_character(question["question"]):
-                spans += find_character(text, name, limit_per_question)
-            for span in spans[:limit_per_question]:
-                samples.append(Sample(text=text, target=target, span=span))
-    return samples
+            spans = [span for name in question_character(question["question"])
+                     for span in find_character(text, name, limit)]
+            sections[section_id] = [Sample(text=text, target=target, span=span) for span in spans[:limit]]
+        yield question, target, sections
 
 
 def _json_lines(path: str | Path):

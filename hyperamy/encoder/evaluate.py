@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from hyperamy.emotions import (
-    EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABEL_TO_SIX, LABELS, NEUTRAL, group_matrix, label_set,
+    AFFECT, EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABEL_TO_SIX, LABELS, NEUTRAL, group_matrix, label_set,
 )
 from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
 from hyperamy.encoder.intensity_training import ladder_report
@@ -104,7 +104,7 @@ def probe_report(encoder, data_dir: Path) -> dict:
 def evaluate_entities(encoder, data_dir: Path, holdout: float, batch_size: int = 64) -> dict:
     """Top-1 accuracy and non-neutral macro-F1 on the held-out entity targets, beside the majority rate."""
     path = data_dir / "entity_granularity" / "entity_granularity_v2.jsonl"
-    samples = [s for s in read_entities(path, holdout, "test") if _span_fits(encoder, s)]
+    samples = [s for s in read_entities(path, holdout, "test") if span_fits(encoder, s)]
     batch = encoder.encode([s.text for s in samples], spans=[s.span for s in samples], batch_size=batch_size)
     gold_top = np.asarray([int(np.argmax(s.target)) for s in samples])
     pred_top = batch.probs.argmax(1)
@@ -119,8 +119,8 @@ def evaluate_entities(encoder, data_dir: Path, holdout: float, batch_size: int =
     }
 
 
-def _span_fits(encoder, sample) -> bool:
-    """Entity targets whose span lies inside the encoder's token window (a few lie past it)."""
+def span_fits(encoder, sample) -> bool:
+    """Whether a span sample starts inside the encoder's token window (a few entity targets lie past it)."""
     encoded = encoder.tokenizer(sample.text, truncation=True, max_length=encoder.config.max_length,
                                 return_offsets_mapping=True)
     last = max(end for _, end in encoded["offset_mapping"])
@@ -174,7 +174,7 @@ def _feeling_lines(r: dict) -> list[str]:
         lines += [f"EmoBank dev (n={r['emobank_n']}), Pearson r (frozen MiniLM + ridge baseline, PEERS.md):",
                   *(f"  {name:<9} {r[f'emobank_{name}_r']:.3f} ({r[f'emobank_{name}_baseline_r']:.3f})   "
                     f"fiction only (n={r['emobank_fiction_n']}) {r[f'emobank_fiction_{name}_r']:.3f}"
-                    for name in ("valence", "arousal", "dominance"))]
+                    for name in AFFECT)]
     elif "emobank_note" in r:
         lines.append(f"EmoBank dev: {r['emobank_note']}")
     if "characters_n" in r:

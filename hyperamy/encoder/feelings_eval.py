@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hyperamy.emotions import LABELS, NEUTRAL
-from hyperamy.encoder.data import find_character, question_character, read_emobank
+from hyperamy.emotions import AFFECT, LABELS, NEUTRAL
+from hyperamy.encoder.data import Sample, emobank_rows, feeling_questions
 
-AFFECT_NAMES = ("valence", "arousal", "dominance")
 # frozen MiniLM sentence embeddings + ridge fitted on EmoBank train (../shared/PEERS.md, 2026-12-04)
 EMOBANK_RIDGE_BASELINE = {"valence": 0.637, "arousal": 0.484, "dominance": 0.300}
 
@@ -24,69 +23,49 @@ def emobank_report(encoder, data_dir: Path, batch_size: int = 64) -> dict:
     path = data_dir / "emobank" / "dev.jsonl"
     if not path.is_file():
         return {}
-    samples = read_emobank(path)
-    genres = [json.loads(line).get("genre") for line in path.open(encoding="utf-8") if line.strip()]
+    samples, genres = zip(*emobank_rows(path))
     batch = encoder.encode([s.text for s in samples], batch_size=batch_size)
     if batch.affect is None:
         return {"emobank_n": len(samples), "emobank_note": "these weights have no valence/arousal/dominance head"}
     rated = np.asarray([s.affect for s in samples])
-    fiction = np.asarray([g == "fiction" for g in genres[:len(samples)]])
+    fiction = np.asarray([g == "fiction" for g in genres])
     result = {"emobank_n": len(samples), "emobank_fiction_n": int(fiction.sum())}
-    for i, name in enumerate(AFFECT_NAMES):
+    for i, name in enumerate(AFFECT):
         result[f"emobank_{name}_r"] = _pearson(batch.affect[:, i], rated[:, i])
         result[f"emobank_fiction_{name}_r"] = _pearson(batch.affect[fiction, i], rated[fiction, i])
         result[f"emobank_{name}_baseline_r"] = EMOBANK_RIDGE_BASELINE[name]
     return result
 
 
-def character_questions(data_dir: Path, split: str = "val") -> list[dict]:
+def character_questions(data_dir: Path, split: str = "val") -> list[Sample]:
     """FairytaleQA feeling questions whose character is found in a gold section and whose answers
-    name a listed feeling (feeling_words.py): one item per (question, gold section, first mention)."""
-    from hyperamy.encoder.feeling_words import answer_target
-
+    name a listed feeling (feeling_words.py): one span sample per question, the character's first
+    mention in the first gold section that has one."""
     folder = data_dir / "fairytaleqa" / split
     if not (folder / "questions.jsonl").is_file():
         return []
-    sections = {}
-    for line in (folder / "sections.jsonl").open(encoding="utf-8"):
-        record = json.loads(line)
-        sections[record["id"]] = record["text"]
-    items = []
-    for line in (folder / "questions.jsonl").open(encoding="utf-8"):
-        question = json.loads(line)
-        if "feeling" not in question["attributes"]:
-            continue
-        target = answer_target(question["answers"])
-        if target is None:
-            continue
-        for section_id in question["gold_ids"]:
-            text = sections.get(section_id)
-            spans = [span for name in question_character(question["question"])
-                     for span in find_character(text or "", name, 1)]
-            if text and spans:
-                items.append({"question": question["id"], "text": text, "span": spans[0],
-                              "gold": {LABELS[i] for i in np.flatnonzero(target)}})
-                break
-    return items
+    return [next(found[0] for found in sections.values() if found)
+            for _, _, sections in feeling_questions(folder) if any(sections.values())]
 
 
 def character_report(encoder, data_dir: Path, batch_size: int = 32) -> dict:
     """FairytaleQA-val: is the character's feeling (its first mention in the gold section, pooled
     over its clause) one of the answers' labels? Top-1 and top-3, beside always-neutral (0: no
     answer maps to neutral) and the whole section's reading."""
-    items = [item for item in character_questions(data_dir) if _span_fits(encoder, item)]
+    from hyperamy.encoder.evaluate import span_fits
+
+    items = [item for item in character_questions(data_dir) if span_fits(encoder, item)]
     if not items:
         return {}
-    texts = [item["text"] for item in items]
-    spans = [item["span"] for item in items]
-    read = encoder.encode(texts, spans=spans, batch_size=batch_size).probs
+    texts = [item.text for item in items]
+    gold = [{LABELS[i] for i in np.flatnonzero(item.target)} for item in items]
+    read = encoder.encode(texts, spans=[item.span for item in items], batch_size=batch_size).probs
     whole = encoder.encode(texts, batch_size=batch_size).probs
     result = {"characters_n": len(items)}
     for name, probs in (("characters", read), ("characters_whole_passage", whole)):
         ranked = np.argsort(-probs, axis=1)
-        result[f"{name}_top1"] = float(np.mean([LABELS[r[0]] in item["gold"] for r, item in zip(ranked, items)]))
-        result[f"{name}_top3"] = float(np.mean([bool({LABELS[j] for j in r[:3]} & item["gold"])
-                                                for r, item in zip(ranked, items)]))
+        result[f"{name}_top1"] = float(np.mean([LABELS[r[0]] in g for r, g in zip(ranked, gold)]))
+        result[f"{name}_top3"] = float(np.mean([bool({LABELS[j] for j in r[:3]} & g) for r, g in zip(ranked, gold)]))
         result[f"{name}_neutral_share"] = float(np.mean(probs.argmax(1) == NEUTRAL))
     result["characters_always_neutral_top1"] = 0.0
     return result
@@ -107,10 +86,3 @@ def neutral_share_report(encoder, data_dir: Path, every: int = 1, batch_size: in
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if len(a) > 2 else float("nan")
-
-
-def _span_fits(encoder, item) -> bool:
-    encoded = encoder.tokenizer(item["text"], truncation=True, max_length=encoder.config.max_length,
-                                return_offsets_mapping=True)
-    last = max(end for _, end in encoded["offset_mapping"])
-    return item["span"][1] <= last

@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from hyperamy.emotions import LABELS
+from hyperamy.emotions import LABELS, affect_fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,10 +32,7 @@ class EmotionBatch:
 
     def affect_of(self, row: int) -> dict[str, float | None]:
         """{"valence", "arousal", "dominance"} of one row, 1..5 rounded to 3 places (None each without the head)."""
-        names = ("valence", "arousal", "dominance")
-        if self.affect is None:
-            return dict.fromkeys(names)
-        return {name: round(float(v), 3) for name, v in zip(names, self.affect[row])}
+        return affect_fields(None if self.affect is None else self.affect[row])
 
     def top(self, row: int, n: int = 3) -> list[tuple[str, float]]:
         """The n most probable labels of one row, with their probabilities."""

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from hyperamy.config import EncoderConfig, TrainConfig
+from hyperamy.emotions import AFFECT
 from hyperamy.encoder.cache import CachedSet, build_cache, collate, length_batches
 from hyperamy.encoder.data import read_emobank, read_entities, read_fairytale_feelings, read_goemotions
 from hyperamy.encoder.losses import affect_error, encoder_losses, target_intensity
@@ -191,7 +192,7 @@ def evaluate_cached(model, cache: CachedSet, config: TrainConfig, weights: torch
               "thresholds": thresholds}
     rated = torch.isfinite(cache.affect).all(-1).numpy()
     if rated.sum() > 2:
-        for i, name in enumerate(("valence", "arousal", "dominance")):
+        for i, name in enumerate(AFFECT):
             result[f"{name}_r"] = float(np.corrcoef(affect.numpy()[rated, i], cache.affect.numpy()[rated, i])[0, 1])
     return result
 

@@ -71,6 +71,11 @@ class TrainConfig:
             raise InputError("epochs, batch_size and grad_accum must be >= 1")
         if not 0.0 < self.entity_holdout < 1.0:
             raise InputError("entity_holdout must be between 0 and 1")
+        if not self.affect_weight >= 0.0:  # also refuses NaN
+            raise InputError(f"affect_weight must be 0 or more (0: no valence/arousal/dominance head), "
+                             f"not {self.affect_weight}")
+        if not 0.0 < self.affect_holdout < 1.0:
+            raise InputError("affect_holdout must be between 0 and 1")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -64,3 +64,14 @@ def test_feelings_tables_of_every_width_read_as_33_columns():
         assert np.isnan(table[:, width:]).all() and (table[:, :width] == 1).all()
     with pytest.raises(ValueError, match="expected"):
         widen_feelings(np.ones((2, 31), np.float32))
+
+
+@pytest.mark.parametrize("field, value, message", [("affect_weight", -1.0, "affect_weight must be 0 or more"),
+                                                   ("affect_weight", float("nan"), "affect_weight must be 0 or more"),
+                                                   ("affect_holdout", 1.0, "affect_holdout must be between 0 and 1")])
+def test_training_settings_for_the_affect_head_are_checked(field, value, message):
+    from hyperamy.config import TrainConfig
+    from hyperamy.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        TrainConfig(**{field: value})

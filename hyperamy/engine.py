@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -74,6 +74,7 @@ class AddReport:
     unchanged: int = 0
     duplicates: int = 0  # ids seen more than once in this input (the last one won)
     truncated: int = 0  # texts longer than the encoder window (stored whole, encoded cut)
+    reused: int = 0  # updated documents whose text was unchanged: their stored encoding was kept
 
 
 class HyperAmy:
@@ -416,6 +417,32 @@ class HyperAmy:
             emotion = [emotion]
         return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, settings=chosen,
                       about=about, recency=recency)
+
+    def remove_others(self, field: str, kept: dict[str, Collection[str]]) -> list[str]:
+        """Remove the documents whose metadata `field` holds one of kept's keys but whose id is not
+        among that key's ids: the passages a re-indexed book (`source`) or re-cut record (`parent`)
+        no longer has. Returns the ids removed."""
+        from hyperamy.segments import metadata_column
+        from hyperamy.store import identifier
+
+        if not kept:
+            return []
+        with self._writing() as transaction:
+            view = transaction.base
+            column = metadata_column(field)
+            _, fields = view.store.query("SELECT * FROM documents LIMIT 0") if view.segments else ([], [])
+            if column not in fields:
+                return []
+            found, _ = view.store.query(
+                f"SELECT id, _row, CAST({identifier(column)} AS VARCHAR) FROM documents "
+                f"WHERE CAST({identifier(column)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))", [list(kept)])
+            alive = set(view.alive(np.asarray([row for _, row, _ in found], np.int64)).tolist())
+            stale = [(i, row) for i, row, value in found if row in alive and i not in kept[value]]
+            if stale:
+                transaction.commit(view.manifest["segments"],
+                                   np.concatenate([view.tombstones, np.asarray([r for _, r in stale], np.int64)]),
+                                   view.manifest["next_row"], view.manifest.get("fields", {}))
+        return [i for i, _ in stale]
 
     def get(self, id: str) -> dict | None:
         """One document (id, text, kappa, emotion, emotions, strength, intensity, metadata, row), or None."""

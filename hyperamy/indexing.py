@@ -13,6 +13,9 @@ from hyperamy.errors import InputError
 
 log = logging.getLogger(__name__)
 COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
+# Records grouped by these fields (a book's passages, a cut record's) take the stored encoding of
+# the same text in their group instead of being encoded again (books/records.py sets them).
+LENDING_FIELDS = ("source", "parent")
 
 
 def add_records(transaction, records: Iterable[Record], commit_every: int, report,
@@ -28,7 +31,7 @@ def add_records(transaction, records: Iterable[Record], commit_every: int, repor
     # large chunks let the encoder sort many texts by length, so its batches carry little padding
     for chunk, todo, replaced in planned(transaction, records, commit_every, seen, report):
         if todo:
-            _write(transaction, todo, list(replaced.values()), report, progress)
+            _write(transaction, todo, replaced, report, progress)
             transaction.compact_automatically()
         if progress is not None:
             progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
@@ -119,23 +122,93 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
     return documents, encoded
 
 
-def _write(transaction, todo: list[Record], replaced: list[int], report,
+def _write(transaction, todo: list[Record], replaced: dict[str, int], report,
            progress: Callable[[int], None] | None) -> None:
+    """Encode and commit one chunk's records as a segment. A book passage (or cut record) whose
+    text the index already holds for that book (it only moved: an earlier chapter was edited)
+    keeps the stored vectors, feelings and mentions instead of being encoded again."""
     from hyperamy import persist
-    from hyperamy.segments import write_segment
+    from hyperamy.segments import Documents, write_segment
 
     encoder = transaction.encoder
     view = transaction.base
     first = view.manifest["next_row"]
+    kept = _same_text(view, todo, transaction.mentions)
+    fresh = [r for r in todo if r.id not in kept]
+    moved = [r for r in todo if r.id in kept]
     rows = np.arange(first, first + len(todo), dtype=np.int64)
-    documents, encoded = encode_documents(encoder, transaction.mentions, rows, [r.id for r in todo],
-                                          [r.text for r in todo], [r.content_hash for r in todo],
-                                          [r.metadata for r in todo], transaction.batch_size, progress)
+    parts = []
+    if fresh:
+        documents, encoded = encode_documents(encoder, transaction.mentions, rows[:len(fresh)], [r.id for r in fresh],
+                                              [r.text for r in fresh], [r.content_hash for r in fresh],
+                                              [r.metadata for r in fresh], transaction.batch_size, progress)
+        parts.append(documents)
+        report.truncated += encoded.truncated
+    if moved:
+        parts.append(_stored_documents(view, moved, [kept[r.id] for r in moved], rows[len(fresh):],
+                                       transaction.mentions.enabled))
+        if progress is not None:
+            progress(len(moved))
+    documents = parts[0] if len(parts) == 1 else Documents.join(parts)
     fields = dict(view.manifest.get("fields", {}))
     entry = write_segment(persist.new_segment_folder(transaction.folder), documents, encoder.emotion.thresholds,
                           transaction.config, fields)
-    transaction.commit([*view.manifest["segments"], entry], np.concatenate([view.tombstones, replaced]),
+    transaction.commit([*view.manifest["segments"], entry], np.concatenate([view.tombstones, list(replaced.values())]),
                        first + len(todo), fields)
-    report.truncated += encoded.truncated
     report.updated += len(replaced)
     report.added += len(todo) - len(replaced)
+    report.reused += len(moved)
+
+
+def _same_text(view, todo: list[Record], mentions) -> dict[str, int]:
+    """{id: stored row} of the records whose text the index already holds under the same book
+    (`source`) or cut record (`parent`), and, when mentions are read from a metadata field, with
+    the same value there: their stored encoding can be kept. Looked up only within those groups,
+    so the scan stays small on a large index."""
+    from hyperamy.segments import metadata_column
+    from hyperamy.store import identifier
+
+    if not view.segments:
+        return {}
+    _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
+    by_text: dict[str, int] = {}
+    for field in LENDING_FIELDS:
+        column = metadata_column(field)
+        groups = sorted({str(r.metadata[field]) for r in todo if r.metadata.get(field) is not None})
+        if not groups or column not in fields:
+            continue
+        found, _ = view.store.query(
+            f"SELECT text, _row FROM documents WHERE CAST({identifier(column)} AS VARCHAR) IN "
+            "(SELECT unnest(?::VARCHAR[])) AND text IN (SELECT unnest(?::VARCHAR[]))",
+            [groups, sorted({r.text for r in todo})])
+        alive = set(view.alive(np.asarray([row for _, row in found], np.int64)).tolist())
+        by_text.update((text, row) for text, row in found if row in alive)
+    if not by_text:
+        return {}
+    candidates = {r.id: by_text[r.text] for r in todo if r.text in by_text}
+    if mentions.enabled and mentions.field:
+        stored = view.fetch(list(candidates.values()))
+        records = {r.id: r for r in todo}
+        candidates = {i: row for i, row in candidates.items()
+                      if stored[row]["metadata"].get(mentions.field) == records[i].metadata.get(mentions.field)}
+    return candidates
+
+
+def _stored_documents(view, records: list[Record], old_rows: list[int], rows: np.ndarray, with_mentions: bool):
+    """Documents for `records` at new `rows`, carrying what the index stores for `old_rows`."""
+    from hyperamy.segments import Documents, Mentions
+
+    old = np.asarray(old_rows, np.int64)
+    kappa, probs, strength, affect = view.feelings(old)
+    mentions = None
+    if with_mentions:
+        new_row = dict(zip(old.tolist(), rows.tolist()))
+        parts = view.mentions_of(old)
+        for part in parts:
+            part.rows = np.asarray([new_row[int(r)] for r in part.rows], np.int64)
+        mentions = Mentions.join(parts, view.vectors("emotion", old[:1]).shape[1])
+    return Documents(rows=rows, ids=[r.id for r in records], texts=[r.text for r in records],
+                     hashes=[r.content_hash for r in records], metadata=[r.metadata for r in records],
+                     semantic=view.vectors("semantic", old), mu=view.vectors("emotion", old), kappa=kappa, probs=probs,
+                     strength=None if np.isnan(strength).all() else strength,
+                     affect=None if np.isnan(affect).all() else affect, mentions=mentions)

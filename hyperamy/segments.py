@@ -69,6 +69,26 @@ class Documents:
     def feelings(self) -> np.ndarray:
         return feelings_table(self.kappa, self.probs, self.strength, self.affect)
 
+    @classmethod
+    def join(cls, parts: Sequence["Documents"]) -> "Documents":
+        """One batch of several whose rows follow one another in ascending order."""
+        def stacked(name):
+            values = [getattr(p, name) for p in parts]
+            if any(v is None for v in values):  # a part without a head: NaN there, as feelings_table stores it
+                if all(v is None for v in values):
+                    return None
+                values = [np.full((len(p.rows), 3) if name == "affect" else len(p.rows), np.nan, np.float32)
+                          if v is None else v for p, v in zip(parts, values)]
+            return np.concatenate(values)
+
+        found = [p.mentions for p in parts if p.mentions is not None]
+        return cls(rows=np.concatenate([p.rows for p in parts]), ids=sum((p.ids for p in parts), []),
+                   texts=sum((p.texts for p in parts), []), hashes=sum((p.hashes for p in parts), []),
+                   metadata=sum((p.metadata for p in parts), []), semantic=np.concatenate([p.semantic for p in parts]),
+                   mu=np.concatenate([p.mu for p in parts]), kappa=np.concatenate([p.kappa for p in parts]),
+                   probs=np.concatenate([p.probs for p in parts]), strength=stacked("strength"),
+                   mentions=Mentions.join(found, parts[0].mu.shape[1]) if found else None, affect=stacked("affect"))
+
 
 @dataclasses.dataclass
 class Mentions:

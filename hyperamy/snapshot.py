@@ -79,6 +79,16 @@ class Snapshot:
             table[here] = segment.feelings[positions]
         return table[:, 0], table[:, 1:29], table[:, STRENGTH_AT], table[:, AFFECT_AT]
 
+    def mentions_of(self, rows: np.ndarray) -> list:
+        """The stored entity mentions (segments.Mentions) of some rows, one table per segment holding any."""
+        rows = np.asarray(rows, np.int64)
+        found = []
+        for segment, _, here in self._locate(rows):
+            mentions = segment.mentions()
+            if mentions is not None and len(mentions):
+                found.append(mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[here]))))
+        return found
+
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         """Stored semantic or emotion vectors of some rows, in that order."""
         out = None

@@ -18,8 +18,15 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 
 
 @main.command(name="index")
-@click.argument("corpus", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("corpus", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @index_option
+@click.option("--chunk", metavar="TOKENS[:OVERLAP]",
+              help="Cut texts into passages of at most TOKENS word pieces, each starting with up to OVERLAP "
+                   "tokens of whole sentences from the one before; paragraphs are kept whole where they fit. "
+                   "Books always are [default for books: 128]; records of other files only when this is given.")
+@click.option("--format", "stdin_format", default="jsonl", show_default=True,
+              type=click.Choice(["jsonl", "txt", "md", "html", "epub"]),
+              help="What `-` (standard input) holds.")
 @click.option("--id-field", help="Field holding document ids; it must be in the first record "
                                  "[default: id where present, else a hash of the text].")
 @click.option("--text-field", default="text", show_default=True, help="Field holding the text.")
@@ -42,32 +49,43 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
               help="Also find capitalised names (people, places) automatically.")
 @weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def index_command(corpus, index, id_field, text_field, skip_invalid, vector_index, commit_every, wait, ray_address,
+def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip_invalid, vector_index, commit_every, wait, ray_address,
                   ray_actors, ray_gpus_per_actor, entity_file, entity_field, detect_entities, weights,
                   as_json) -> None:
-    """Add JSONL, JSON, CSV or Parquet files to an index (created if missing); re-adding updates by id.
+    """Add books, or JSONL, JSON, CSV or Parquet files, to an index (created if missing).
 
-    Text files may be compressed (.gz, .zst); `-` reads JSON Lines from standard input.
+    Books (.txt, .md, .html, .epub, or folders of them) are cut into passages with ids FILE#N,
+    each with its source, chapter (found from headings: "CHAPTER XII", "Chapter 3. Title",
+    Markdown and HTML headings, an EPUB's contents), chapter_title, position and character
+    offsets start/end. Re-indexing a book re-encodes only passages that changed and drops those
+    it no longer has. Records of other files are added as they are (re-adding updates by id),
+    or cut into passages ID#N with their parent's id with --chunk. Table files may be compressed
+    (.gz, .zst); `-` reads standard input (JSON Lines, or a book with --format).
     Progress is committed every --commit-every documents: an interrupted run keeps what it
     committed, and the same command run again skips it. Entity mentions (names, and how each is
     felt where it stands) are stored with each document: see `hyperamy entities`.
 
     \b
-    Example:
-      hyperamy index ../shared/data/monte_cristo/corpus.jsonl
+    Examples:
+      hyperamy index novel.txt
+      hyperamy index books/ --chunk 200:40
+      hyperamy index data/monte_cristo/corpus.jsonl
+      pdftotext memoir.pdf - | hyperamy index - --format txt
     """
+    from hyperamy.books import Chunking
+    from hyperamy.books.inputs import read_inputs
     from hyperamy.config import IndexConfig
-    from hyperamy.corpus import Skipped, count_records, read_records
+    from hyperamy.corpus import Skipped
     from hyperamy.engine import HyperAmy
 
+    chunking = Chunking.parse(chunk) if chunk else None
     config = IndexConfig(vector_index=vector_index) if vector_index else None
     engine = HyperAmy.open(index, create=True, config=config, weights=weights, wait=wait)
     if entity_file or entity_field or not detect_entities:
         engine.find_mentions(entity_file, entity_field, detect_entities)
     skipped = Skipped() if skip_invalid else None
-    records = (r for path in corpus for r in read_records(path, id_field, text_field, skipped))
-    counts = [count_records(path) for path in corpus]
-    total = None if None in counts else sum(counts)
+    inputs = read_inputs(corpus, chunking, id_field, text_field, skipped, stdin_format)
+    records, total = inputs.records, inputs.total
     started = time.time()
     if ray_address:
         from hyperamy import shards
@@ -78,14 +96,17 @@ def index_command(corpus, index, id_field, text_field, skip_invalid, vector_inde
     else:
         with progress("indexing", total) as update:
             report = engine.add(records, progress=update, commit_every=commit_every)
+    removed = [i for field, kept in inputs.kept.items() for i in engine.remove_others(field, kept)]
     seconds = time.time() - started
-    result = {"index": str(engine.folder), **report.__dict__, "skipped": len(skipped.rows) if skipped else 0,
+    result = {"index": str(engine.folder), **report.__dict__, "removed": len(removed), "skipped": len(skipped.rows) if skipped else 0,
               "skipped_rows": skipped.rows if skipped else [], "documents": len(engine),
               "seconds": round(seconds, 2)}
     if as_json:
         emit_json(result)
         return
-    click.echo(f"{engine.folder}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
+    gone = f", {len(removed)} passages no longer there removed" if removed else ""
+    kept = f" ({report.reused} only moved: not re-encoded)" if report.reused else ""
+    click.echo(f"{engine.folder}: {report.added} added, {report.updated} updated{kept}, {report.unchanged} unchanged{gone}; "
                f"{len(engine)} documents ({seconds:.1f}s)")
     if report.duplicates:
         click.echo(f"warning: {report.duplicates} duplicate ids in the input; the last of each won", err=True)

@@ -22,7 +22,8 @@ from hyperamy.errors import DataFormatError
 BOOK_FORMATS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html",
                 ".xhtml": "html", ".epub": "epub"}
 # A chapter heading in plain text: alone on its line after a blank line, "CHAPTER XII",
-# "Chapter 3. Title", "Book One", "PART II: The Return" (at most 100 characters).
+# "Chapter 3. Title", "Book One", "PART II: The Return" (at most 100 characters). A book with
+# "Chapter" headings is cut only at those.
 NUMBER = r"(?:\d+|[IVXLCDM]+|[ivxlcdm]+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[a-z]+teen|" \
          r"twenty|thirty|forty|fifty)"
 TEXT_HEADING = re.compile(rf"(?:(?<=\n\n)|(?<=\A))[ \t]*(?:chapter|book|part|volume)[ \t]+{NUMBER}\b[^\n]{{0,90}}$",
@@ -103,6 +104,9 @@ def _plain(text: str) -> Book:
                                                                                  after.group(1)):
             title, end = f"{title} {after.group(1).strip()}", end + len(after.group(0).rstrip("\n")) + 1
         headings.append((match.start(), end, title))
+    # with chapter headings, "VOLUME ONE" / "PART II" are text inside a chapter, not chapters of their own
+    if any(h[2].lower().startswith("chapter") for h in headings):
+        headings = [h for h in headings if h[2].lower().startswith("chapter")]
     return Book(text, _chapters(text, headings))
 
 

@@ -468,14 +468,16 @@ class HyperAmy:
         return len(browse.matching_rows(view, where)) if where else len(view)
 
     def arc(self, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
-            where: str | None = None, entity: str | None = None):
+            where: str | None = None, entity: str | None = None, bin: str | None = None, smooth: int = 1):
         """How feeling moves through the index (or, with `entity`, how that entity is felt, mention
-        by mention): smoothed per-class intensity in document order (arcs.Arc)."""
+        by mention): per-class intensity in index order, smoothed over `window` documents, or along
+        the field `by`, one point per chapter, date `bin` or value (arcs.Arc)."""
         from hyperamy import arcs, entities
 
         view = self.refresh()
         felt = entities.about(view, entity, self.mention_settings.names) if entity is not None else None
-        return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt)
+        return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt, bin=bin,
+                        smooth=smooth)
 
     def entities(self, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
         """The entities mentioned in the index, most mentioned first, each with its counts and the

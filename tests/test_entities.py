@@ -122,7 +122,9 @@ def test_an_entity_arc_follows_its_mentions(engine):
     fear, joy = arc.labels.index("fear"), arc.labels.index("joy")
     assert arc.values[:, fear].tolist() == pytest.approx([0.81, 0.0, 0.0])
     assert arc.values[:, joy].tolist() == pytest.approx([0.0, 0.45, 0.0])
-    assert engine.arc(entity="Villefort", by="chapter", where="chapter >= 2", window=1).ids == ["b", "c"]
+    along = engine.arc(entity="Villefort", by="chapter", where="chapter >= 2")
+    assert along.x == [2, 3, 4, 5] and along.counts.tolist() == [1, 1, 0, 0]  # not mentioned in 4 and 5: gaps
+    assert along.values[:2, joy].tolist() == pytest.approx([0.45, 0.0]) and np.isnan(along.values[2:]).all()
 
 
 def test_recency_fades_older_documents_and_says_so(engine):

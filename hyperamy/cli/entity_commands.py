@@ -49,9 +49,11 @@ def entities(index, limit, min_mentions, as_json) -> None:
               help="Also draw NAME's arc over document order into this image file (.png, .svg, .pdf).")
 @click.option("--labels", "label_names", type=click.Choice(["ekman", "group", "six", "goemotions"]),
               default="ekman", show_default=True, help="The label set of NAME's arc (--plot, --json).")
+@click.option("--by", help="Draw NAME's arc along this field, one point per chapter, date or value "
+                           "[default: index order].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object, with NAME's arc over document order "
                                                        "(50 points; 200 with --plot).")
-def entity(name, index, top, passages, plot_path, label_names, as_json) -> None:
+def entity(name, index, top, passages, plot_path, label_names, by, as_json) -> None:
     """Show how NAME is felt across the index: its mentions, top emotions, and the passages
     where it is felt most strongly with each.
 
@@ -62,13 +64,14 @@ def entity(name, index, top, passages, plot_path, label_names, as_json) -> None:
     Examples:
       hyperamy entity Villefort
       hyperamy entity Villefort --plot villefort.png --json
+      hyperamy entity Villefort --by chapter --plot villefort.png
     """
     from hyperamy.engine import HyperAmy
 
     engine = HyperAmy.open(index)
     result = engine.entity(name, top=top, passages=passages)
     if plot_path or as_json:
-        drawn = engine.arc(entity=name, labels=label_names, points=200 if plot_path else 50)
+        drawn = engine.arc(entity=name, labels=label_names, points=200 if plot_path else 50, by=by)
         result["arc"] = drawn.to_dict()
     if plot_path:
         from hyperamy.arcs import plot_arc

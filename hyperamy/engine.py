@@ -479,6 +479,13 @@ class HyperAmy:
         return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt, bin=bin,
                         smooth=smooth)
 
+    def books(self, top: int = 3) -> list[dict]:
+        """The books (sources) in the index: passages, chapters, characters, mean strength and the
+        emotions each is felt with most (books.shelf)."""
+        from hyperamy.books.shelf import books
+
+        return books(self.refresh(), top)
+
     def entities(self, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
         """The entities mentioned in the index, most mentioned first, each with its counts and the
         emotion it is felt with most (see hyperamy.entities)."""

@@ -228,3 +228,25 @@ def test_a_folder_of_books_indexes_each_under_its_own_name(books, fake_encoder, 
     assert sorted(set(sources)) == ["tale.epub", "tale.html", "tale.md", "tale.txt"]
     found = engine.search("terrified", k=4, mode="lexical", where="chapter = 1")
     assert sorted(h.id for h in found) == ["tale.epub#1", "tale.html#2", "tale.md#2", "tale.txt#2"]
+
+
+def test_the_shelf_lists_each_book_with_its_chapters_and_feeling(books, fake_encoder, tmp_path):
+    from click.testing import CliRunner
+
+    from hyperamy.cli import main
+
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add(read_inputs([books / "tale.txt", books / "tale.epub"]).records)
+    engine.remove(["tale.txt#3"])  # chapter 2's passage: a deleted passage no longer counts
+    shelf = engine.books()
+    assert [(b["source"], b["passages"], b["chapters"]) for b in shelf] == [("tale.epub", 3, 3), ("tale.txt", 3, 2)]
+    # the fake encoder: "terrified" is fear 0.9 at strength 0.9 = 0.81, in one of the txt's three passages
+    assert shelf[1]["emotions"][0] == {"label": "fear", "intensity": pytest.approx(0.81 / 3, abs=1e-4)}
+    assert shelf[1]["characters"] == sum(len(d["text"]) for d in engine.list(where="source = 'tale.txt'"))
+    shown = CliRunner().invoke(main, ["books", "--index", str(engine.folder)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[2].startswith("tale.txt          3         2")
+    plain = HyperAmy.open(tmp_path / "plain", create=True, encoder=fake_encoder)
+    plain.add([{"id": "x", "text": "No source here"}])
+    with pytest.raises(InputError, match="holds no books"):
+        plain.books()

@@ -190,3 +190,36 @@ def shard(index, shards, wait, as_json) -> None:
 
     report = HyperAmy.open(index, wait=wait).reshard(shards)
     emit_json(report) if as_json else click.echo(f"{report['segments']} segments, {report['documents']} documents")
+
+
+@main.command()
+@index_option
+@click.option("--top", type=click.IntRange(1, 27), default=3, show_default=True, help="Emotions to show per book.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, one book a line.")
+def books(index, top, as_json) -> None:
+    """List the books in the index: passages, chapters, and how each is felt.
+
+    A book is every passage with one `source` (the file it was indexed from). Intensity is
+    strength x probability, 0-1, averaged over the book's passages.
+
+    \b
+    Example:
+      hyperamy books
+    """
+    from hyperamy.engine import HyperAmy
+
+    shelf = HyperAmy.open(index).books(top=top)
+    if as_json:
+        for book in shelf:
+            emit_json(book)
+        return
+    if not shelf:
+        click.echo("no books in this index", err=True)
+        return
+    width = max(len(b["source"]) for b in shelf)
+    click.echo(f"{'book':<{width}}  passages  chapters  characters  strength  felt most (mean intensity)")
+    for book in shelf:
+        felt = ", ".join(f"{e['label']} {e['intensity']:.3f}" for e in book["emotions"])
+        strength = "-" if book["strength"] is None else f"{book['strength']:.3f}"
+        click.echo(f"{book['source']:<{width}}  {book['passages']:>8,}  {book['chapters']:>8,}  "
+                   f"{book['characters']:>10,}  {strength:>8}  {felt}")

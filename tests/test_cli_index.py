@@ -212,3 +212,24 @@ def test_index_from_stdin_then_get_list_count_export_compact_check(tmp_path):
     assert json.loads(compacted.stdout)["after"] == {"segments": 1, "deleted": 0}
     checked = run("check", *index)
     assert checked.exit_code == 0 and "every file matches its checksum" in checked.stdout
+
+
+def test_a_book_file_and_a_book_on_stdin_are_indexed_searched_listed_and_drawn_by_chapter(tmp_path):
+    book = ("MY YEAR\n\nChapter 1. Winter\n\nI sat alone in the cold flat, overcome with grief; I missed her every "
+            "hour.\n\nChapter 2. Spring\n\nThe day the letter came I laughed and danced with joy in the kitchen.\n")
+    (tmp_path / "memoir.txt").write_text(book, encoding="utf-8")
+    index = ["--index", tmp_path / "idx"]
+    built = run("index", tmp_path / "memoir.txt", *index, "--json")
+    assert built.exit_code == 0, built.stderr
+    assert json.loads(built.stdout)["added"] == 3
+    first = json.loads(run("search", "grieving and lonely", *index, "-k", "1", "--json").stdout)
+    assert first["id"] == "memoir.txt#2" and first["metadata"]["chapter_title"] == "Chapter 1. Winter"
+    assert book[first["metadata"]["start"]:first["metadata"]["end"]] == first["text"]
+    chapters = json.loads(run("arc", *index, "--by", "chapter", "--json").stdout)["points"]
+    assert [(p["chapter"], p["documents"]) for p in chapters] == [(0, 1), (1, 1), (2, 1)]
+    assert chapters[1]["sadness"] > 0.3 and chapters[2]["joy"] > 0.3
+    stdin = CliRunner().invoke(main, ["index", "-", "--format", "md", *map(str, index), "--json"],
+                               input="# Notes\n\n## Monday\n\nA calm, ordinary day.\n\n## Tuesday\n\nA storm.\n")
+    assert stdin.exit_code == 0, stdin.stderr
+    shelf = [json.loads(line) for line in run("books", *index, "--json").stdout.splitlines()]
+    assert [(b["source"], b["passages"], b["chapters"]) for b in shelf] == [("memoir.txt", 3, 2), ("stdin", 3, 2)]

@@ -2,6 +2,7 @@
 indexed with hyperamy's default chunking, and the Monte Cristo questions answered on both indexes.
 
     python benchmarks/monte_cristo_book.py --out-dir runs/mc_book     # book + both indexes + recall
+    python benchmarks/monte_cristo_book.py --book-only data/books/monte_cristo_1-12.txt --chapters 12
     hyperamy arc --index runs/mc_book/book_index --by chapter --plot arc.png
 
 How the book is made (`reassemble`): the corpus holds 10,000 consecutive passages. Its first
@@ -79,6 +80,8 @@ def main() -> None:
                         help="where the book and both indexes go (kept, for arc and entity plots)")
     parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/monte_cristo_book.jsonl)")
+    parser.add_argument("--book-only", type=Path, metavar="PATH", help="only write the book (no indexes) to PATH")
+    parser.add_argument("--chapters", type=int, help="with --book-only: the front matter and the first N chapters")
     args = parser.parse_args()
     args.qa = args.qa or [input_file(str(SHARED / "monte_cristo" / "qa.jsonl")),
                           input_file(str(DATA / "paraphrased" / "monte_cristo_test.jsonl"))]
@@ -91,6 +94,14 @@ def main() -> None:
 
     rows = [json.loads(line) for line in args.corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
     text, spans, chapters = reassemble(rows)
+    if args.book_only:
+        if args.chapters:
+            cut = re.search(rf"\n\nChapter {args.chapters + 1}\. ", text)
+            text = text[:cut.start() + 1] if cut else text
+        args.book_only.parent.mkdir(parents=True, exist_ok=True)
+        args.book_only.write_text(text, encoding="utf-8")
+        print(f"{args.book_only}: {len(text):,} characters")
+        return
     args.out_dir.mkdir(parents=True, exist_ok=True)
     book = args.out_dir / "monte_cristo.txt"
     book.write_text(text, encoding="utf-8")

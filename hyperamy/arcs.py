@@ -320,12 +320,15 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
         if result.axis == "number" and len(x) <= 40:
             axes.set_xticks(x)
     gaps = int(np.isnan(result.values[:, 0]).sum())
-    gap_note = f"; {gaps} gap{'s' if gaps != 1 else ''} with no {result.unit}" if gaps else ""
+    per = {"position": "gap", "number": result.order, "date": result.bin, "value": "value"}[result.axis]
+    gap_note = f"; {gaps} {per}{'s' if gaps != 1 else ''} with no {result.unit} (left open)" if gaps else ""
     axes.set_ylabel("mean intensity (0 = not felt, 1 = fully felt)")
     top = np.nanmax(result.values) if np.isfinite(result.values).any() else 1.0
     axes.set_ylim(0, max(top * 1.15, 0.01))
-    subject = (f"How {result.entity} is felt ({result.mentions:,} mentions)" if result.entity
-               else "How feeling moves through the index")
+    along = "" if result.axis == "position" else f", {result.order} by {result.order}" if result.axis != "date" \
+        else f", {result.bin} by {result.bin}"
+    subject = (f"How {result.entity} is felt{along} ({result.mentions:,} mentions)" if result.entity
+               else f"How feeling moves through the index{along}")
     axes.set_title(title or subject)
     axes.text(0, -0.16 if result.axis != "date" else -0.28, f"{result.describe()}{gap_note}. Intensity is "
               "strength x probability of each emotion.", transform=axes.transAxes, fontsize=8, color="#444")

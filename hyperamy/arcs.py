@@ -286,6 +286,14 @@ def _nan_moving_mean(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
+def _isolated(column: np.ndarray) -> np.ndarray:
+    """Which points have data while both neighbours (or the edge) have none."""
+    present = ~np.isnan(column)
+    before = np.concatenate([[False], present[:-1]])
+    after = np.concatenate([present[1:], [False]])
+    return present & ~before & ~after
+
+
 def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) -> None:
     """Draw an arc as lines (gaps left open) or stacked areas, with the scale and what a point is
     stated on the axes, into an image file."""
@@ -307,9 +315,13 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
     if style == "areas":
         axes.stackplot(x, np.nan_to_num(result.values.T), labels=result.labels, alpha=0.85)
     else:
+        alone = _isolated(result.values[:, 0])  # a point between gaps draws no line: mark it
         for i, name in enumerate(result.labels):
-            axes.plot(x, result.values[:, i], label=name, linewidth=1.6, marker="o" if sparse else None,
-                      markersize=3)
+            (line,) = axes.plot(x, result.values[:, i], label=name, linewidth=1.6, marker="o" if sparse else None,
+                                markersize=3)
+            if not sparse and alone.any():
+                axes.plot([x[j] for j in np.flatnonzero(alone)], result.values[alone, i], linestyle="none",
+                          marker="o", markersize=3, color=line.get_color())
     if result.axis == "position":
         axes.set_xlabel(f"document in index order (of {result.documents:,})")
     elif result.axis == "date":

@@ -138,3 +138,11 @@ def test_plots_along_chapters_and_dates_are_drawn(gappy, tmp_path):
     assert "chapter 3                 0 documents  (none)" in text.stdout
     refused = CliRunner().invoke(main, ["arc", "--index", str(gappy.folder), "--smooth", "3"])
     assert refused.exit_code == 2 and "give --by too" in refused.output
+
+
+def test_a_point_between_two_gaps_is_marked_not_lost():
+    from hyperamy.arcs import _isolated
+
+    column = np.array([0.1, np.nan, 0.2, np.nan, np.nan, 0.3, 0.4, np.nan, 0.5])
+    # a line needs two neighbours; these three would vanish from the picture without a marker
+    assert _isolated(column).tolist() == [True, False, True, False, False, False, False, False, True]

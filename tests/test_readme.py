@@ -15,6 +15,10 @@ SHARED = ROOT.parent / "shared"
 
 # What each README command must print (a regex searched in stdout), by the command's start.
 EXPECTED = {
+    "hyperamy index data/books": r"indexes/book: 492 added, 0 updated, 0 unchanged; 492 documents",
+    "hyperamy search \"someone terrified of the magistrate": r"^  1\. monte_cristo_1-12\.txt#\d+ .*\(fear",
+    "hyperamy arc --by chapter": r"^492 documents by chapter, each point the mean of the documents of one chapter .*\n  chapter 0 +8 documents(.*\n)*  chapter 12 +\d+ documents",
+    "hyperamy books": r"^book +passages +chapters.*\nmonte_cristo_1-12\.txt +492 +12 ",
     "hyperamy index ": r"indexes/default: 10000 added, 0 updated, 0 unchanged; 10000 documents",
     "hyperamy search \"a prisoner": r"^  1\. chunk_\d+  score [\d.]+  kappa [\d.]+ .*\n.*\n     score [\d.]+ = meaning",
     "hyperamy search \"a betrayal": r"^\{\"rank\": 1, \"id\": \"chunk_\d+\"",
@@ -58,6 +62,7 @@ def folder(tmp_path_factory):
     base = tmp_path_factory.mktemp("readme")
     (base / "project").mkdir()
     (base / "shared").symlink_to(SHARED)
+    (base / "project" / "data").symlink_to(ROOT / "data")  # the shipped book
     return base / "project"
 
 

@@ -65,7 +65,8 @@ def arc(index, by, date_bin, smooth, label_names, window, points, where, entity,
         return
     if plot_path:
         return
-    click.echo(f"{unit} in {result.order}, {result.describe()} (intensity 0-1):")
+    along = f"in {result.order}" if result.axis == "position" else f"by {result.order}"
+    click.echo(f"{unit} {along}, {result.describe()} (intensity 0-1):")
     if result.axis == "position":
         step = max(1, len(result.x) // 10)
         shown = [i for i in range(0, len(result.x), step)]

@@ -57,6 +57,20 @@ class Arc:
         smoothed = f", averaged with {self.window - 1} neighbouring points" if self.window > 1 else ""
         return f"each point the mean of the {self.unit} of one {per}{smoothed}"
 
+    def to_pandas(self):
+        """One row per point, indexed by its place (position, chapter, date or value): a column of
+        mean intensity per class (NaN: a gap), the count it averages and, in index order, the id."""
+        import pandas as pd
+
+        key = "position" if self.axis == "position" else self.order
+        frame = pd.DataFrame(self.values, columns=list(self.labels))
+        frame.insert(0, self.unit, self.counts.astype(int))
+        if self.axis == "position":
+            frame.insert(0, "id", self.ids)
+        index = pd.to_datetime(self.x) if self.axis == "date" else self.x
+        frame.index = pd.Index(index, name=key)
+        return frame
+
     def to_dict(self) -> dict:
         key = "position" if self.axis == "position" else self.order
         points = []

@@ -99,7 +99,7 @@ def read_records(path: str | Path, id_field: str | None = None, text_field: str 
             if first and isinstance(row, dict):
                 _check_named_fields(row, path, line, id_field, text_field)
             first = False
-            yield _to_record(row, path, line, id_field or "id", text_field)
+            yield record_from_row(row, path, line, id_field or "id", text_field)
         except DataFormatError as error:
             if skipped is None:
                 raise
@@ -249,7 +249,7 @@ def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tup
         connection.close()
 
 
-def _to_record(row: Any, path, line: int, id_field: str, text_field: str) -> Record:
+def record_from_row(row: Any, path, line: int, id_field: str, text_field: str) -> Record:
     if not isinstance(row, dict):
         raise DataFormatError(f"expected a JSON object, got {type(row).__name__}", str(path), line)
     text = row.get(text_field)

@@ -16,6 +16,7 @@ from hyperamy import persist, snapshot
 from hyperamy.config import IndexConfig, SearchSettings, from_dict
 from hyperamy.corpus import Record
 from hyperamy.errors import ExportError, HyperamyError, IndexStateError, InputError
+from hyperamy.frames import Results
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
@@ -308,10 +309,12 @@ class HyperAmy:
         return _versions()
 
     def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None,
-            commit_every: int = COMMIT_EVERY) -> AddReport:
+            commit_every: int = COMMIT_EVERY, text_field: str = "text", id_field: str = "id") -> AddReport:
         """Insert or replace documents by id; unchanged ones (same content hash) are not re-encoded.
 
-        Records are `Record`s (see `read_records`) or dicts with `id` and `text` (other keys are metadata).
+        Records are `Record`s (see `read_records`), dicts with `id` and `text` (other keys are
+        metadata), or a pandas DataFrame with a `text_field` column, ids from `id_field` (a column or
+        the named index; without one, made from the text) and every other column as metadata.
 
         Every `commit_every` documents are committed together (one segment): an interrupted or
         failed add keeps what it committed, and running it again skips those as unchanged.
@@ -319,8 +322,11 @@ class HyperAmy:
         Raises:
             IndexBusyError: another writer held the index for longer than `wait` seconds.
         """
+        from hyperamy.frames import frame_records, is_frame
         from hyperamy.indexing import add_records
 
+        if is_frame(records):
+            records = frame_records(records, id_field=id_field, text_field=text_field)
         if commit_every < 1:
             raise InputError("commit_every must be at least 1")
         report = AddReport()
@@ -397,7 +403,7 @@ class HyperAmy:
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", where: str | None = None,
                emotion: str | Sequence[str] | None = None, span: str | None = None, about: str | None = None,
-               recency: str | None = None, **settings) -> list:
+               recency: str | None = None, **settings) -> Results:
         """Rank documents for a query; see hyperamy.search for how scores are made.
 
         `about` keeps the documents that mention that entity and ranks their feeling by how the
@@ -415,8 +421,8 @@ class HyperAmy:
                                   f"`hyperamy index CORPUS.jsonl --index {self.folder}`")
         if isinstance(emotion, str):
             emotion = [emotion]
-        return search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span, settings=chosen,
-                      about=about, recency=recency)
+        return Results(search(self, view, query, k=k, mode=mode, where=where, emotion=emotion, span=span,
+                              settings=chosen, about=about, recency=recency))
 
     def remove_others(self, field: str, kept: dict[str, Collection[str]]) -> list[str]:
         """Remove the documents whose metadata `field` holds one of kept's keys but whose id is not
@@ -450,7 +456,7 @@ class HyperAmy:
 
         return browse.get(self.refresh(), [str(id)]).get(str(id))
 
-    def list(self, where: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict]:
+    def list(self, where: str | None = None, limit: int | None = None, offset: int = 0) -> Results:
         """Documents in index order (optionally those passing a --where condition), a page at a time."""
         from hyperamy import browse
 
@@ -458,7 +464,7 @@ class HyperAmy:
             raise InputError("limit and offset must not be negative")
         rows = browse.matching_rows(self.refresh(), where)
         rows = rows[offset:] if limit is None else rows[offset:offset + limit]
-        return list(browse.documents(self.snapshot, rows))
+        return Results(browse.documents(self.snapshot, rows))
 
     def count(self, where: str | None = None) -> int:
         """How many documents there are (passing `where`, when given)."""
@@ -479,19 +485,19 @@ class HyperAmy:
         return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt, bin=bin,
                         smooth=smooth)
 
-    def books(self, top: int = 3) -> list[dict]:
+    def books(self, top: int = 3) -> Results:
         """The books (sources) in the index: passages, chapters, characters, mean strength and the
         emotions each is felt with most (books.shelf)."""
         from hyperamy.books.shelf import books
 
-        return books(self.refresh(), top)
+        return Results(books(self.refresh(), top))
 
-    def entities(self, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
+    def entities(self, limit: int | None = None, min_mentions: int = 1) -> Results:
         """The entities mentioned in the index, most mentioned first, each with its counts and the
         emotion it is felt with most (see hyperamy.entities)."""
         from hyperamy import entities
 
-        return entities.entities(self.refresh(), limit=limit, min_mentions=min_mentions)
+        return Results(entities.entities(self.refresh(), limit=limit, min_mentions=min_mentions))
 
     def entity(self, name: str, top: int = 3, passages: int = 3) -> dict:
         """How one entity is felt: mentions, top emotions by mean intensity and, for each, the

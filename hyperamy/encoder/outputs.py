@@ -5,7 +5,7 @@ import dataclasses
 
 import numpy as np
 
-from hyperamy.emotions import LABELS, affect_fields
+from hyperamy.emotions import AFFECT, LABELS, affect_fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +38,29 @@ class EmotionBatch:
         """The n most probable labels of one row, with their probabilities."""
         order = np.argsort(-self.probs[row])[:n]
         return [(self.labels[i], float(self.probs[row, i])) for i in order]
+
+    def to_pandas(self, texts=None):
+        """One row per text: `emotion` (the likeliest label), `kappa`, `strength`, `valence`,
+        `arousal`, `dominance` (columns present when the weights have those heads), the probability
+        of each label (`prob_<label>`) and its intensity (`intensity_<label>`, 27 felt labels)."""
+        import pandas as pd
+
+        columns = {} if texts is None else {"text": list(texts)}
+        columns["emotion"] = [self.labels[i] for i in np.argmax(self.probs, axis=1)]
+        columns["kappa"] = self.kappa.astype(float)
+        if self.strength is not None:
+            columns["strength"] = self.strength.astype(float)
+        if self.affect is not None:
+            for i, name in enumerate(AFFECT):
+                columns[name] = self.affect[:, i].astype(float)
+        for i, name in enumerate(self.labels):
+            columns[f"prob_{name}"] = self.probs[:, i].astype(float)
+        felt = self.intensity
+        if felt is not None:
+            for i, name in enumerate(self.labels):
+                if name != "neutral":
+                    columns[f"intensity_{name}"] = felt[:, i].astype(float)
+        return pd.DataFrame(columns)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -241,10 +241,11 @@ def condition(where: str, db=None) -> str:
     if not isinstance(where, str) or not where.strip():
         raise InputError("--where is empty")
     tokens = duckdb.tokenize(where)
+    encoded = where.encode("utf-8", "surrogatepass")  # the tokenizer's offsets count UTF-8 bytes
     depth = 0
     for i, (start, kind) in enumerate(tokens):
-        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(where)
-        text = where[start:end]
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(encoded)
+        text = encoded[start:end].decode("utf-8", "replace")
         if kind == duckdb.token_type.comment:
             raise InputError(f"--where {where!r}: comments are not allowed")
         if kind == duckdb.token_type.operator:
@@ -271,7 +272,10 @@ def _check_tree(where: str, db) -> None:
         raise InputError(f"--where {where!r}: {str(exc).splitlines()[0]}") from None
     tree = json.loads(found[0])
     if tree.get("error"):
-        raise InputError(f"--where {where!r}: {tree.get('error_message', 'not a condition')}")
+        message = tree.get("error_message", "not a condition")
+        if message.endswith('at or near ")"'):  # often the ')' this module closes every condition with
+            message = "syntax error: something is missing at the end of the condition (or before a ')')"
+        raise InputError(f"--where {where!r}: {message}")
     statement = tree["statements"][0]["node"]
     for node in _nodes(statement.get("where_clause")):
         kind = node.get("class") or node.get("type")

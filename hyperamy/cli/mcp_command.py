@@ -1,7 +1,6 @@
 """`hyperamy mcp`."""
 from __future__ import annotations
 
-import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import weights_option

@@ -15,7 +15,7 @@ import numpy as np
 
 from hyperamy.emotions import LABELS
 from hyperamy.encoder.intensity import by_label
-from hyperamy.errors import IndexStateError, InputError
+from hyperamy.errors import IndexStateError, InputError, NotFoundError
 from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS
 from hyperamy.store import identifier
@@ -96,7 +96,7 @@ def resolve(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]
     near = sorted((key for (key,) in known if words & set(fold(key).split())), key=len)[:8]
     hint = f"; names that share a word with it: {', '.join(near)}" if near else \
         "; `hyperamy entities` lists the names found"
-    raise InputError(f"no entity {name!r} is mentioned in this index{hint}")
+    raise NotFoundError(f"no entity {name!r} is mentioned in this index{hint}")
 
 
 def _given_name_of(key: str, name: str) -> bool:
@@ -215,6 +215,9 @@ def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3
     result = {"name": keys[0], "names": keys, "mentions": int(means["mentions"]), "documents": int(means["documents"]),
               "strength": None if strength is None else round(float(strength), 4),
               "emotions": [], "also": related(view, keys)}
+    counted, _ = view.store.query(f"SELECT entity, count(*) FROM mentions WHERE entity IN (SELECT unnest(?)) AND {LIVE} "
+                                  "GROUP BY entity ORDER BY count(*) DESC, entity", [keys, _dead(view)])
+    result["by_name"] = {key: int(count) for key, count in counted}  # `entities` counts each name on its own
     for i in order:
         column = INTENSITY_COLUMNS[i]
         found, fields = view.store.query(

@@ -10,6 +10,10 @@ class InputError(HyperamyError, ValueError):
     """Bad user input: an empty text, a span that is not in its text, a bad flag value."""
 
 
+class NotFoundError(InputError):
+    """A name asked for is not there (an entity nobody mentions): HTTP 404, exit 2."""
+
+
 class DataFormatError(HyperamyError):
     """A data file that cannot be read: names the file and, where known, the line."""
 

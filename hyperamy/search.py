@@ -209,7 +209,7 @@ def _feelingless(mode: str, felt, alpha: float) -> str | None:
     if top == "neutral" or float(certainty(felt.kappa[0], alpha)) < 0.05:
         return (f"the query reads as {top} (kappa {float(felt.kappa[0]):.1f}): emotion mode ranks only by "
                 "feeling, so these hits are arbitrary; describe a feeling (\"someone grieving a loss\"), "
-                "or use --mode hybrid, or filter with --emotion LABEL")
+                "or search in hybrid mode, or keep the documents felt with one emotion")
     return None
 
 

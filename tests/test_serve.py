@@ -1,5 +1,6 @@
 """`hyperamy serve` as users run it: a real uvicorn process over an index built with the real model."""
 import json
+import re
 import os
 import socket
 import subprocess
@@ -36,9 +37,10 @@ def server(tmp_path_factory):
     corpus.write_text("".join(json.dumps(p) + "\n" for p in PASSAGES))
     assert CliRunner().invoke(main, ["index", str(corpus), "--index", str(folder / "idx")]).exit_code == 0
     port = free_port()
+    log = open(folder / "serve.log", "w")  # a file, not a pipe: the access log would fill a pipe and block
     process = subprocess.Popen([sys.executable, "-m", "hyperamy", "serve", "--index", str(folder / "idx"),
                                 "--port", str(port)], env={**os.environ, "HYPERAMY_TOKEN": TOKEN},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -49,10 +51,11 @@ def server(tmp_path_factory):
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail(f"the server did not start: {process.communicate()[1][-2000:]}")
+        pytest.fail(f"the server did not start: {(folder / 'serve.log').read_text()[-2000:]}")
     yield url, folder / "idx"
     process.terminate()
     process.wait(timeout=30)
+    log.close()
 
 
 def cli_ids(index, *args):
@@ -102,7 +105,7 @@ def test_writes_need_the_token_and_are_searchable_at_once(server):
     ("post", "/documents", {"json": {"documents": [{"id": "x", "text": ""}]}, "headers": {"Authorization": f"Bearer {TOKEN}"}},
      400, "record 0 of this batch needs a non-empty string 'text'"),
     ("post", "/predict", {"json": {"texts": []}}, 400, "give 1 to 1000 texts"),
-    ("get", "/entities/Nobody", {}, 400, "no entity 'Nobody' is mentioned in this index"),
+    ("get", "/entities/Nobody", {}, 404, "no entity 'Nobody' is mentioned in this index"),
     ("get", "/search", {"params": {"q": "x", "about": "Nobody"}}, 400, "no entity 'Nobody' is mentioned"),
     ("get", "/search", {"params": {"q": "x", "recency": "chapter"}}, 400, "--recency 'chapter': give FIELD:HALF_LIFE"),
 ])
@@ -178,3 +181,70 @@ def test_the_page_searches_in_a_real_browser(server):
         # waits for the same text as a predicate would, without eval (the page's CSP refuses eval)
         playwright.expect(page.locator(".hit .id").first).to_have_text("1. feast")
         browser.close()
+
+
+def test_the_server_says_where_it_listens_and_logs_each_request(server):
+    url, index = server
+    assert httpx.get(f"{url}/search", params={"q": "despair", "k": 2}).status_code == 200
+    assert httpx.get(f"{url}/entities/Nobody").status_code == 404
+    time.sleep(0.3)
+    log = (index.parent / "serve.log").read_text()
+    assert f"loading {index} and the emotion model..." in log
+    assert f"hyperamy is serving {index} (4 documents) at {url}/ (the page; the API's docs at /docs)" in log
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 127\.0\.0\.1 GET /search\?q=despair&k=2 200 \d+ ms$", log, re.M)
+
+
+def test_a_port_in_use_is_said_at_once(server, tmp_path):
+    url, index = server
+    started = time.time()
+    taken = subprocess.run([sys.executable, "-m", "hyperamy", "serve", "--index", str(index), "--port",
+                            url.rsplit(":", 1)[1]], capture_output=True, text=True, timeout=60)
+    assert taken.returncode == 1 and time.time() - started < 20  # before any model loads (was 36 s, exit 3)
+    assert taken.stderr.strip().endswith("is already in use (another hyperamy serve?); stop that, or choose "
+                                         "another with --port")
+
+
+def browse(server, address, look):
+    """Open `address` in Chromium with every request off this server refused (as offline), then `look`."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)
+    if chromium is None:
+        pytest.fail("no chromium: .ci/run installs Debian's chromium")
+    url, _ = server
+    refused = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+                   else (refused.append(route.request.url), route.abort()))
+        page.goto(url + address)
+        look(page, playwright.expect)
+        browser.close()
+    return refused
+
+
+def test_the_api_docs_work_offline(server):
+    def look(page, expect):
+        expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=20000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert {"/search", "/documents", "/predict", "/arc.png"} <= {p.replace("\u200b", "") for p in paths}
+
+    assert browse(server, "/docs", look) == []  # nothing asked of a CDN
+
+
+def test_a_page_address_runs_its_search_and_a_search_changes_the_address(server):
+    def look(page, expect):
+        expect(page.locator(".hit .id").first).to_have_text("1. feast", timeout=20000)
+        assert page.input_value("#q") == "laughter and music" and page.input_value("#emotion") == "joy"
+        assert page.locator(".hit").count() == 1  # k=1 from the address
+        page.fill("#q", "a prisoner overcome with despair in his cell")
+        page.select_option("#emotion", "")
+        page.click("button[type=submit]")
+        expect(page.locator(".hit .id").first).to_have_text("1. cell")
+        assert "q=a+prisoner+overcome" in page.url and "emotion=" not in page.url
+        assert page.get_attribute("#q", "placeholder").startswith("e.g. ")  # words of this index, not Monte Cristo
+        expect(page.locator("#picture")).to_have_attribute("src", "arc.png?by=chapter")
+
+    browse(server, "/?q=laughter+and+music&mode=hybrid&emotion=joy&k=1", look)
+    picture = httpx.get(f"{server[0]}/arc.png", params={"by": "chapter"})
+    assert picture.status_code == 200 and picture.content[:8] == b"\x89PNG\r\n\x1a\n"

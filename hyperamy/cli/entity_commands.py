@@ -82,7 +82,9 @@ def entity(name, index, top, passages, plot_path, label_names, by, as_json) -> N
         emit_json(result)
         return
     strength = "" if result["strength"] is None else f", mean strength {result['strength']:.3f}"
-    click.echo(f"{result['name']}: {result['mentions']:,} mentions in {result['documents']:,} documents{strength}")
+    named = "" if len(result["by_name"]) < 2 else " (as " + ", ".join(
+        f"{key} {count:,}" for key, count in result["by_name"].items()) + ")"
+    click.echo(f"{result['name']}: {result['mentions']:,} mentions{named} in {result['documents']:,} documents{strength}")
     for emotion in result["emotions"]:
         click.echo(f"\n{emotion['label']} (mean intensity {emotion['intensity']:.4f}), felt most in:")
         for passage in emotion["passages"]:

@@ -152,7 +152,7 @@ def search_command(query, index, k, mode, where, emotion, span, about, recency, 
                                                         span=span, about=about, recency=recency,
                                                         **parse_settings(settings))
     if hits and hits[0].warning:
-        click.echo(f"warning: {hits[0].warning}", err=True)
+        click.echo(f"warning: {hits[0].warning} (--mode hybrid, --emotion LABEL)", err=True)
     if as_json:
         for hit in hits:
             emit_json(hit.to_dict())

@@ -1,7 +1,6 @@
 """`hyperamy mcp`."""
 from __future__ import annotations
 
-
 from hyperamy.cli import main
 from hyperamy.cli.common import weights_option
 from hyperamy.cli.index_commands import index_option

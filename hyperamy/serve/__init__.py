@@ -7,7 +7,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def build_app(index: str | None, weights: str | None, token: str | None, shards: int | None = None,
-              ray_address: str | None = None):
+              ray_address: str | None = None, access_log: bool = False):
     """One open index with its full encoder loaded, behind the API (searched through Ray shards
     when `shards` is given)."""
     from hyperamy.engine import HyperAmy, default_encoder
@@ -19,7 +19,33 @@ def build_app(index: str | None, weights: str | None, token: str | None, shards:
     engine.query_encoder  # noqa: B018 - loaded (its ONNX graph built, the first time) before serving
     if shards:
         engine.use_shards(shards, ray_address)
-    return create_app(engine, token=token)
+    return create_app(engine, token=token, access_log=access_log)
+
+
+def listening_socket(host: str, port: int):
+    """A socket bound to host:port, so a port in use is said at once, in words.
+
+    Raises:
+        HyperamyError: the port is taken or the address cannot be used (exit 1: busy, not mistyped).
+    """
+    import errno
+    import socket
+
+    from hyperamy.errors import HyperamyError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise HyperamyError(f"port {port} on {host} is already in use (another hyperamy serve?); "
+                                f"stop that, or choose another with --port") from None
+        raise HyperamyError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _one_thread_per_request() -> None:
@@ -40,4 +66,4 @@ def _one_thread_per_request() -> None:
 def app_from_environment():
     """The app of one uvicorn worker process (`--workers N`), configured by `hyperamy serve`."""
     return build_app(os.environ.get("HYPERAMY_SERVE_INDEX") or None, os.environ.get("HYPERAMY_SERVE_WEIGHTS") or None,
-                     os.environ.get("HYPERAMY_TOKEN") or None)
+                     os.environ.get("HYPERAMY_TOKEN") or None, access_log=not os.environ.get("HYPERAMY_SERVE_QUIET"))

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from hyperamy.errors import CancelledError, DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError
+from hyperamy.errors import (CancelledError, DataFormatError, HyperamyError, IndexBusyError, IndexStateError, InputError,
+                             NotFoundError)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -50,14 +51,21 @@ class ServiceError(Exception):
         self.status, self.message = status, message
 
 
-def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> FastAPI:
-    """The service over an open HyperAmy (whose encoder it loads once, at start)."""
-    app = FastAPI(title="hyperamy", summary="Retrieval that understands how text feels as well as what it says.",
-                  default_response_class=PlainJSON)  # strict JSON from every route
+def create_app(engine, token: str | None = None, limits: Limits = Limits(), access_log: bool = False) -> FastAPI:
+    """The service over an open HyperAmy (whose encoder it loads once, at start); `access_log`
+    writes a line per request to stderr."""
+    from fastapi_offline import FastAPIOffline
+
+    # /docs and /redoc from files shipped in fastapi-offline, not a CDN: they work offline
+    app = FastAPIOffline(title="hyperamy", summary="Retrieval that understands how text feels as well as what it says.",
+                         default_response_class=PlainJSON)  # strict JSON from every route
+    app.state.engine = engine
     writing = threading.Lock()  # one write at a time from this process (the index lock covers others)
 
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    if access_log:
+        app.add_middleware(AccessLog)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):  # unknown routes, wrong methods: one shape
@@ -122,7 +130,31 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits()) -> F
 
     @app.get("/entities/{name}")
     def entity(name: str, top: int = Query(3, ge=1, le=27), passages: int = Query(3, ge=1, le=50)) -> dict:
-        return PlainJSON(engine.entity(name, top=top, passages=passages))
+        try:
+            return PlainJSON(engine.entity(name, top=top, passages=passages))
+        except NotFoundError as exc:  # no such entity here: the resource asked for is not there
+            raise ServiceError(404, str(exc)) from None
+
+    @app.get("/arc")
+    def arc(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions"] = "ekman",
+            points: int = Query(100, ge=2, le=2000), window: int | None = Query(None, ge=1),
+            entity: str | None = None, where: str | None = None) -> dict:
+        """How feeling moves through the index (as `hyperamy arc --json`)."""
+        return PlainJSON(engine.arc(by=by, labels=labels, points=points, window=window, entity=entity,
+                                    where=where).to_dict())
+
+    @app.get("/arc.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+    def arc_picture(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions"] = "ekman",
+                    points: int = Query(100, ge=2, le=2000), entity: str | None = None,
+                    style: Literal["lines", "areas"] = "lines") -> Response:
+        """The arc drawn (as `hyperamy arc --plot`): chapters or dates along x when `by` names them."""
+        import io
+
+        from hyperamy.arcs import plot_arc
+
+        picture = io.BytesIO()
+        plot_arc(engine.arc(by=by, labels=labels, points=points, entity=entity), picture, style=style)
+        return Response(picture.getvalue(), media_type="image/png")
 
     @app.post("/documents")
     def upsert(request: Request, body: Documents) -> dict:
@@ -228,6 +260,45 @@ class BodyLimit:
         if over and not started:
             response = _error(413, f"request body is over the limit of {self.limit} bytes")
             await response(scope, receive, send)
+
+
+class AccessLog:
+    """ASGI middleware: one line per request on stderr: client, method, path and query, status, time."""
+
+    def __init__(self, app):
+        import logging
+        import sys
+
+        self.app = app
+        self.log = logging.getLogger("hyperamy.access")
+        if not self.log.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+            self.log.addHandler(handler)
+            self.log.setLevel(logging.INFO)
+            self.log.propagate = False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        import time
+        from urllib.parse import unquote_plus
+
+        started, status = time.perf_counter(), [500]
+
+        async def noted(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noted)
+        finally:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope.get("path", "") + (f"?{unquote_plus(query)}" if query else "")
+            client = (scope.get("client") or ("-",))[0]
+            self.log.info("%s %s %s %d %.0f ms", client, scope.get("method", ""), target[:300], status[0],
+                          1000 * (time.perf_counter() - started))
 
 
 class SecurityHeaders:

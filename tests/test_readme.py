@@ -91,6 +91,12 @@ def serve(command, folder):
         process.wait(timeout=30)
 
 
+def python_lines(block, folder):
+    result = run(block, folder, python=True)
+    assert result.returncode == 0, f"{block}\n{result.stderr[-3000:]}"
+    return result.stdout.splitlines()
+
+
 def environment(folder):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "XDG_CACHE_HOME": str(folder / ".cache")}
@@ -109,14 +115,25 @@ def test_every_readme_command_and_python_block_runs(folder):
         assert re.search(expected, result.stdout, flags=re.M), f"{command}\n{result.stdout[:2000]}"
         if "--json" in command and command.startswith("hyperamy search"):
             assert len([json.loads(line) for line in result.stdout.splitlines()]) == 5
-    (python,) = blocks("python")
-    result = run(python, folder, python=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.splitlines()
+    first, frames, langchain, llamaindex, mcp = blocks("python")
+    lines = python_lines(first, folder)
     assert len(lines) == 6 and lines[0].startswith("note-1 ")
     assert re.fullmatch(r"10001 1 \[('\w+'(, )?)+\]", lines[3])
     assert lines[4].startswith("(2, 64) [") and lines[4].endswith("(2, 28)")
     assert re.fullmatch(r"\[0\.\d+ +0\.\d+\] \(2, 28\)", lines[5])
+    lines = python_lines(frames, folder)  # three tables: hits, the arc by chapter, the two reviews
+    assert lines[0].split() == ["id", "score", "emotion", "intensity_fear", "chapter"] and len(lines) == 4 + 6 + 3
+    assert lines[4].split() == ["documents", "fear", "joy"] and lines[6].split()[:2] == ["0", "8"]
+    assert lines[-2].split()[:2] == ["0", "r1"] and lines[-2].split()[-1] == "1"
+    assert lines[-1].split()[:3] == ["1", "r2", "gratitude"] and lines[-1].split()[-1] == "5"
+    lines = python_lines(langchain, folder)
+    assert len(lines) == 3 and all(re.match(r"monte_cristo_1-12\.txt#\d+ (\d+) ", line) for line in lines)
+    assert all(int(line.split()[1]) >= 5 for line in lines)
+    lines = python_lines(llamaindex, folder)
+    assert len(lines) == 3 and all(int(line.split()[1]) <= 3 for line in lines)
+    lines = python_lines(mcp, folder)
+    assert lines[0] == str(sorted(["add", "arc", "delete", "entities", "entity", "info", "predict", "search"]))
+    assert re.fullmatch(r"\['monte_cristo_1-12\.txt#\d+', 'monte_cristo_1-12\.txt#\d+'\]", lines[1])
     assert run("hyperamy count", folder).stdout.strip() == "10000"
     assert (folder / "villefort.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     listed = [json.loads(line) for line in run("hyperamy entities -n 30 --json", folder).stdout.splitlines()]

@@ -15,7 +15,7 @@ import numpy as np
 from hyperamy import persist, snapshot
 from hyperamy.config import IndexConfig, SearchSettings, from_dict
 from hyperamy.corpus import Record
-from hyperamy.errors import ExportError, HyperamyError, IndexStateError, InputError
+from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
 from hyperamy.frames import Results
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
@@ -316,11 +316,13 @@ class HyperAmy:
         metadata), or a pandas DataFrame with a `text_field` column, ids from `id_field` (a column or
         the named index; without one, made from the text) and every other column as metadata.
 
-        Every `commit_every` documents are committed together (one segment): an interrupted or
+        Documents are committed together (one segment) every `commit_every` documents or about
+        every 30 s of encoding (indexing.COMMIT_SECONDS), whichever comes first: an interrupted or
         failed add keeps what it committed, and running it again skips those as unchanged.
 
         Raises:
             IndexBusyError: another writer held the index for longer than `wait` seconds.
+            AddInterrupted: Ctrl-C (a KeyboardInterrupt); says what the index holds after the commits that landed.
         """
         from hyperamy.frames import frame_records, is_frame
         from hyperamy.indexing import add_records
@@ -330,17 +332,21 @@ class HyperAmy:
         if commit_every < 1:
             raise InputError("commit_every must be at least 1")
         report = AddReport()
-        with self._writing() as transaction:
-            before = {segment.name for segment in transaction.base.segments}
-            try:
-                add_records(transaction, records, commit_every, report, progress)
-            except HyperamyError as exc:
-                committed = report.added + report.updated
-                if committed and exc.args:
-                    exc.args = (f"{exc.args[0]} ({committed} documents before it were committed; "
-                                "after fixing it, run the same command again to add the rest)",)
-                raise
-            transaction.merge_new(before)
+        held = len(self)
+        try:
+            with self._writing() as transaction:
+                before = {segment.name for segment in transaction.base.segments}
+                try:
+                    add_records(transaction, records, commit_every, report, progress)
+                except HyperamyError as exc:
+                    committed = report.added + report.updated
+                    if committed and exc.args:
+                        exc.args = (f"{exc.args[0]} ({committed} documents before it were committed; "
+                                    "after fixing it, run the same command again to add the rest)",)
+                    raise
+                transaction.merge_new(before)
+        except KeyboardInterrupt:  # what the index holds now, read back: a commit may have just landed
+            raise AddInterrupted(held, len(self)) from None
         return report
 
     def add_distributed(self, records: Iterable[Record | dict], ray, actors: int = 2, gpus_per_actor: float = 0.0,

@@ -44,3 +44,17 @@ class IndexBusyError(HyperamyError):
 
 class CancelledError(HyperamyError):
     """Work stopped because whoever asked for it went away (an HTTP client that disconnected)."""
+
+
+class AddInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `HyperAmy.add`: says what the index holds after the commits that landed."""
+
+    def __init__(self, before: int, after: int):
+        super().__init__()
+        self.before = before
+        self.after = after
+
+    def __str__(self) -> str:
+        return (f"Interrupted: what was committed is kept; the index holds {self.after:,} documents "
+                f"({self.before:,} when this run began). Run the same command again to add the rest: "
+                "what was committed is skipped as unchanged.")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from typing import Callable, Iterable
 
 import numpy as np
@@ -12,7 +13,9 @@ from hyperamy.corpus import Record
 from hyperamy.errors import InputError
 
 log = logging.getLogger(__name__)
-COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing
+COMMIT_EVERY = 2048  # documents per commit (and per new segment) while indexing, at most
+COMMIT_SECONDS = 30.0  # ... and about this much work per commit, whatever COMMIT_EVERY says
+FIRST_COMMIT = 256  # records in the first commit, before the encoder's pace is known
 # Records grouped by these fields (a book's passages, a cut record's) take the stored encoding of
 # the same text in their group instead of being encoded again (books/records.py sets them).
 LENDING_FIELDS = ("source", "parent")
@@ -28,19 +31,42 @@ def add_records(transaction, records: Iterable[Record], commit_every: int, repor
     committed: run again, those documents are unchanged and skipped.
     """
     seen: set[str] = set()
-    # large chunks let the encoder sort many texts by length, so its batches carry little padding
-    for chunk, todo, replaced in planned(transaction, records, commit_every, seen, report):
+    pace = Pace(commit_every)
+    for chunk, todo, replaced in planned(transaction, records, pace, seen, report):
         if todo:
+            started = time.perf_counter()
             _write(transaction, todo, replaced, report, progress)
+            pace.measured(len(todo), time.perf_counter() - started)
             transaction.compact_automatically()
         if progress is not None:
             progress(len(chunk) - len(todo))  # encoded records were counted batch by batch
 
 
-def planned(transaction, records: Iterable[Record], size: int, seen: set[str], report,
+class Pace:
+    """How many records the next commit takes: at most `most`, and about `seconds` of encoding
+    at the pace measured so far, so an interrupted run loses at most about that much work.
+
+    Large chunks let the encoder sort many texts by length (its batches then carry little
+    padding), so a chunk grows to what `seconds` allows, never under `least`.
+    """
+
+    def __init__(self, most: int, seconds: float = COMMIT_SECONDS, first: int = FIRST_COMMIT, least: int = 64):
+        self.most, self.seconds, self.least = most, seconds, min(least, most)
+        self.size = min(most, first)
+
+    def __call__(self) -> int:
+        return self.size
+
+    def measured(self, records: int, seconds: float) -> None:
+        """`records` took `seconds` to encode and commit: size the next chunk from that pace."""
+        if records and seconds > 0:
+            self.size = int(min(self.most, max(self.least, records / seconds * self.seconds)))
+
+
+def planned(transaction, records: Iterable[Record], size: int | Callable[[], int], seen: set[str], report,
             pending: dict[str, str] | None = None):
-    """Chunks of `size` records with what each needs: (chunk, records to encode, {id: stored row it
-    replaces}).
+    """Chunks of `size` records (or `size()`, asked before each chunk) with what each needs:
+    (chunk, records to encode, {id: stored row it replaces}).
 
     `pending` ({id: content hash}) holds what earlier chunks planned but did not commit yet
     (distributed indexing commits once at the end): a later occurrence is compared with that,
@@ -51,7 +77,7 @@ def planned(transaction, records: Iterable[Record], size: int, seen: set[str], r
     is when each chunk is reached.
     """
     iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, size)):
+    while chunk := list(itertools.islice(iterator, size() if callable(size) else size)):
         latest: dict[str, Record] = {}
         for position, record in enumerate(chunk):
             record = _as_record(record, position)

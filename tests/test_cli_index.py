@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from hyperamy.cli import main
+from hyperamy.indexing import FIRST_COMMIT
 
 pytestmark = pytest.mark.model
 
@@ -123,6 +124,27 @@ def test_a_killed_build_keeps_its_commits_and_a_rerun_finishes(tmp_path):
     again = json.loads(run("index", big, "--index", tmp_path / "idx", "--json").stdout)
     assert (again["unchanged"], again["added"]) == (info["documents"] - 4, 3004 - info["documents"])
     assert again["documents"] == 3004
+
+
+def test_ctrl_c_says_what_was_kept_and_the_first_commit_does_not_wait_for_commit_every(tmp_path):
+    big = write_corpus(tmp_path / "big.jsonl", [{"id": f"x{i}", "text": f"Passage number {i} about the sea and "
+                                                 "the sailors who crossed it in the spring."} for i in range(3000)])
+    # the default --commit-every (2048) would keep nothing for the whole first 2,048 documents
+    process = subprocess.Popen([sys.executable, "-m", "hyperamy", "index", str(big), "--index", str(tmp_path / "idx")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    manifest = tmp_path / "idx" / "manifest.json"
+    while time.time() < deadline and not (manifest.exists() and json.loads(manifest.read_text())["next_row"]):
+        time.sleep(0.05)
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    kept = json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)["documents"]
+    assert kept == FIRST_COMMIT  # SIGINT came while the second commit was being encoded
+    assert stderr.splitlines()[-1] == (
+        f"Interrupted: what was committed is kept; the index holds {kept:,} documents (0 when this run began). "
+        "Run the same command again to add the rest: what was committed is skipped as unchanged.")
 
 
 def test_a_delete_never_loads_the_model(built, tmp_path):

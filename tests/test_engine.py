@@ -255,3 +255,18 @@ def test_ranking_settings_per_search(engine):
         engine.search("x", vector_index="hnsw")
     with pytest.raises(InputError, match="semantic_share must be in \\[0, 1\\]"):
         engine.search("x", semantic_share=2.0)
+
+
+def test_commits_come_about_every_30_seconds_of_encoding_whatever_commit_every_says():
+    from hyperamy.indexing import Pace
+
+    pace = Pace(2048)
+    assert pace() == 256  # before the pace is known
+    pace.measured(256, 16.0)  # 16 documents a second: 30 s is 480 documents
+    assert pace() == 480
+    pace.measured(480, 0.5)  # fast now: commit_every caps it
+    assert pace() == 2048
+    pace.measured(10, 60.0)  # very slow texts: never under 64 a commit
+    assert pace() == 64
+    small = Pace(20)
+    assert small() == 20 and (small.measured(20, 1.0) or small()) == 20

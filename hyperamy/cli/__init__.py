@@ -7,7 +7,7 @@ import sys
 import click
 
 from hyperamy import __version__
-from hyperamy.errors import DataFormatError, HyperamyError, InputError
+from hyperamy.errors import AddInterrupted, DataFormatError, HyperamyError, InputError
 
 
 class Group(click.Group):
@@ -26,6 +26,9 @@ class Group(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(2 if isinstance(exc, (InputError, DataFormatError)) else 1)
+        except AddInterrupted as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(130)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)

@@ -34,7 +34,8 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
               help="Vector search for a new index: exact flat (default) or approximate HNSW.")
 @click.option("--commit-every", default=COMMIT_EVERY, show_default=True, type=click.IntRange(1),
-              help="Documents per commit: an interrupted run keeps what it committed, and rerunning skips it.")
+              help="Documents per commit at most (one also comes about every 30 s of encoding): an interrupted "
+                   "run keeps what it committed, and rerunning skips it.")
 @wait_option
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
               help="Encode on Ray actors: alone, a local Ray instance; with ADDRESS, that cluster. "
@@ -61,8 +62,9 @@ def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip
     it no longer has. Records of other files are added as they are (re-adding updates by id),
     or cut into passages ID#N with their parent's id with --chunk. Table files may be compressed
     (.gz, .zst); `-` reads standard input (JSON Lines, or a book with --format).
-    Progress is committed every --commit-every documents: an interrupted run keeps what it
-    committed, and the same command run again skips it. Entity mentions (names, and how each is
+    Progress is committed every --commit-every documents or about every 30 s of encoding,
+    whichever comes first: an interrupted run (Ctrl-C, a kill) keeps what it committed, and the
+    same command run again skips it. Entity mentions (names, and how each is
     felt where it stands) are stored with each document: see `hyperamy entities`.
 
     \b

@@ -77,6 +77,15 @@ TOKEN = re.compile(r"(?P<abbrev>\b(?:M|MM|Mr|Mrs|Ms|Mme|Mlle|Dr|St|Prof)\.)"
                    r"|(?P<word>[^\W\d_](?:[^\W_]|-|[’'](?=[^\W\d_]))*)"
                    r"|(?P<stop>[.!?;:“”\"«»()\[\]—–]|\n\s*\n|\d+)")
 POSSESSIVE = re.compile(r"[’']s$")
+CONTRACTION = re.compile(r"[’'](?:re|ve|ll|d|m|t)$")  # "You're", "Can't", "I'd": never a name
+# Words people write in lower case ("Yeah", "Lol", "Im", "Hope" in comments), from GoEmotions
+# train (benchmarks/common_words.py): capitalised alone, without a title, they are not names.
+COMMON_WORDS = frozenset(
+    line for line in (Path(__file__).parent / "mention_words" / "common.txt").read_text(encoding="utf-8").split("\n")
+    if line and not line.startswith("#"))
+# Written capitalised in the middle of comments, yet never a name.
+CHAT_WORDS = {"edit", "edited", "update", "source", "tldr", "tl", "dr", "eta", "ps", "nsfw", "imo", "imho", "tbh",
+              "btw", "lol", "lmao", "omg", "idk", "smh", "fyi", "op"}
 ABBREVIATED = {"mme.": "Madame", "mme": "Madame", "mlle.": "Mademoiselle", "mlle": "Mademoiselle"}
 
 
@@ -225,11 +234,14 @@ def _name(text: str, run: list[re.Match], initial: bool) -> list[Found]:
     key = " ".join([ABBREVIATED.get(surface.split()[0].lower(), surface.split()[0]), *surface.split()[1:]])
     if len(key) < 2 or (len(words) == 1 and fold(key) in NOT_NAMES):
         return []
+    if len(run) == 1 and _plain(surface) in COMMON_WORDS | CHAT_WORDS:  # a bare common word: "Yeah", "Hope"
+        return []
     return [Found(start, words[0].start() + len(surface), key, "auto", initial)]
 
 
 def _common(word: str) -> bool:
-    return _plain(word) in NOT_NAMES and _plain(word) not in KEPT_TITLES
+    plain = _plain(word)
+    return (plain in NOT_NAMES and plain not in KEPT_TITLES) or CONTRACTION.search(plain) is not None
 
 
 def _lowered(match: re.Match) -> str:

@@ -102,6 +102,7 @@ def read_records(path: str | Path, id_field: str | None = None, text_field: str 
             yield record_from_row(row, path, line, id_field or "id", text_field)
         except DataFormatError as error:
             if skipped is None:
+                error.row = True  # one bad row: a `skipped` would have taken it
                 raise
             skipped.add(error)
     if first:
@@ -174,7 +175,7 @@ def _json_rows(path, compression: str | None, may_be_array: bool) -> Iterator[tu
             try:
                 yield line, json.loads(text)
             except json.JSONDecodeError as exc:
-                yield line, DataFormatError(f"malformed JSON: {exc.msg} at column {exc.colno}", str(path), line)
+                yield line, DataFormatError(_malformed(exc), str(path), line)
             except RecursionError:
                 yield line, DataFormatError("nested too deeply to read (thousands of levels)", str(path), line)
     finally:
@@ -188,9 +189,18 @@ def _array_items(data: bytes, path) -> Iterator[tuple[int, Any]]:
     except UnicodeDecodeError as exc:
         raise DataFormatError(f"not valid UTF-8 (byte {exc.start})", str(path)) from None
     except json.JSONDecodeError as exc:
-        raise DataFormatError(f"malformed JSON: {exc.msg}", str(path), exc.lineno) from None
+        raise DataFormatError(_malformed(exc), str(path), exc.lineno) from None
     # items are numbered from 1 in place of lines
     yield from enumerate(items, 1)
+
+
+def _malformed(exc: json.JSONDecodeError) -> str:
+    """The decoder's message without its dangling "at" ("Invalid control character at"), where,
+    and what to do about a raw control character."""
+    message = f"malformed JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}"
+    if exc.msg.startswith("Invalid control character"):
+        message += " (a raw tab or line break inside a string: write it as \\t or \\n)"
+    return message
 
 
 def _delimiter(path: Path) -> str:

@@ -24,6 +24,7 @@ class DataFormatError(HyperamyError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+        self.row = False  # set when the problem is one row of a file, which skipping would pass over
 
 
 class WeightsError(HyperamyError):

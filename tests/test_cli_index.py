@@ -1,5 +1,6 @@
 """`hyperamy index / search / info / delete` with the real shipped encoder."""
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -80,7 +81,7 @@ def test_bad_line_names_file_and_line_and_changes_nothing(built, tmp_path):
     result = run("index", corpus, "--index", folder / "idx")
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {corpus}:2: malformed JSON: Expecting property name enclosed in " \
-                                    "double quotes at column 2"
+                                    "double quotes at column 2; --skip-invalid skips such rows and lists them"
     assert json.loads(run("info", "--index", folder / "idx", "--json").stdout)["documents"] == 4
     skipped = run("index", corpus, "--index", tmp_path / "other", "--skip-invalid", "--json")
     report = json.loads(skipped.stdout)
@@ -223,6 +224,11 @@ def test_index_from_stdin_then_get_list_count_export_compact_check(tmp_path):
     assert json.loads(got.stdout)["metadata"] == {"chapter": 7}
     listed = run("list", *index, "--where", "chapter > 5", "--json")
     assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == ["cell", "rage"]
+    plain = run("get", "rage", *index).stdout.splitlines()  # heading, metadata, the text once
+    assert re.fullmatch(r"rage  kappa [\d.]+ \(\w+(, \w+)*\)", plain[0])
+    assert plain[1:] == ["chapter=7", "", PASSAGES[3]["text"], ""]
+    shown = run("list", *index, "--where", "chapter > 5").stdout.splitlines()  # text as written, not a repr
+    assert [line.split("  ")[-1] for line in shown] == [PASSAGES[0]["text"], PASSAGES[3]["text"]]
     as_csv = run("list", *index, "--csv", "-n", "1")
     assert as_csv.stdout.splitlines()[0] == "id,text,kappa,emotion,emotions,chapter"
     assert run("count", *index, "--where", "chapter < 6").stdout.strip() == "2"

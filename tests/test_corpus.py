@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -24,6 +25,8 @@ def test_jsonl_records_keep_other_fields_as_metadata(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     (b'{"id": 1, "text": "ok"', "malformed JSON"),
+    (b'{"id": 1, "text": "a\tb"}', "malformed JSON: Invalid control character at column 21 (a raw tab or line break "
+                                   "inside a string: write it as \\t or \\n)"),
     (b'{"id": 1}', "missing text field 'text'; this record has 'id'"),
     (b'{"id": 1, "text": 5}', "text field 'text' is int, not a string"),
     (b'{"id": 1, "text": "  "}', "text field 'text' is empty"),
@@ -32,7 +35,7 @@ def test_jsonl_records_keep_other_fields_as_metadata(tmp_path):
 ])
 def test_bad_rows_name_file_and_line(tmp_path, line, message):
     path = write_lines(tmp_path / "c.jsonl", [json.dumps({"id": 0, "text": "fine"}), line])
-    with pytest.raises(DataFormatError, match=rf"c.jsonl:2: {message}"):
+    with pytest.raises(DataFormatError, match=rf"c\.jsonl:2: {re.escape(message)}"):
         list(read_records(path))
 
 

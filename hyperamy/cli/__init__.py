@@ -21,6 +21,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise _with_hint(exc) from None
         except HyperamyError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -32,6 +34,27 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+
+
+# Options other tools use for what a hyperamy command calls otherwise.
+OTHER_NAMES = {"-n": "-k", "--top-k": "-k", "--topk": "-k", "--top": "-k", "--limit": "-k", "--num": "-k",
+               "--filter": "--where", "--query": "QUERY (an argument)", "-q": "QUERY (an argument)"}
+
+
+def _with_hint(exc: click.NoSuchOption) -> click.NoSuchOption:
+    """`search -n 2` says that the number of results is -k."""
+    command = exc.ctx.command if exc.ctx is not None else None
+    meant = OTHER_NAMES.get(exc.option_name)
+    if command is None or meant is None:
+        return exc
+    known = {name for param in command.params for name in getattr(param, "opts", [])}
+    if meant in known:
+        return click.NoSuchOption(exc.option_name, message=f"No such option: {exc.option_name}; did you mean {meant}?",
+                                  ctx=exc.ctx)
+    if meant.startswith("QUERY") and any(param.name == "query" for param in command.params):
+        return click.NoSuchOption(exc.option_name, message=f"No such option: {exc.option_name}; the query is the "
+                                  "first argument: hyperamy search \"what to find\"", ctx=exc.ctx)
+    return exc
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

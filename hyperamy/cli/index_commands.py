@@ -1,6 +1,7 @@
 """`hyperamy index`, `search`, `delete` and `info`."""
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -8,6 +9,7 @@ import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import emit_json, progress, weights_option
+from hyperamy.errors import DataFormatError
 from hyperamy.indexing import COMMIT_EVERY
 from hyperamy.locking import DEFAULT_WAIT
 
@@ -89,15 +91,16 @@ def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip
     inputs = read_inputs(corpus, chunking, id_field, text_field, skipped, stdin_format)
     records, total = inputs.records, inputs.total
     started = time.time()
-    if ray_address:
-        from hyperamy import shards
+    with _row_hint():
+        if ray_address:
+            from hyperamy import shards
 
-        ray = shards.connect(None if ray_address == "local" else ray_address)
-        report = engine.add_distributed(records, ray, actors=ray_actors, gpus_per_actor=ray_gpus_per_actor,
-                                        segment_size=commit_every)
-    else:
-        with progress("indexing", total) as update:
-            report = engine.add(records, progress=update, commit_every=commit_every)
+            ray = shards.connect(None if ray_address == "local" else ray_address)
+            report = engine.add_distributed(records, ray, actors=ray_actors, gpus_per_actor=ray_gpus_per_actor,
+                                            segment_size=commit_every)
+        else:
+            with progress("indexing", total) as update:
+                report = engine.add(records, progress=update, commit_every=commit_every)
     removed = [i for field, kept in inputs.kept.items() for i in engine.remove_others(field, kept)]
     seconds = time.time() - started
     result = {"index": str(engine.folder), **report.__dict__, "removed": len(removed), "skipped": len(skipped.rows) if skipped else 0,
@@ -119,6 +122,17 @@ def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip
         click.echo(f"skipped {len(skipped.rows)} invalid rows:", err=True)
         for row in skipped.rows:
             click.echo(f"  {row}", err=True)
+
+
+@contextlib.contextmanager
+def _row_hint():
+    """A bad row's error says that --skip-invalid would pass over it."""
+    try:
+        yield
+    except DataFormatError as exc:
+        if exc.row and exc.args:
+            exc.args = (f"{exc.args[0]}; --skip-invalid skips such rows and lists them",)
+        raise
 
 
 @main.command(name="search")

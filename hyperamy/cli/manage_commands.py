@@ -11,9 +11,21 @@ from hyperamy.cli.common import emit_json
 from hyperamy.cli.index_commands import index_option, wait_option
 
 
-def _line(document: dict) -> str:
+def _heading(document: dict) -> str:
     felt = ", ".join(document["emotions"] or [document["emotion"]])
-    return f"{document['id']}  kappa {document['kappa']:.1f} ({felt})  {document['text'][:100]!r}"
+    return f"{document['id']}  kappa {document['kappa']:.1f} ({felt})"
+
+
+def _line(document: dict, width: int = 100) -> str:
+    """One line a document: its heading and the start of its text, line breaks as spaces."""
+    text = " ".join(document["text"].split())
+    return f"{_heading(document)}  {text[:width - 1] + '…' if len(text) > width else text}"
+
+
+def _whole(document: dict) -> str:
+    """A document in full: its heading, its metadata, then its text as it is stored."""
+    fields = "  ".join(f"{key}={value}" for key, value in document["metadata"].items())
+    return "\n".join([_heading(document), *([fields] if fields else []), "", document["text"], ""])
 
 
 @main.command()
@@ -33,7 +45,7 @@ def get(ids, index, as_json) -> None:
     found = browse.get(HyperAmy.open(index).refresh(), list(ids))
     for i in ids:
         if i in found:
-            emit_json(found[i]) if as_json else click.echo(_line(found[i]) + "\n" + found[i]["text"] + "\n")
+            emit_json(found[i]) if as_json else click.echo(_whole(found[i]))
     missing = [i for i in ids if i not in found]
     if missing:
         click.echo(f"Error: not found: {', '.join(missing)}", err=True)

@@ -49,7 +49,8 @@ class Hit:
     mention: dict | None = None  # with `about`: the entity's mention whose feeling was ranked, and how it is felt
     recency: float | None = None  # with `recency`: the decay the score was multiplied by (1 = newest)
     recency_part: float = 0.0  # what the decay changed in the score (the parts sum to the score)
-    age: float | None = None  # with `recency`: the document's age, in the half-life's unit
+    age: float | None = None  # with `recency`: the document's age, in `age_unit`
+    age_unit: str | None = None  # "days" (a date field), or how far below the field's largest value
     searched: str | None = None  # with `about`: the query without the entity's names, whose meaning and words ranked
 
     @property
@@ -81,7 +82,7 @@ class Hit:
                    "emotion": f"the certainty-weighted emotion overlap {self.emotion_match:.4f}"}[self.mode]
         strength = "" if self.strength is None else f", strength {self.strength:.2f}"
         if self.recency is not None:
-            age = "the field is empty: not faded" if self.age is None else f"age {self.age:g}"
+            age = "the field is empty: not faded" if self.age is None else f"age {self.age:g} {self.age_unit}"
             how += (f" + recency {self.recency_part:.4f} (relevance e^score times the decay {self.recency:.3f}, "
                     f"{age}: the score plus its log)")
         mention = ""
@@ -186,6 +187,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         recency=None if fade is None else float(ranked.decay[i]),
                         recency_part=float(ranked.parts.get("recency", np.zeros(len(ranked.rows)))[i]),
                         age=None if fade is None or np.isnan(ranked.age[i]) else round(float(ranked.age[i]), 4),
+                        age_unit=None if fade is None else fade.age_unit,
                         searched=asked if asked != query else None))
     return hits
 
@@ -335,6 +337,11 @@ class Recency:
         import time
 
         return cls(view, field, number * UNITS[unit], kind, time.time())
+
+    @property
+    def age_unit(self) -> str:
+        """What a hit's `age` counts: days to now for dates, else the field's own units below its largest value."""
+        return "days" if self.unit == "seconds" else f"{self.field} below the largest ({self.newest:g})"
 
     @staticmethod
     def _kind(view, field: str) -> str:

@@ -146,7 +146,8 @@ def test_recency_fades_older_documents_and_says_so(engine):
     assert older.score == pytest.approx(older.semantic_part + older.lexical_part + older.emotion_part
                                         + older.recency_part, abs=1e-4)
     assert older.recency_part == pytest.approx(np.log(0.5 ** 4))
-    assert "+ recency -2.7726 (relevance e^score times the decay 0.062, age 4" in older.explain()
+    assert "+ recency -2.7726 (relevance e^score times the decay 0.062, age 4 chapter below the largest (5): " \
+           "the score plus its log)" in older.explain()
     assert all(h.recency is None for h in plain)
     for spec, message in [("chapter", "give FIELD:HALF_LIFE"), ("nope:3", "'nope' is not a field"),
                           ("chapter:3d", "holds numbers"), ("chapter:0", "positive number")]:
@@ -164,6 +165,7 @@ def test_recency_on_dates_needs_a_unit(tmp_path):
                 {"id": "new", "text": "the letter arrived", "published": "2026-11-01"}])
     hits = engine.search("letter", recency="published:365d")
     assert [h.id for h in hits] == ["new", "old"] and hits[1].recency < hits[0].recency < 1
+    assert hits[1].age_unit == "days" and f"age {hits[1].age:g} days: the score" in hits[1].explain()
     with pytest.raises(InputError, match="needs a unit"):
         engine.search("letter", recency="published:30")
     with pytest.raises(InputError, match="'text' holds text that is not a date, such as 'the letter arrived'"):

@@ -133,7 +133,9 @@ def _quiet_ray_data(ray_data):
 def _encode_and_write(transaction, view, chunks, ray, actors, gpus_per_actor, encoder_factory, weights):
     import ray.data
 
-    dataset = ray.data.from_items([{"chunk": chunk} for chunk in chunks])
+    # a block a chunk, and no more actors than chunks: each actor loads the whole encoder
+    dataset = ray.data.from_items([{"chunk": chunk} for chunk in chunks], override_num_blocks=len(chunks))
+    actors = min(actors, len(chunks))
     try:
         with _quiet_ray_data(ray.data):
             written = _map(dataset, ray.data, transaction, view, actors, gpus_per_actor, encoder_factory, weights)

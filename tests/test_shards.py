@@ -1,4 +1,6 @@
 """Sharded search on a real local Ray cluster: the same hits as the unsharded index."""
+import warnings
+
 import pytest
 
 from hyperamy.corpus import Record
@@ -74,8 +76,11 @@ def test_distributed_indexing_builds_the_single_process_index(ray_cluster, tmp_p
             rows = {d["id"]: d["row"] for d in engine.list()}
             vectors.append(engine.snapshot.vectors(which, np.asarray([rows[r.id] for r in corpus])))
         assert np.allclose(vectors[0], vectors[1], atol=1e-5)
-    again = spread.add_distributed(corpus[1:30] + [Record("d0", "Document 0 changed: a furious storm", {"n": 0})],
-                            ray_cluster, actors=2, segment_size=25, encoder_factory=FakeEncoder)
+    with warnings.catch_warnings(record=True) as caught:  # one chunk to encode: one actor, and Ray says nothing
+        warnings.simplefilter("always")
+        again = spread.add_distributed(corpus[1:30] + [Record("d0", "Document 0 changed: a furious storm", {"n": 0})],
+                                       ray_cluster, actors=2, segment_size=25, encoder_factory=FakeEncoder)
+    assert [str(w.message) for w in caught if "ray" in w.filename] == []
     assert (again.added, again.updated, again.unchanged) == (0, 1, 29) and len(spread) == 120
     assert spread.get("d0")["text"] == "Document 0 changed: a furious storm"
 

@@ -57,6 +57,17 @@ def test_unknown_option_is_a_usage_error():
 
 
 @pytest.mark.model
+def test_an_option_other_tools_use_points_at_hyperamys_own():
+    runner = CliRunner()
+    wrong = runner.invoke(main, ["search", "a storm", "-n", "2"])
+    assert wrong.exit_code == 2 and wrong.stderr.splitlines()[-1] == "Error: No such option: -n; did you mean -k?"
+    assert runner.invoke(main, ["list", "--filter", "x"]).stderr.splitlines()[-1] == \
+        "Error: No such option: --filter; did you mean --where?"
+    assert runner.invoke(main, ["search", "-q", "a storm"]).stderr.splitlines()[-1] == \
+        "Error: No such option: -q; the query is the first argument: hyperamy search \"what to find\""
+    assert runner.invoke(main, ["search", "a storm", "--zzz"]).stderr.splitlines()[-1] == "Error: No such option '--zzz'."
+
+
 def test_predict_json_shape_and_span_errors(shipped_encoder):
     result = run("predict", "I can't believe they cancelled it, I'm furious", "--json")
     assert result.exit_code == 0, result.stderr

@@ -78,3 +78,35 @@ def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion:
     return {"semantic": semantic_share * standardize(semantic),
             "lexical": (1.0 - semantic_share) * standardize(lexical),
             "emotion": weight * np.asarray(emotion, np.float64)}, weight
+
+
+# The fitted fusion (hyperamy/fusion.json, written by benchmarks/fit_fusion.py): a weight per
+# feature below, so a score is still a sum of parts. Each feature belongs to one leg, the part of
+# the score `--explain` reports it in.
+FEATURES = ("meaning", "meaning_by_evidence", "meaning_best", "keywords", "keywords_by_evidence", "keywords_best",
+            "no_keyword", "emotion", "emotion_felt", "strength")
+LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_best": "semantic",
+       "keywords": "lexical", "keywords_by_evidence": "lexical", "keywords_best": "lexical", "no_keyword": "lexical",
+       "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion"}
+# The hand-set fusion above in these terms: where the fit starts.
+START = {"meaning_by_evidence": 1.0, "keywords_by_evidence": 1.0, "emotion": 0.5}
+
+
+def features(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
+             share: float, strength: np.ndarray) -> np.ndarray:
+    """(candidates, FEATURES) for one query: each leg standardised over the candidates, alone and
+    weighted by its evidence share; whether a candidate is a leg's best; whether it holds no query
+    word; the emotion term with the query's certainty (the query feels something) and without
+    (the document feels what the query leans to); how strongly the document feels anything."""
+    semantic, lexical = np.asarray(semantic, np.float64), np.asarray(lexical, np.float64)
+    meaning, keywords = standardize(semantic), standardize(lexical)
+    best_keywords = (lexical == lexical.max()) & (lexical > 0) if len(lexical) else np.zeros(0, bool)
+    columns = {
+        "meaning": meaning, "meaning_by_evidence": share * meaning,
+        "meaning_best": (semantic == semantic.max()) if len(semantic) else np.zeros(0, bool),
+        "keywords": keywords, "keywords_by_evidence": (1.0 - share) * keywords, "keywords_best": best_keywords,
+        "no_keyword": lexical <= 0,
+        "emotion": query_certainty * np.asarray(feeling, np.float64), "emotion_felt": np.asarray(feeling, np.float64),
+        "strength": np.nan_to_num(np.asarray(strength, np.float64)),
+    }
+    return np.stack([np.asarray(columns[name], np.float64) for name in FEATURES], axis=1)

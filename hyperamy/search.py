@@ -233,13 +233,29 @@ def single_threaded_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
-         about=None, fade: "Recency | None" = None) -> Ranked:
-    """Candidates from each leg, scored by `rerank.contributions`; the k best, best first.
+@dataclasses.dataclass
+class Candidates:
+    """Every document the legs proposed for one query, with what the re-ranker scores them on."""
+
+    rows: np.ndarray
+    semantic: np.ndarray  # cosine of query and document meaning
+    lexical: np.ndarray  # BM25 (0 where no query word occurs)
+    feeling: np.ndarray  # rerank.emotion_similarity: label overlap times the document's certainty
+    kappa: np.ndarray
+    probs: np.ndarray
+    strength: np.ndarray
+    affect: np.ndarray
+    query_certainty: float
+    semantic_share: float  # from both legs' evidence (rerank.semantic_share), or the fixed setting
+    mentions: np.ndarray | None = None  # with `about`: the mention each feeling was read from
+
+
+def candidates(view, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
+               about=None) -> Candidates:
+    """What each leg proposes (at least `settings.candidates` each), and their scores on every signal.
 
     With `about` (entities.About) the emotion leg searches the entity's mentions, and each
-    document's emotion term is that of its mention that best fits the query's feeling. With
-    `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
+    document's feeling is that of its mention that best fits the query's feeling.
     `settings` (config.SearchSettings) reach every leg, FAISS's HNSW breadth included.
     """
     wanted = max(settings.candidates, k)
@@ -256,31 +272,42 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
     if mode == "emotion" or (mode == "hybrid" and query_certainty > 0 and settings.emotion_weight > 0):
         legs.append(about.search(query.mu, wanted, allowed) if about is not None
                     else view.search("emotion", query.mu, wanted, allowed, breadth)[1])
-    candidates = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
-    kappa, probs, felt, affect = view.feelings(candidates)
-    semantic = view.vectors("semantic", candidates) @ query.semantic
-    keyword = lexical.lookup(keyword_rows, keyword_scores, candidates)
+    rows = np.unique(np.concatenate(legs)) if legs else np.zeros(0, np.int64)
+    kappa, probs, strength, affect = view.feelings(rows)
+    semantic = view.vectors("semantic", rows) @ query.semantic
+    keyword = lexical.lookup(keyword_rows, keyword_scores, rows)
     chosen = None
     if about is not None:
-        chosen, feeling = about.best_mentions(
-            candidates, lambda p, c: emotion_similarity(query.probs, p, c, alpha))
+        chosen, feeling = about.best_mentions(rows, lambda p, c: emotion_similarity(query.probs, p, c, alpha))
     else:
         feeling = emotion_similarity(query.probs, probs, kappa, alpha)
     share = settings.semantic_share
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
-    parts, weight = contributions(mode, semantic, keyword, feeling, query_certainty, share, settings.emotion_weight)
+    return Candidates(rows, semantic, keyword, feeling, kappa, probs, strength, affect, query_certainty, share, chosen)
+
+
+def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
+         about=None, fade: "Recency | None" = None) -> Ranked:
+    """Candidates from each leg (`candidates`), scored by `rerank.contributions`; the k best, best first.
+
+    With `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
+    """
+    found = candidates(view, settings, alpha, query, k, mode, allowed, about)
+    parts, weight = contributions(mode, found.semantic, found.lexical, found.feeling, found.query_certainty,
+                                  found.semantic_share, settings.emotion_weight)
     scores = sum(parts.values())
     decay = age = None
-    if fade is not None and len(candidates):
-        decay, age, parts["recency"] = fade.decay(candidates)  # relevance e^score times the decay: plus its log
+    if fade is not None and len(found.rows):
+        decay, age, parts["recency"] = fade.decay(found.rows)  # relevance e^score times the decay: plus its log
         scores = scores + parts["recency"]
-    scores = scores.astype(np.float32)
+    scores = np.asarray(scores, np.float32)
     order = np.argsort(-scores, kind="stable")[:k]
-    return Ranked(candidates[order], scores[order], semantic[order], keyword[order], feeling[order],
-                  kappa[order], probs[order], felt[order], weight, {name: part[order] for name, part in parts.items()},
-                  share, None if chosen is None else chosen[order], None if decay is None else decay[order],
-                  None if age is None else age[order], affect[order])
+    return Ranked(found.rows[order], scores[order], found.semantic[order], found.lexical[order], found.feeling[order],
+                  found.kappa[order], found.probs[order], found.strength[order], weight,
+                  {name: part[order] for name, part in parts.items()}, found.semantic_share,
+                  None if found.mentions is None else found.mentions[order], None if decay is None else decay[order],
+                  None if age is None else age[order], found.affect[order])
 
 
 UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}

@@ -82,6 +82,8 @@ def main() -> None:
         encoder.query_layers(None), engine.search(q, k=10))
     opened = HyperAmy.open(folder)
     steps["whole search, Python API, index opened (ONNX Runtime queries)"] = lambda q: opened.search(q, k=10)
+    steps["the same with the hand-set evidence fusion (before the fitted one)"] = lambda q: opened.search(
+        q, k=10, fusion="evidence")
 
     timings = {}
     for name, seconds in process_timings(folder, questions[0], args.processes).items():

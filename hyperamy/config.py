@@ -88,6 +88,7 @@ class IndexConfig:
     candidates: int = 100  # documents each leg proposes to the re-ranker
     semantic_share: float | None = None  # share of relevance from meaning, the rest from BM25 (None: per query)
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
+    fusion: str = "fitted"  # hybrid's fusion: "fitted" (hyperamy/fusion.json) or "evidence" (hand-set shares)
     batch_size: int = 64  # texts per encoder batch while indexing
 
     def __post_init__(self) -> None:
@@ -97,6 +98,8 @@ class IndexConfig:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
         if (self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0) or self.emotion_weight < 0:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")
+        if self.fusion not in ("fitted", "evidence"):
+            raise InputError(f"fusion must be 'fitted' or 'evidence', not {self.fusion!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,9 @@ class SearchSettings:
     semantic_share: float | None = None  # share of relevance from meaning, the rest from BM25 (None: per query)
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
     hnsw_ef_search: int = 512  # HNSW search breadth: higher = better recall, slower
+    # hybrid's fusion: "fitted" (weights fitted on real questions, hyperamy/fusion.json) or "evidence"
+    # (the hand-set shares of rerank.contributions); a fixed semantic_share always means "evidence"
+    fusion: str = "fitted"
 
     def __post_init__(self) -> None:
         for name in ("candidates", "hnsw_ef_search"):
@@ -131,6 +137,8 @@ class SearchSettings:
             raise InputError(f"semantic_share must be in [0, 1], not {self.semantic_share!r}")
         if self.emotion_weight < 0:
             raise InputError(f"emotion_weight must be >= 0, not {self.emotion_weight!r}")
+        if self.fusion not in ("fitted", "evidence"):
+            raise InputError(f"fusion must be 'fitted' or 'evidence', not {self.fusion!r}")
 
     @classmethod
     def of(cls, config: IndexConfig) -> "SearchSettings":

@@ -110,7 +110,7 @@ class HyperAmy:
         loaded when first needed. An index only accepts the model it was built with.
 
         `config` sets a new index's settings; for an existing index it may change the ranking
-        settings (candidates, semantic_share, emotion_weight, hnsw_ef_search) but not the stored ones.
+        settings (candidates, semantic_share, emotion_weight, hnsw_ef_search, fusion) but not the stored ones.
         `verify` checks every file's checksum as it is loaded (sizes are always checked);
         `wait` is how many seconds a write waits for another writer to finish. `load=False`
         reads only the manifest (for `hyperamy check`, on an index that may be damaged).

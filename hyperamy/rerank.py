@@ -23,6 +23,10 @@ Which set chose each of these is in README.md ("How search scores").
 """
 from __future__ import annotations
 
+import functools
+import json
+from pathlib import Path
+
 import numpy as np
 
 MODES = ("hybrid", "semantic", "lexical", "emotion")
@@ -83,30 +87,77 @@ def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion:
 # The fitted fusion (hyperamy/fusion.json, written by benchmarks/fit_fusion.py): a weight per
 # feature below, so a score is still a sum of parts. Each feature belongs to one leg, the part of
 # the score `--explain` reports it in.
-FEATURES = ("meaning", "meaning_by_evidence", "meaning_best", "keywords", "keywords_by_evidence", "keywords_best",
-            "no_keyword", "emotion", "emotion_felt", "strength")
-LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_best": "semantic",
-       "keywords": "lexical", "keywords_by_evidence": "lexical", "keywords_best": "lexical", "no_keyword": "lexical",
-       "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion"}
+FEATURES = ("meaning", "meaning_by_evidence", "meaning_calm", "meaning_best", "keywords", "keywords_by_evidence",
+            "keywords_calm", "keywords_best", "no_keyword", "emotion", "emotion_felt", "strength", "strength_asked")
+LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_calm": "semantic", "meaning_best": "semantic",
+       "keywords": "lexical", "keywords_by_evidence": "lexical", "keywords_calm": "lexical", "keywords_best": "lexical",
+       "no_keyword": "lexical", "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion",
+       "strength_asked": "emotion"}
+# Words of a question that asks how someone feels ("How did the girl feel when ...?"): there the
+# passage where feeling is strongest is the likelier answer, whatever the question itself feels.
+ASKING_FEELING = frozenset({"feel", "feels", "felt", "feeling", "feelings", "emotion", "emotions", "mood"})
+
+
+def asks_feeling(query: str) -> bool:
+    """Whether a query asks how someone feels (one of ASKING_FEELING among its words)."""
+    from hyperamy.lexical import words
+
+    return not ASKING_FEELING.isdisjoint(words(query))
 # The hand-set fusion above in these terms: where the fit starts.
 START = {"meaning_by_evidence": 1.0, "keywords_by_evidence": 1.0, "emotion": 0.5}
 
 
 def features(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
-             share: float, strength: np.ndarray) -> np.ndarray:
-    """(candidates, FEATURES) for one query: each leg standardised over the candidates, alone and
-    weighted by its evidence share; whether a candidate is a leg's best; whether it holds no query
-    word; the emotion term with the query's certainty (the query feels something) and without
-    (the document feels what the query leans to); how strongly the document feels anything."""
+             share: float, strength: np.ndarray, asked: bool = False) -> np.ndarray:
+    """(candidates, FEATURES) for one query: each leg standardised over the candidates, alone,
+    weighted by its evidence share, and weighted by how little the query feels (1 - its certainty:
+    a calm query leans on meaning and words, a felt one less); whether a candidate is a leg's best;
+    whether it holds no query word; the emotion term with the query's certainty (the query feels
+    something) and without (the document feels what the query leans to); how strongly the
+    document feels anything, and the same when the query asks how someone feels (`asked`)."""
     semantic, lexical = np.asarray(semantic, np.float64), np.asarray(lexical, np.float64)
     meaning, keywords = standardize(semantic), standardize(lexical)
     best_keywords = (lexical == lexical.max()) & (lexical > 0) if len(lexical) else np.zeros(0, bool)
     columns = {
-        "meaning": meaning, "meaning_by_evidence": share * meaning,
+        "meaning": meaning, "meaning_by_evidence": share * meaning, "meaning_calm": (1.0 - query_certainty) * meaning,
         "meaning_best": (semantic == semantic.max()) if len(semantic) else np.zeros(0, bool),
-        "keywords": keywords, "keywords_by_evidence": (1.0 - share) * keywords, "keywords_best": best_keywords,
+        "keywords": keywords, "keywords_by_evidence": (1.0 - share) * keywords,
+        "keywords_calm": (1.0 - query_certainty) * keywords, "keywords_best": best_keywords,
         "no_keyword": lexical <= 0,
         "emotion": query_certainty * np.asarray(feeling, np.float64), "emotion_felt": np.asarray(feeling, np.float64),
         "strength": np.nan_to_num(np.asarray(strength, np.float64)),
+        "strength_asked": float(asked) * np.nan_to_num(np.asarray(strength, np.float64)),
     }
     return np.stack([np.asarray(columns[name], np.float64) for name in FEATURES], axis=1)
+
+
+FUSIONS = ("fitted", "evidence")
+DEFAULT_EMOTION_WEIGHT = 0.5  # the emotion_weight a fitted fusion's emotion parts are scaled against
+
+
+@functools.lru_cache(maxsize=1)
+def fitted_weights() -> dict[str, float]:
+    """{feature: weight} of the shipped fitted fusion (hyperamy/fusion.json)."""
+    fitted = json.loads((Path(__file__).parent / "fusion.json").read_text(encoding="utf-8"))
+    if tuple(fitted["features"]) != FEATURES:
+        raise RuntimeError("hyperamy/fusion.json was fitted on other features; run benchmarks/fit_fusion.py --write")
+    return dict(zip(fitted["features"], fitted["weights"]))
+
+
+def fitted_contributions(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
+                         share: float, strength: np.ndarray, asked: bool, emotion_weight: float) -> dict[str, np.ndarray]:
+    """The fitted fusion's parts, feature by feature summed into the leg each belongs to
+    (semantic, lexical, emotion); `emotion_weight` scales the emotion parts against its default."""
+    weights = fitted_weights()
+    columns = features(semantic, lexical, feeling, query_certainty, share, strength, asked)
+    parts = {leg: np.zeros(len(columns)) for leg in ("semantic", "lexical", "emotion")}
+    scale = {"semantic": 1.0, "lexical": 1.0, "emotion": emotion_weight / DEFAULT_EMOTION_WEIGHT}
+    for j, name in enumerate(FEATURES):
+        parts[LEG[name]] += scale[LEG[name]] * weights[name] * columns[:, j]
+    return parts
+
+
+def fitted_emotion_weight(query_certainty: float, emotion_weight: float) -> float:
+    """What the fitted fusion multiplies a document's emotion overlap by, for this query."""
+    weights = fitted_weights()
+    return emotion_weight / DEFAULT_EMOTION_WEIGHT * (weights["emotion"] * query_certainty + weights["emotion_felt"])

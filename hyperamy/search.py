@@ -14,7 +14,8 @@ from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
 from hyperamy.mentions import name_pattern
-from hyperamy.rerank import MODES, certainty, contributions, emotion_similarity, semantic_share
+from hyperamy.rerank import (MODES, certainty, contributions, emotion_similarity, fitted_contributions,
+                             fitted_emotion_weight, asks_feeling, semantic_share)
 from hyperamy.store import identifier
 
 
@@ -34,6 +35,7 @@ class Hit:
     lexical_part: float  # what keywords added
     emotion_part: float  # what emotion added
     semantic_share: float  # the share of relevance meaning had (hybrid); keywords had the rest
+    fusion: str  # how hybrid weighed the parts: "fitted" (hyperamy/fusion.json) or "evidence" (shares)
     query_kappa: float
     kappa: float
     top_emotions: tuple[tuple[str, float], ...]
@@ -69,7 +71,13 @@ class Hit:
     def explain(self) -> str:
         """How the score was made: each part with its weight; the printed parts add up to the score."""
         felt = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
-        if self.mode == "hybrid":
+        if self.mode == "hybrid" and self.fusion == "fitted":
+            how = (f"meaning {self.semantic_part:.4f} (the cosine {self.semantic:.3f}) + keywords "
+                   f"{self.lexical_part:.4f} (BM25 {self.lexical:.2f}) + emotion {self.emotion_part:.4f} "
+                   f"({self.emotion_weight:.3f} x {self.emotion_match:.3f}, the overlap, and the document's "
+                   "strength); each part a weighing of its signal against the other candidates, fitted on real "
+                   "questions (hyperamy/fusion.json)")
+        elif self.mode == "hybrid":
             share = self.semantic_share
             meaning = self.semantic_part / share if share else 0.0
             keywords = self.lexical_part / (1 - share) if share < 1 else 0.0
@@ -126,6 +134,7 @@ class Ranked:
     decay: np.ndarray | None = None  # with recency: each hit's decay factor
     age: np.ndarray | None = None  # with recency: each hit's age (NaN: the field is empty)
     affect: np.ndarray | None = None  # (n, 3) valence, arousal, dominance (NaN where the index stores none)
+    fusion: str = "evidence"  # how hybrid weighed the parts (see Hit.fusion)
 
 
 def search(engine, view, query: str, k: int, mode: str, where: str | None,
@@ -177,7 +186,7 @@ def search(engine, view, query: str, k: int, mode: str, where: str | None,
                         semantic_part=float(ranked.parts["semantic"][i]),
                         lexical_part=float(ranked.parts["lexical"][i]),
                         emotion_part=float(ranked.parts["emotion"][i]),
-                        semantic_share=ranked.semantic_share,
+                        semantic_share=ranked.semantic_share, fusion=ranked.fusion,
                         warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if felt_labels is None else round(row_strength, 4),
@@ -296,6 +305,13 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
     found = candidates(view, settings, alpha, query, k, mode, allowed, about)
     parts, weight = contributions(mode, found.semantic, found.lexical, found.feeling, found.query_certainty,
                                   found.semantic_share, settings.emotion_weight)
+    fusion = "evidence"
+    if mode == "hybrid" and settings.fusion == "fitted" and settings.semantic_share is None:
+        fusion = "fitted"
+        parts = fitted_contributions(found.semantic, found.lexical, found.feeling, found.query_certainty,
+                                     found.semantic_share, found.strength, asks_feeling(query.text),
+                                     settings.emotion_weight)
+        weight = fitted_emotion_weight(found.query_certainty, settings.emotion_weight)
     scores = sum(parts.values())
     decay = age = None
     if fade is not None and len(found.rows):
@@ -307,7 +323,7 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
                   found.kappa[order], found.probs[order], found.strength[order], weight,
                   {name: part[order] for name, part in parts.items()}, found.semantic_share,
                   None if found.mentions is None else found.mentions[order], None if decay is None else decay[order],
-                  None if age is None else age[order], found.affect[order])
+                  None if age is None else age[order], found.affect[order], fusion)
 
 
 UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "y": 365.25 * 86400.0}

@@ -44,19 +44,33 @@ def test_emotion_mode_ranks_by_feeling(engine):
 
 
 def test_a_felt_query_lets_emotion_reorder_a_neutral_one_does_not(engine):
-    neutral = engine.search("the ship and the harbour and the count", k=5)
-    assert {h.emotion_weight for h in neutral} == {0.0}
-    felt = engine.search("the ship and the harbour and the furious count", k=5)
+    from hyperamy.rerank import fitted_emotion_weight
+
+    neutral = engine.search("the ship and the harbour and the count", k=5, fusion="evidence")
+    assert {h.emotion_weight for h in neutral} == {0.0} and {h.fusion for h in neutral} == {"evidence"}
+    felt = engine.search("the ship and the harbour and the furious count", k=5, fusion="evidence")
     assert felt[0].emotion_weight == pytest.approx(WEIGHT * 0.8)
     assert felt[0].id == "rage" and ids(neutral)[0] != "rage"
+    fitted = engine.search("the ship and the harbour and the furious count", k=5)  # the default fusion
+    assert fitted[0].fusion == "fitted" and fitted[0].id == "rage"
+    assert fitted[0].emotion_weight == pytest.approx(fitted_emotion_weight(0.8, WEIGHT))
+    calm = engine.search("the ship and the harbour and the count", k=5)
+    assert calm[0].emotion_weight == pytest.approx(fitted_emotion_weight(0.0, WEIGHT))
+    assert calm[0].emotion_weight < fitted[0].emotion_weight
+
+
+def test_a_fixed_semantic_share_means_the_evidence_fusion_and_a_bad_fusion_is_refused(engine):
+    assert {h.fusion for h in engine.search("the furious count", semantic_share=0.7)} == {"evidence"}
+    with pytest.raises(InputError, match="fusion must be 'fitted' or 'evidence', not 'magic'"):
+        engine.search("x", fusion="magic")
 
 
 def test_hits_explain_their_scores(engine):
-    hit = engine.search("the furious count", k=1)[0]
+    hit = engine.search("the furious count", k=1, fusion="evidence")[0]
     # same emotion axis (cosine 1) times the document's certainty (41 - 1) / 50
     assert (hit.id, hit.emotion_match, hit.emotion_weight) == ("rage", pytest.approx(0.8), pytest.approx(WEIGHT * 0.8))
     assert hit.emotion_part == pytest.approx(WEIGHT * 0.8 * 0.8)
-    others = engine.search("the furious count", k=5)[1:]  # first by meaning and by keywords too
+    others = engine.search("the furious count", k=5, fusion="evidence")[1:]  # first by meaning and by keywords too
     assert all(hit.semantic_part > o.semantic_part and hit.lexical_part > o.lexical_part for o in others)
     assert hit.metadata == {"chapter": 2, "who": "count"}
     assert hit.top_emotions[0] == ("anger", pytest.approx(0.9))
@@ -239,8 +253,10 @@ def test_add_takes_plain_dicts_and_names_bad_ones(tmp_path, fake_encoder):
 def test_ranking_settings_change_at_open_time_storage_settings_do_not(engine, fake_encoder):
     from hyperamy.config import IndexConfig
 
+    from hyperamy.rerank import fitted_emotion_weight
+
     stronger = HyperAmy.open(engine.folder, encoder=fake_encoder, config=IndexConfig(emotion_weight=1.0))
-    assert stronger.search("the furious count", k=1)[0].emotion_weight == pytest.approx(0.8)
+    assert stronger.search("the furious count", k=1)[0].emotion_weight == pytest.approx(fitted_emotion_weight(0.8, 1.0))
     with pytest.raises(InputError, match="built with vector_index='flat'; build a new index to use vector_index='hnsw'"):
         HyperAmy.open(engine.folder, encoder=fake_encoder, config=IndexConfig(vector_index="hnsw"))
 

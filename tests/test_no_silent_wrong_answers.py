@@ -17,6 +17,7 @@ from hyperamy.cli import main
 from hyperamy.config import IndexConfig
 from hyperamy.corpus import Record
 from hyperamy.errors import IndexStateError, InputError
+from hyperamy.rerank import fitted_emotion_weight
 
 
 def docs(start, stop, text="Document {i} about the harbour"):
@@ -126,7 +127,8 @@ def test_4_ranking_settings_chosen_at_creation_apply_after_reopening(tmp_path, f
     assert (reopened.settings.emotion_weight, reopened.settings.candidates) == (2.0, 7)
     assert reopened.info()["config"]["emotion_weight"] == 2.0  # what info shows is what ranks
     reopened.add([Record("rage", "a furious storm", {})])
-    assert reopened.search("furious anger", k=1)[0].emotion_weight == pytest.approx(2.0 * 0.8)
+    assert reopened.search("furious anger", k=1, fusion="evidence")[0].emotion_weight == pytest.approx(2.0 * 0.8)
+    assert reopened.search("furious anger", k=1)[0].emotion_weight == pytest.approx(fitted_emotion_weight(0.8, 2.0))
 
 
 def test_5_recency_past_a_thousand_half_lives_still_ranks_and_stays_json(tmp_path, fake_encoder):

@@ -151,7 +151,7 @@ def _row_hint():
 @click.option("--explain", is_flag=True, help="Show how each score was made.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Change a ranking setting for this search (repeatable): semantic_share, emotion_weight, "
-                   "candidates, hnsw_ef_search.")
+                   "candidates, hnsw_ef_search, fusion (fitted or evidence).")
 @weights_option
 def search_command(query, index, k, mode, where, emotion, span, about, recency, as_json, explain, settings,
                    weights) -> None:

@@ -115,10 +115,10 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
                where: str | None = None, emotion: list[str] = Query(default_factory=list),
                span: str | None = None, semantic_share: float | None = None, emotion_weight: float | None = None,
                candidates: int | None = Query(None, ge=1, le=10000), about: str | None = None,
-               recency: str | None = None) -> dict:
+               recency: str | None = None, fusion: Literal["fitted", "evidence"] | None = None) -> dict:
         settings = {name: value for name, value in (("semantic_share", semantic_share),
                                                     ("emotion_weight", emotion_weight),
-                                                    ("candidates", candidates)) if value is not None}
+                                                    ("candidates", candidates), ("fusion", fusion)) if value is not None}
         hits = await _until_disconnect(request, lambda: engine.search(
             q, k=k, mode=mode, where=where, emotion=emotion, span=span, about=about, recency=recency, **settings))
         return PlainJSON({"query": q, "mode": mode, "warning": hits[0].warning if hits else None,

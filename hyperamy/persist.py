@@ -55,6 +55,8 @@ def _shape_problem(manifest: dict) -> str | None:
 
     if not isinstance(manifest["segments"], list) or not isinstance(manifest["counts"], dict):
         return "'segments' is not a list or 'counts' not an object"
+    if not whole(manifest["counts"].get("documents")):
+        return "'counts' lacks the number of documents"
     if not whole(manifest["next_row"]) or not whole(manifest["commit"]):
         return "'next_row' and 'commit' must be whole numbers"
     if not isinstance(manifest["config"], dict) or not isinstance(manifest["models"], dict):

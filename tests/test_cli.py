@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -66,6 +67,15 @@ def test_an_option_other_tools_use_points_at_hyperamys_own():
     assert runner.invoke(main, ["search", "-q", "a storm"]).stderr.splitlines()[-1] == \
         "Error: No such option: -q; the query is the first argument: hyperamy search \"what to find\""
     assert runner.invoke(main, ["search", "a storm", "--zzz"]).stderr.splitlines()[-1] == "Error: No such option '--zzz'."
+
+
+def test_set_takes_numbers_and_the_fusions_word():
+    from hyperamy.cli.index_commands import parse_settings
+
+    assert parse_settings(["candidates=200", "emotion_weight=1.5", "fusion=evidence"]) == {
+        "candidates": 200, "emotion_weight": 1.5, "fusion": "evidence"}
+    with pytest.raises(click.BadParameter, match="expected NAME=NUMBER"):
+        parse_settings(["emotion_weight=lots"])
 
 
 def test_predict_json_shape_and_span_errors(shipped_encoder):

@@ -187,16 +187,20 @@ def search_command(query, index, k, mode, where, emotion, span, about, recency, 
 
 
 def parse_settings(pairs) -> dict:
-    """--set NAME=VALUE pairs as numbers (an int where the value is one)."""
+    """--set NAME=VALUE pairs: numbers (an int where the value is one), and `fusion`'s word."""
     settings = {}
     for pair in pairs:
         name, equals, value = pair.partition("=")
+        if not equals:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", param_hint="--set")
+        if name.strip() == "fusion":
+            settings["fusion"] = value.strip()
+            continue
         try:
             settings[name.strip()] = int(value) if value.strip().lstrip("-").isdigit() else float(value)
         except ValueError:
-            raise click.BadParameter(f"{pair!r}: expected NAME=NUMBER", param_hint="--set") from None
-        if not equals:
-            raise click.BadParameter(f"{pair!r}: expected NAME=NUMBER", param_hint="--set")
+            raise click.BadParameter(f"{pair!r}: expected NAME=NUMBER (fusion=fitted|evidence takes a word)",
+                                     param_hint="--set") from None
     return settings
 
 

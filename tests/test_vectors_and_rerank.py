@@ -145,3 +145,23 @@ def test_damaged_term_files_are_named_not_tracebacks(tmp_path):
     (tmp_path / "terms.json").write_text("[oops", encoding="utf-8")
     with pytest.raises(IndexStateError, match=r"keyword data in .* is corrupt: Expecting value"):
         TermCounts.load(tmp_path, 2)
+
+
+def test_the_fitted_fusion_is_a_sum_of_weighted_features_grouped_by_leg():
+    from hyperamy.rerank import FEATURES, LEG, features, fitted_contributions, fitted_weights
+
+    semantic, lexical = np.asarray([0.9, 0.5, 0.1]), np.asarray([3.0, 0.0, 1.0])
+    feeling, strength = np.asarray([0.2, 0.8, 0.0]), np.asarray([0.5, 0.9, 0.1])
+    columns = features(semantic, lexical, feeling, 0.6, 0.4, strength, asked=True)
+    assert columns.shape == (3, len(FEATURES)) and set(LEG) == set(FEATURES)
+    at = {name: j for j, name in enumerate(FEATURES)}
+    assert columns[:, at["no_keyword"]].tolist() == [0.0, 1.0, 0.0]
+    assert columns[:, at["keywords_best"]].tolist() == [1.0, 0.0, 0.0]
+    assert np.allclose(columns[:, at["emotion"]], 0.6 * feeling)
+    assert np.allclose(columns[:, at["meaning_calm"]], 0.4 * standardize(semantic))
+    assert np.allclose(columns[:, at["strength_asked"]], strength)
+    weights = fitted_weights()
+    parts = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 0.5)
+    assert np.allclose(sum(parts.values()), columns @ np.asarray([weights[f] for f in FEATURES]))
+    doubled = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 1.0)
+    assert np.allclose(doubled["emotion"], 2 * parts["emotion"]) and np.allclose(doubled["semantic"], parts["semantic"])

@@ -163,6 +163,10 @@ def main() -> None:
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         evaluate(f"hyperamy {mode}", lambda q, m=mode: [
             h.id for h in engine.search(q["question"], k=depth, mode=m, where=f"story = {quoted(q['story'])}")])
+    if "hybrid" in args.modes:
+        evaluate("hyperamy hybrid, fusion=evidence (hand-set)", lambda q: [
+            h.id for h in engine.search(q["question"], k=depth, fusion="evidence",
+                                        where=f"story = {quoted(q['story'])}")])
     reason = None
     if not args.no_peers:
         from peers import BM25Peer, DensePeer, txtai_or_reason

@@ -95,6 +95,8 @@ def main() -> None:
 
     for mode in ("emotion", "hybrid", "semantic", "lexical"):
         evaluate(f"hyperamy {mode}", lambda q, m=mode: [h.id for h in engine.search(q, k=10, mode=m)])
+    evaluate("hyperamy hybrid, fusion=evidence (hand-set)",
+             lambda q: [h.id for h in engine.search(q, k=10, fusion="evidence")])
     for weight in [float(w) for w in args.emotion_weights.split(",") if w.strip()]:
         evaluate(f"hyperamy hybrid, emotion_weight={weight}",
                  lambda q, w=weight: [h.id for h in engine.search(q, k=10, emotion_weight=w)])

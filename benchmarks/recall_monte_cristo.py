@@ -81,6 +81,8 @@ def main() -> None:
 
     for mode in ("hybrid", "semantic", "lexical", "emotion"):
         evaluate(f"hyperamy {mode}", lambda q, m=mode: [h.id for h in engine.search(q, k=20, mode=m)])
+    evaluate("hyperamy hybrid, fusion=evidence (hand-set)",
+             lambda q: [h.id for h in engine.search(q, k=20, fusion="evidence")])
     default_config = engine.config
     for weight in [float(w) for w in args.emotion_weights.split(",") if w.strip()]:
         engine.config = dataclasses.replace(default_config, emotion_weight=weight)

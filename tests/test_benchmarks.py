@@ -55,6 +55,22 @@ def test_recall_goemotions_runs_every_system(tmp_path):
     assert 0.0 <= metrics["hyperamy emotion"]["P@10"] <= 1.0 and 0.0 < metrics["random"]["P@10"] < 1.0
 
 
+def test_recall_fairytaleqa_searches_each_question_within_its_story(tmp_path):
+    out = tmp_path / "f.jsonl"
+    table = run_script("recall_fairytaleqa.py", "--stories", 1, "--no-txtai", "--out", out)
+    for system in ("hyperamy hybrid", "fusion=evidence (hand-set)", "BM25 (bm25s)", "MiniLM + FAISS (dense)",
+                   "reciprocal-rank fusion"):
+        assert system in table
+    questions = [json.loads(line) for line in (ROOT / "data" / "fairytaleqa" / "val" / "questions.jsonl").open()]
+    first = sorted({q["story"] for q in questions})[0]
+    asked = [q for q in questions if q["story"] == first]
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["hyperamy hybrid"]["all"]["n"] == len(asked)
+    assert metrics["BM25 (bm25s)"]["feeling"]["n"] == sum("feeling" in q["attributes"] for q in asked)
+    for system in metrics.values():  # every answer is among the story's sections, so MRR > 0 everywhere
+        assert 0 < system["all"]["R@1"] <= system["all"]["R@3"] <= 1 and system["all"]["MRR"] > 0
+
+
 def test_speed_reports_throughput_and_latency(tiny_monte_cristo, tmp_path):
     corpus, qa = tiny_monte_cristo
     out = tmp_path / "s.jsonl"

@@ -81,6 +81,14 @@ def tiny_data(tmp_path):
     return folder
 
 
+def pytest_collection_modifyitems(items):
+    """A test that starts a Ray cluster is a `ray` test, and not part of the fast subset."""
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray)
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     import os

@@ -101,6 +101,8 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     assert empty.stderr.strip() == "Error: TEXT is empty: give the text whose emotions to show (or --file FILE)"
 
 
+@pytest.mark.train
+@pytest.mark.model
 def test_train_command_writes_weights_curves_and_model_card(tiny_data, tmp_path):
     out = tmp_path / "run"
     result = run("train", "--data", str(tiny_data), "--out", str(out), "--epochs", "2", "--tuned-layers", "1",

@@ -59,7 +59,7 @@ def test_1_a_slow_search_reload_never_rolls_a_write_back(tmp_path, fake_encoder,
 
 
 def test_1_searches_in_the_writing_process_lose_no_acknowledged_write(tmp_path, fake_encoder):
-    """serve-like: searches and writes share one engine (20 writes with 4 search threads)."""
+    """serve-like: searches and writes share one engine (20 writes with 2 search threads)."""
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
     engine.add(docs(0, 5))
@@ -72,7 +72,7 @@ def test_1_searches_in_the_writing_process_lose_no_acknowledged_write(tmp_path, 
             except Exception as exc:  # noqa: BLE001 - any failure of a search is the finding
                 failures.append(exc)
 
-    threads = [threading.Thread(target=search) for _ in range(4)]
+    threads = [threading.Thread(target=search) for _ in range(2)]
     for thread in threads:
         thread.start()
     acknowledged = {f"d{i}" for i in range(5)}

@@ -71,7 +71,11 @@ def test_search_gives_the_cli_hits_in_the_cli_order(server):
         body = httpx.get(f"{url}/search", params={"q": query, "mode": mode, "k": 4}).json()
         assert [h["id"] for h in body["hits"]] == cli_ids(index, query, "--mode", mode, "-k", "4"), (query, mode)
     first = httpx.get(f"{url}/search", params={"q": "despair in a cell", "k": 1}).json()["hits"][0]
-    assert first["id"] == "cell" and first["metadata"] == {"chapter": 15}
+    assert first["id"] == "cell" and first["metadata"] == {"chapter": 15} and first["fusion"] == "fitted"
+    hand_set = httpx.get(f"{url}/search", params={"q": "a prisoner overcome with despair", "fusion": "evidence"}).json()
+    assert {h["fusion"] for h in hand_set["hits"]} == {"evidence"}
+    assert [h["id"] for h in hand_set["hits"]] == cli_ids(index, "a prisoner overcome with despair", "--set",
+                                                          "fusion=evidence")
 
 
 def test_writes_need_the_token_and_are_searchable_at_once(server):
@@ -96,6 +100,7 @@ def test_writes_need_the_token_and_are_searchable_at_once(server):
     ("get", "/search", {}, 422, "q: Field required"),
     ("get", "/search", {"params": {"q": "x", "k": 0}}, 422, "k: Input should be greater than or equal to 1"),
     ("get", "/search", {"params": {"q": "x", "mode": "loud"}}, 422, "mode: Input should be"),
+    ("get", "/search", {"params": {"q": "x", "fusion": "magic"}}, 422, "fusion: Input should be 'fitted' or 'evidence'"),
     ("get", "/search", {"params": {"q": "x", "where": "nosuch > 1"}}, 400, "--where 'nosuch > 1': Binder Error"),
     ("get", "/search", {"params": {"q": "x" * 2001}}, 422, "q: String should have at most 2000 characters"),
     ("post", "/documents", {"content": b"{bad", "headers": {"content-type": "application/json"}}, 400,

@@ -160,8 +160,10 @@ def cases(trial: Trial):
     def manifest(folder):
         return json.loads((folder / "manifest.json").read_text())
 
-    def put_manifest(folder, value):
-        (folder / "manifest.json").write_text(json.dumps(value))
+    def put_manifest(folder, value):  # signed: consistent bytes, wrong contents, as a faulty writer would leave
+        from hyperamy import persist
+
+        persist.write_manifest(folder, value)
 
     def no_marker(folder):
         segment = manifest(folder)["segments"][0]["name"]

@@ -18,6 +18,7 @@ from hyperamy.lexical import TermCounts
 
 # what opening needs that --repair cannot derive: the start of each such problem's line
 NO_SEGMENTS, UNREADABLE = "the manifest names no segments", "DuckDB cannot read the documents"
+CHANGED = "it does not match its checksum: a byte changed since it was written"
 DERIVED_BY_ENCODING = {"feelings.npy", "semantic.faiss", "emotion.faiss", "semantic.hnsw.faiss", "emotion.hnsw.faiss"}
 
 
@@ -43,8 +44,10 @@ def check(engine, repair: bool = False, drop_damaged: bool = False) -> dict:
         IndexStateError: the manifest itself is unreadable.
     """
     root = engine.folder / persist.SEGMENTS
-    manifest = persist.read_manifest(engine.folder)
+    manifest = persist.read_manifest(engine.folder, checksum=False)
     problems = []
+    if not persist.checksum_matches(manifest):
+        problems.append({"segment": None, "file": str(engine.folder / persist.MANIFEST), "problem": CHANGED})
     for entry in manifest["segments"]:
         for name, what in damaged_files(root, entry).items():
             problems.append({"segment": entry["name"], "file": str(root / entry["name"] / name), "problem": what})
@@ -170,6 +173,10 @@ def _repair(transaction, report: dict, drop_damaged: bool) -> None:
     if derived:
         report["repaired"].append({"segment": None, "files": [persist.MANIFEST],
                                    "what": f"counts and next_row derived from the segments (next_row {next_row})"})
+    if any(problem["problem"] == CHANGED for problem in report["problems"]):
+        report["repaired"].append({"segment": None, "files": [persist.MANIFEST],
+                                   "what": "rewritten with a new checksum: its segments and counts were checked "
+                                           "against the files; its settings and model names were kept as read"})
     if report["repaired"] or report["dropped"]:
         transaction.commit(entries, tombstones, next_row, manifest.get("fields", {}))
 

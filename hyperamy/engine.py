@@ -123,7 +123,7 @@ class HyperAmy:
         """
         folder = index_path(path)
         if (folder / persist.MANIFEST).is_file() or not create:
-            manifest = persist.read_manifest(folder)  # no index: says how to create one
+            manifest = persist.read_manifest(folder, checksum=load)  # no index: says how to create one
             pending = _load_query_encoder_in_thread(weights) if preload_queries and encoder is None else None
             stored = from_dict(IndexConfig, manifest["config"])
             view = snapshot.load(folder, stored, verify=verify) if load else snapshot.empty(folder, manifest)
@@ -266,7 +266,7 @@ class HyperAmy:
             elif load:  # under the lock nobody else commits: the newest snapshot is the one on disk
                 base = self.refresh()  # one stat when this engine is up to date
             else:
-                base = snapshot.empty(self.folder, persist.read_manifest(self.folder))
+                base = snapshot.empty(self.folder, persist.read_manifest(self.folder, checksum=False))
             persist.remove_unused(self.folder)
             transaction = IndexWriter(self.folder, self.stored_config, base, lambda: self.encoder,
                                       self.mention_settings, self.config.batch_size, self.verify,

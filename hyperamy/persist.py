@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import time
@@ -30,7 +31,9 @@ SEGMENTS = "segments"
 TOMBSTONES = "tombstones"
 
 
-def read_manifest(folder: Path) -> dict:
+def read_manifest(folder: Path, checksum: bool = True) -> dict:
+    """The manifest, its shape checked; with `checksum`, also its checksum (a changed byte is
+    refused; `hyperamy check` reads past it to say what else is wrong, and `--repair` rewrites it)."""
     path = folder / MANIFEST
     if not path.is_file():
         raise IndexStateError(f"no index at {folder}; create one with `hyperamy index CORPUS.jsonl --index {folder}`")
@@ -39,6 +42,10 @@ def read_manifest(folder: Path) -> dict:
     if version != FORMAT_VERSION:
         raise IndexStateError(f"{path}: index format version {version!r}, this hyperamy reads version "
                               f"{FORMAT_VERSION}; rebuild the index with `hyperamy index` into a new folder")
+    if checksum and not checksum_matches(manifest):
+        raise IndexStateError(f"{path} is damaged: it does not match its checksum (a byte changed since it was "
+                              "written); `hyperamy check` says what else is wrong, `hyperamy check --repair` rewrites "
+                              "it from the segments")
     for key in ("segments", "counts", "config", "models", "next_row", "commit"):
         if key not in manifest:
             raise IndexStateError(f"{path} is damaged: it has no {key!r}")
@@ -87,7 +94,20 @@ def stamp(folder: Path) -> tuple[int, int, int] | None:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
-    write_json(folder / MANIFEST, manifest)
+    """Write the manifest with a checksum of what it holds, so a changed byte is refused on open."""
+    write_json(folder / MANIFEST, {**{k: v for k, v in manifest.items() if k != "checksum"},
+                                   "checksum": manifest_checksum(manifest)})
+
+
+def manifest_checksum(manifest: dict) -> str:
+    """SHA-256 of what a manifest holds (its checksum left out), written canonically."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def checksum_matches(manifest: dict) -> bool:
+    """Whether a manifest holds what its checksum says (one written before checksums: True)."""
+    return "checksum" not in manifest or manifest["checksum"] == manifest_checksum(manifest)
 
 
 def new_segment_folder(folder: Path) -> Path:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from hyperamy import persist
 from hyperamy.corpus import Record
 from hyperamy.emotions import LABELS
 from hyperamy.engine import HyperAmy
@@ -206,7 +207,7 @@ def test_missing_and_empty_indexes_say_how_to_create_one(tmp_path, fake_encoder)
 def test_other_format_versions_and_disagreeing_counts_are_refused(engine, fake_encoder):
     manifest_path = engine.folder / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest_path.write_text(json.dumps({**manifest, "counts": {"documents": 6}}))
+    persist.write_manifest(engine.folder, {**manifest, "counts": {"documents": 6}})  # signed, as a faulty writer would
     with pytest.raises(IndexStateError, match="inconsistent: the manifest says 6 documents, its segments hold 5"):
         HyperAmy.open(engine.folder, encoder=fake_encoder)
     manifest_path.write_text(json.dumps({**manifest, "format_version": 99}))

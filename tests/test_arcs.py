@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from hyperamy.cli import main
-from hyperamy.errors import InputError
+from hyperamy.errors import IndexStateError, InputError
 
 DOCS = [{"id": "d0", "text": "The ship came in at noon", "chapter": 4},
         {"id": "d1", "text": "He was furious at the harbour", "chapter": 3},
@@ -67,7 +67,7 @@ def test_an_index_without_strength_says_to_rebuild(engine):
     view = engine.refresh()
     for segment in view.segments:
         segment.feelings[:, 29] = np.nan  # as segments written before the intensity head read
-    with pytest.raises(Exception, match="stores no strength.*rebuild it with `hyperamy index`"):
+    with pytest.raises(IndexStateError, match="stores no strength.*rebuild it with `hyperamy index`"):
         engine.arc()
 
 

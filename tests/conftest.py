@@ -40,9 +40,13 @@ GOEMOTIONS_ROWS = [
 @pytest.fixture()
 def tiny_data(tmp_path):
     """A data folder shaped like the project's data/, small enough for a training run in seconds."""
+    return write_tiny_data(tmp_path / "data")
+
+
+def write_tiny_data(folder):
+    """Write the tiny data folder (see `tiny_data`) at `folder`; module-scoped fixtures call it too."""
     import json
 
-    folder = tmp_path / "data"
     (folder / "goemotions").mkdir(parents=True)
     for split in ("train", "dev", "test"):
         lines = [f"{text}\t{ids}\tid{i}" for i, (text, ids) in enumerate(GOEMOTIONS_ROWS)]

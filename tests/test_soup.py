@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import torch
@@ -19,9 +20,20 @@ def fit(data, out, **seeds):
     return out
 
 
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory):
+    """Two runs trained once for the module (training is most of this file's time)."""
+    from conftest import write_tiny_data
+
+    base = tmp_path_factory.mktemp("soup")
+    data = write_tiny_data(base / "data")
+    return [fit(data, base / f"d{s}", seed=5, data_seed=s) for s in (1, 2)]
+
+
 @pytest.fixture()
-def two_runs(tiny_data, tmp_path):
-    return [fit(tiny_data, tmp_path / f"d{s}", seed=5, data_seed=s) for s in (1, 2)]
+def two_runs(trained_runs, tmp_path):
+    """Each test's own copies of the two runs: some tests damage them."""
+    return [shutil.copytree(run, tmp_path / run.name) for run in trained_runs]
 
 
 def test_soup_is_the_mean_of_the_runs_and_loads(two_runs, tmp_path):

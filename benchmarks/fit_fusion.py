@@ -39,10 +39,6 @@ from common import DATA, SHARED  # noqa: E402
 OUT = Path(__file__).resolve().parents[1] / "hyperamy" / "fusion.json"
 
 
-def quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def engine_for(folder: Path, records: list[dict]):
     from hyperamy.engine import HyperAmy
 
@@ -78,13 +74,15 @@ def candidates(engine, query: str, where: str | None):
 
 
 def fairytaleqa(cache: Path):
+    from hyperamy.store import literal
+
     folder = DATA / "fairytaleqa" / "train"
     sections = [json.loads(line) for line in (folder / "sections.jsonl").open(encoding="utf-8")]
     questions = [json.loads(line) for line in (folder / "questions.jsonl").open(encoding="utf-8")]
     engine = engine_for(cache / "fairytaleqa_train", [{"id": s["id"], "text": s["text"], "story": s["story"],
                                                         "section": s["section"]} for s in sections])
     for q in questions:
-        ids, x = candidates(engine, q["question"], f"story = {quoted(q['story'])}")
+        ids, x = candidates(engine, q["question"], f"story = {literal(q['story'])}")
         if ids:
             yield q["story"], x, np.asarray([i in set(q["gold_ids"]) for i in ids])
 

@@ -126,10 +126,6 @@ class TxtaiInStory:
         return [d for d in found if self.story[d] == question["story"]][:k]
 
 
-def quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["train", "val"], default="val")
@@ -144,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from hyperamy.engine import HyperAmy
+    from hyperamy.store import literal
 
     sections, questions = read(args.split, args.stories)
     depth = max(collections.Counter(s["story"] for s in sections).values())
@@ -162,11 +159,11 @@ def main() -> None:
 
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         evaluate(f"hyperamy {mode}", lambda q, m=mode: [
-            h.id for h in engine.search(q["question"], k=depth, mode=m, where=f"story = {quoted(q['story'])}")])
+            h.id for h in engine.search(q["question"], k=depth, mode=m, where=f"story = {literal(q['story'])}")])
     if "hybrid" in args.modes:
         evaluate("hyperamy hybrid, fusion=evidence (hand-set)", lambda q: [
             h.id for h in engine.search(q["question"], k=depth, fusion="evidence",
-                                        where=f"story = {quoted(q['story'])}")])
+                                        where=f"story = {literal(q['story'])}")])
     reason = None
     if not args.no_peers:
         from peers import BM25Peer, DensePeer, txtai_or_reason

@@ -69,8 +69,7 @@ class Store:
             self.db.execute(f"CREATE VIEW mentions AS SELECT * FROM read_parquet([{_paths(mention_files)}])")
         self.has_mentions = bool(mention_files)
         readable = [str(Path(f).resolve()) for f in [*files, *mention_files]]
-        self.db.execute("SET allowed_paths = " + "[" + ", ".join("'" + p.replace("'", "''") + "'"
-                                                                  for p in readable) + "]")
+        self.db.execute("SET allowed_paths = [" + ", ".join(literal(p) for p in readable) + "]")
         self.db.execute("SET enable_external_access = false")
         self.db.execute("SET lock_configuration = true")
 
@@ -193,12 +192,17 @@ def readable_documents(root: Path, segments: Sequence[Path]) -> int:
 
 def _paths(files: Sequence[Path]) -> str:
     """File names as a list of SQL string literals."""
-    return ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return ", ".join(literal(f) for f in files)
 
 
 def identifier(name: str) -> str:
     """A column name quoted for SQL, whatever it holds ("intensity_anger", "my field")."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text) -> str:
+    """A value as an SQL string literal, whatever it holds ("O'Brien", a path)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 _CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar("hyperamy_filter_cancel",

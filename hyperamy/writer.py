@@ -191,7 +191,9 @@ def _live_mentions(chosen, verify: bool) -> Mentions | None:
 def _copy_documents(files, rows: np.ndarray, target) -> None:
     import duckdb
 
-    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    from hyperamy.store import literal
+
+    listed = ", ".join(literal(f) for f in files)
     connection = duckdb.connect(config={"threads": 1})
     try:
         connection.execute(f"COPY (SELECT * FROM read_parquet([{listed}], union_by_name = true) "

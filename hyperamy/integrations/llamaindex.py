@@ -92,4 +92,6 @@ def _literal(value) -> str:
         return repr(value)
     if value is None:
         return "NULL"
-    return "'" + str(value).replace("'", "''") + "'"
+    from hyperamy.store import literal
+
+    return literal(value)

@@ -106,14 +106,14 @@ def main() -> None:
     novel_after = entities(novel)
     novel_audit_after = novel_detection()
     common = mentions.COMMON_WORDS
-    chat = mentions.CHAT_WORDS
-    mentions.COMMON_WORDS, mentions.CHAT_WORDS = frozenset(), set()  # detection as it was before the lists
+    alone = mentions.NOT_NAMES_ALONE
+    mentions.NOT_NAMES_ALONE = frozenset()  # detection as it was before the lists
     try:
         before = entities(dev)
         novel_before = entities(novel)
         novel_audit_before = novel_detection()
     finally:
-        mentions.COMMON_WORDS, mentions.CHAT_WORDS = common, chat
+        mentions.NOT_NAMES_ALONE = alone
     record = {"list": {"words": len(common), "chosen_on": "GoEmotions train", "min_lower": MIN_LOWER, "ratio": RATIO},
               "goemotions_dev_test": {"before": precision(before, judged), "after": precision(after, judged),
                                  "refused": sorted(set(before) - set(after))},

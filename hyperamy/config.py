@@ -78,6 +78,9 @@ class TrainConfig:
             raise InputError("affect_holdout must be between 0 and 1")
 
 
+FUSIONS = ("fitted", "evidence")  # how hybrid search weighs its signals (rerank.py)
+
+
 @dataclasses.dataclass(frozen=True)
 class IndexConfig:
     """How an index stores and ranks documents. Saved in its manifest; fixed once built."""
@@ -98,7 +101,7 @@ class IndexConfig:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
         if (self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0) or self.emotion_weight < 0:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")
-        if self.fusion not in ("fitted", "evidence"):
+        if self.fusion not in FUSIONS:
             raise InputError(f"fusion must be 'fitted' or 'evidence', not {self.fusion!r}")
 
 
@@ -137,7 +140,7 @@ class SearchSettings:
             raise InputError(f"semantic_share must be in [0, 1], not {self.semantic_share!r}")
         if self.emotion_weight < 0:
             raise InputError(f"emotion_weight must be >= 0, not {self.emotion_weight!r}")
-        if self.fusion not in ("fitted", "evidence"):
+        if self.fusion not in FUSIONS:
             raise InputError(f"fusion must be 'fitted' or 'evidence', not {self.fusion!r}")
 
     @classmethod

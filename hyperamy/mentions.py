@@ -86,6 +86,7 @@ COMMON_WORDS = frozenset(
 # Written capitalised in the middle of comments, yet never a name.
 CHAT_WORDS = {"edit", "edited", "update", "source", "tldr", "tl", "dr", "eta", "ps", "nsfw", "imo", "imho", "tbh",
               "btw", "lol", "lmao", "omg", "idk", "smh", "fyi", "op"}
+NOT_NAMES_ALONE = COMMON_WORDS | CHAT_WORDS  # built once: _name asks it of every name found
 ABBREVIATED = {"mme.": "Madame", "mme": "Madame", "mlle.": "Mademoiselle", "mlle": "Mademoiselle"}
 
 
@@ -234,7 +235,7 @@ def _name(text: str, run: list[re.Match], initial: bool) -> list[Found]:
     key = " ".join([ABBREVIATED.get(surface.split()[0].lower(), surface.split()[0]), *surface.split()[1:]])
     if len(key) < 2 or (len(words) == 1 and fold(key) in NOT_NAMES):
         return []
-    if len(run) == 1 and _plain(surface) in COMMON_WORDS | CHAT_WORDS:  # a bare common word: "Yeah", "Hope"
+    if len(run) == 1 and _plain(surface) in NOT_NAMES_ALONE:  # a bare common word: "Yeah", "Hope"
         return []
     return [Found(start, words[0].start() + len(surface), key, "auto", initial)]
 

@@ -98,13 +98,15 @@ LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_calm":
 ASKING_FEELING = frozenset({"feel", "feels", "felt", "feeling", "feelings", "emotion", "emotions", "mood"})
 
 
+# The hand-set fusion above in these terms: where the fit starts.
+START = {"meaning_by_evidence": 1.0, "keywords_by_evidence": 1.0, "emotion": 0.5}
+
+
 def asks_feeling(query: str) -> bool:
     """Whether a query asks how someone feels (one of ASKING_FEELING among its words)."""
     from hyperamy.lexical import words
 
     return not ASKING_FEELING.isdisjoint(words(query))
-# The hand-set fusion above in these terms: where the fit starts.
-START = {"meaning_by_evidence": 1.0, "keywords_by_evidence": 1.0, "emotion": 0.5}
 
 
 def features(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
@@ -131,7 +133,6 @@ def features(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, que
     return np.stack([np.asarray(columns[name], np.float64) for name in FEATURES], axis=1)
 
 
-FUSIONS = ("fitted", "evidence")
 DEFAULT_EMOTION_WEIGHT = 0.5  # the emotion_weight a fitted fusion's emotion parts are scaled against
 
 

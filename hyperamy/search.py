@@ -14,8 +14,8 @@ from hyperamy.errors import InputError
 from hyperamy import lexical
 from hyperamy.lexical import words
 from hyperamy.mentions import name_pattern
-from hyperamy.rerank import (MODES, certainty, contributions, emotion_similarity, fitted_contributions,
-                             fitted_emotion_weight, asks_feeling, semantic_share)
+from hyperamy.rerank import (MODES, asks_feeling, certainty, contributions, emotion_similarity, fitted_contributions,
+                             fitted_emotion_weight, semantic_share)
 from hyperamy.store import identifier
 
 
@@ -303,15 +303,16 @@ def rank(view, settings, alpha: float, query: Query, k: int, mode: str, allowed:
     With `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
     """
     found = candidates(view, settings, alpha, query, k, mode, allowed, about)
-    parts, weight = contributions(mode, found.semantic, found.lexical, found.feeling, found.query_certainty,
-                                  found.semantic_share, settings.emotion_weight)
-    fusion = "evidence"
-    if mode == "hybrid" and settings.fusion == "fitted" and settings.semantic_share is None:
-        fusion = "fitted"
+    fusion = "fitted" if mode == "hybrid" and settings.fusion == "fitted" and settings.semantic_share is None \
+        else "evidence"
+    if fusion == "fitted":
         parts = fitted_contributions(found.semantic, found.lexical, found.feeling, found.query_certainty,
                                      found.semantic_share, found.strength, asks_feeling(query.text),
                                      settings.emotion_weight)
         weight = fitted_emotion_weight(found.query_certainty, settings.emotion_weight)
+    else:
+        parts, weight = contributions(mode, found.semantic, found.lexical, found.feeling, found.query_certainty,
+                                      found.semantic_share, settings.emotion_weight)
     scores = sum(parts.values())
     decay = age = None
     if fade is not None and len(found.rows):

@@ -64,11 +64,17 @@ class FusionPeer:
         pass  # reuses the two built peers
 
     def search(self, query, k):
-        fused: dict[str, float] = {}
-        for ranking in (self.bm25.search(query, self.depth), self.dense.search(query, self.depth)):
-            for rank, doc in enumerate(ranking, 1):
-                fused[doc] = fused.get(doc, 0.0) + 1.0 / (self.k + rank)
-        return sorted(fused, key=lambda d: -fused[d])[:k]
+        return reciprocal_rank_fusion([self.bm25.search(query, self.depth), self.dense.search(query, self.depth)],
+                                      self.k)[:k]
+
+
+def reciprocal_rank_fusion(rankings, k: int = 60) -> list:
+    """Documents by the sum over rankings of 1 / (k + rank), best first."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, doc in enumerate(ranking, 1):
+            fused[doc] = fused.get(doc, 0.0) + 1.0 / (k + rank)
+    return sorted(fused, key=lambda d: -fused[d])
 
 
 class TxtaiPeer:

@@ -104,11 +104,9 @@ class Fused:
         self.peers, self.k = peers, k
 
     def search(self, question: dict, k: int) -> list[str]:
-        fused: dict[str, float] = {}
-        for peer in self.peers:
-            for rank, doc in enumerate(peer.search(question, 100), 1):
-                fused[doc] = fused.get(doc, 0.0) + 1.0 / (self.k + rank)
-        return sorted(fused, key=lambda d: -fused[d])[:k]
+        from peers import reciprocal_rank_fusion
+
+        return reciprocal_rank_fusion([peer.search(question, 100) for peer in self.peers], self.k)[:k]
 
 
 class TxtaiInStory:

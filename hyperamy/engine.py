@@ -13,7 +13,7 @@ from typing import Callable, Collection, Iterable, Sequence
 import numpy as np
 
 from hyperamy import persist, snapshot
-from hyperamy.config import IndexConfig, SearchSettings, from_dict
+from hyperamy.config import IndexConfig, SearchSettings
 from hyperamy.corpus import Record
 from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
 from hyperamy.frames import Results
@@ -125,7 +125,7 @@ class HyperAmy:
         if (folder / persist.MANIFEST).is_file() or not create:
             manifest = persist.read_manifest(folder, checksum=load)  # no index: says how to create one
             pending = _load_query_encoder_in_thread(weights) if preload_queries and encoder is None else None
-            stored = from_dict(IndexConfig, manifest["config"])
+            stored = persist.stored_config(folder, manifest)
             view = snapshot.load(folder, stored, verify=verify) if load else snapshot.empty(folder, manifest)
             engine = cls(folder, _ranking(folder, stored, config), stored, view, encoder, weights, verify, wait)
             engine._pending_queries = pending
@@ -230,7 +230,7 @@ class HyperAmy:
             if seen == self.snapshot.stamp:
                 return self.snapshot
             if self.snapshot.stamp is None:  # another process created the index since we opened it
-                stored = from_dict(IndexConfig, persist.read_manifest(self.folder)["config"])
+                stored = persist.stored_config(self.folder, persist.read_manifest(self.folder))
                 self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
             self._move_forward(snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify))
         return self.snapshot

@@ -55,6 +55,18 @@ def read_manifest(folder: Path, checksum: bool = True) -> dict:
     return manifest
 
 
+def stored_config(folder: Path, manifest: dict):
+    """The index settings (config.IndexConfig) a manifest stores; a value hyperamy refuses there
+    is damage named in the manifest, not a bad option of the user's."""
+    from hyperamy.config import IndexConfig, from_dict
+    from hyperamy.errors import InputError
+
+    try:
+        return from_dict(IndexConfig, manifest["config"])
+    except InputError as exc:
+        raise IndexStateError(f"{folder / MANIFEST} stores settings hyperamy refuses: {exc}") from None
+
+
 def _shape_problem(manifest: dict) -> str | None:
     """What in a manifest has the wrong shape (a flipped bit that still parses as JSON), or None."""
     def whole(value) -> bool:

@@ -57,10 +57,9 @@ class Shard:
 
     def __init__(self, folder: str, names: Sequence[str]):
         from hyperamy import snapshot
-        from hyperamy.config import IndexConfig, from_dict
 
         manifest = persist.read_manifest(Path(folder))
-        self.view = snapshot.load(Path(folder), from_dict(IndexConfig, manifest["config"]), only=set(names))
+        self.view = snapshot.load(Path(folder), persist.stored_config(Path(folder), manifest), only=set(names))
         self.live = self.view.live_rows()  # the snapshot never changes: computed once
 
     def count(self) -> int:

@@ -185,6 +185,15 @@ def test_4_a_changed_value_in_the_manifest_is_refused_checked_and_repaired(index
     assert len(reopened) == 3 and reopened.check()["problems"] == []
 
 
+def test_4_a_stored_setting_hyperamy_refuses_is_named_as_the_manifests_damage(index, tmp_path, fake_encoder):
+    folder = tmp_path / "idx"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["config"]["fusion"] = "bogus"
+    persist.write_manifest(folder, manifest)  # signed: as a faulty writer would leave it
+    with pytest.raises(IndexStateError, match=r"manifest.json stores settings hyperamy refuses: fusion must be "):
+        HyperAmy.open(folder, encoder=fake_encoder)
+
+
 def test_4_bit_flips_in_the_manifest_are_named_never_a_traceback(index, tmp_path, fake_encoder):
     import random
 

@@ -2,7 +2,8 @@
 
 Each document (or, for an entity, each mention) contributes its per-label intensity: strength x
 probability, summed into the chosen label set's classes, on a 0-1 scale (0: not felt; 1: felt
-with full strength and certainty). Neutral is never felt, so it has no curve.
+with full strength and certainty). Neutral is never felt, so it has no curve. With the label set
+"vad" it contributes its valence, arousal and dominance instead, on EmoBank's 1-5 scale (3 neutral).
 
 Two kinds of arc:
 - in index order (no `by`): the mean over a centred window of documents (or mentions), sampled
@@ -21,11 +22,13 @@ import datetime
 
 import numpy as np
 
-from hyperamy.emotions import label_set
+from hyperamy.emotions import AFFECT, label_set
 from hyperamy.errors import IndexStateError, InputError
 
 BINS = ("day", "week", "month", "year")
 SCALE = "intensity: strength x probability, 0 = not felt, 1 = fully felt"
+AFFECT_SCALE = "valence, arousal, dominance: 1 to 5 as EmoBank's raters scored sentences, 3 = neutral"
+AFFECT_LABELS = "vad"  # the label set that draws valence, arousal and dominance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +47,15 @@ class Arc:
     entity: str | None = None  # an entity's arc: each point averages its mentions, not whole documents
     mentions: int = 0  # how many mentions an entity's arc averages
     bin: str | None = None  # dates: day, week, month or year
+
+    @property
+    def affect(self) -> bool:
+        """Whether the arc draws valence, arousal and dominance (1..5) rather than intensities (0..1)."""
+        return self.labels == AFFECT
+
+    @property
+    def scale(self) -> str:
+        return AFFECT_SCALE if self.affect else SCALE
 
     @property
     def unit(self) -> str:
@@ -81,7 +93,7 @@ class Arc:
             point.update({name: None if np.isnan(v) else round(float(v), 5) for name, v in zip(self.labels, row)})
             points.append(point)
         return {"order": self.order, "axis": self.axis, "bin": self.bin, "documents": self.documents,
-                "window": self.window, "entity": self.entity, "mentions": self.mentions, "scale": SCALE,
+                "window": self.window, "entity": self.entity, "mentions": self.mentions, "scale": self.scale,
                 "describe": self.describe(), "labels": list(self.labels), "points": points}
 
 
@@ -100,10 +112,12 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
     """The arc of the live documents (those passing `where`) in index order, or along the field `by`.
 
     With `entity` (entities.About) each point averages that entity's mentions instead: how it
-    is felt, mention by mention.
+    is felt, mention by mention. `labels` "vad" draws valence, arousal and dominance (1..5).
     """
-    names, matrix = label_set(labels)
-    keep = [i for i, name in enumerate(names) if matrix[:, i].any() and name != "neutral"]
+    affect = labels == AFFECT_LABELS
+    if not affect:
+        names, matrix = label_set(labels)
+        keep = [i for i, name in enumerate(names) if matrix[:, i].any() and name != "neutral"]
     if bin is not None and bin not in BINS:
         raise InputError(f"--bin must be one of {', '.join(BINS)}, not {bin!r}")
     if smooth < 1 or (window is not None and window < 1):
@@ -112,9 +126,11 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
     if not len(rows):
         raise InputError("no documents to draw an arc over" + (f" (--where {where!r})" if where else ""))
     if entity is None:
-        _, probs, strength, _ = view.feelings(rows)
+        _, probs, strength, rated = view.feelings(rows)
         places = np.arange(len(rows))
     else:  # mentions in the order of their documents (and their place in them)
+        from hyperamy.segments import AFFECT_AT
+
         place_of = {int(r): i for i, r in enumerate(rows)}
         inside = np.asarray([int(r) in place_of for r in entity.rows], bool)
         if not inside.any():
@@ -124,11 +140,18 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
         order = np.lexsort((entity.start[inside], places))
         places = places[order]
         probs, strength = entity.feelings[inside][order, 1:29], entity.feelings[inside][order, 29]
-    if np.isnan(strength).any():
-        raise IndexStateError("this index stores no strength (it was built with weights older than the "
-                              "intensity head); rebuild it with `hyperamy index` to draw arcs")
-    felt = (strength[:, None] * probs) @ matrix[:, keep]
-    common = dict(labels=tuple(names[i] for i in keep), documents=len(rows),
+        rated = entity.feelings[inside][order, AFFECT_AT]
+    if affect:
+        if np.isnan(rated).any():
+            raise IndexStateError("this index stores no valence, arousal and dominance for some documents (built "
+                                  "with weights without that head); rebuild it with `hyperamy index` to draw them")
+        felt, shown = rated.astype(np.float64), AFFECT
+    else:
+        if np.isnan(strength).any():
+            raise IndexStateError("this index stores no strength (it was built with weights older than the "
+                                  "intensity head); rebuild it with `hyperamy index` to draw arcs")
+        felt, shown = (strength[:, None] * probs) @ matrix[:, keep], tuple(names[i] for i in keep)
+    common = dict(labels=shown, documents=len(rows),
                   entity=None if entity is None else entity.name, mentions=0 if entity is None else len(felt))
     if by is None:
         return _in_order(view, rows, places, felt, window, points, entity is not None, common)
@@ -318,6 +341,8 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
 
     if style not in ("lines", "areas"):
         raise InputError(f"style must be lines or areas, not {style!r}")
+    if style == "areas" and result.affect:
+        raise InputError("valence, arousal and dominance are ratings, not shares: draw them as lines")
     figure, axes = plt.subplots(figsize=(11, 5), dpi=110)
     x = list(result.x)
     if result.axis == "date":
@@ -348,16 +373,27 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
     gaps = int(np.isnan(result.values[:, 0]).sum())
     per = {"position": "gap", "number": result.order, "date": result.bin, "value": "value"}[result.axis]
     gap_note = f"; {gaps} {per}{'s' if gaps != 1 else ''} with no {result.unit} (left open)" if gaps else ""
-    axes.set_ylabel("mean intensity (0 = not felt, 1 = fully felt)")
-    top = np.nanmax(result.values) if np.isfinite(result.values).any() else 1.0
-    axes.set_ylim(0, max(top * 1.15, 0.01))
+    if result.affect:
+        axes.set_ylabel("mean rating (1 to 5, EmoBank's scale)")
+        axes.axhline(3.0, color="#888", linewidth=0.8, linestyle="--")
+        finite = result.values[np.isfinite(result.values)]
+        low, high = (finite.min(), finite.max()) if len(finite) else (1.0, 5.0)
+        pad = max(0.1, (high - low) * 0.15)  # the spread that is there, with 3 (neutral) in view
+        axes.set_ylim(max(1.0, min(low - pad, 2.9)), min(5.0, max(high + pad, 3.1)))
+    else:
+        axes.set_ylabel("mean intensity (0 = not felt, 1 = fully felt)")
+        top = np.nanmax(result.values) if np.isfinite(result.values).any() else 1.0
+        axes.set_ylim(0, max(top * 1.15, 0.01))
     along = "" if result.axis == "position" else f", {result.order} by {result.order}" if result.axis != "date" \
         else f", {result.bin} by {result.bin}"
     subject = (f"How {result.entity} is felt{along} ({result.mentions:,} mentions)" if result.entity
                else f"How feeling moves through the index{along}")
     axes.set_title(title or subject)
-    axes.text(0, -0.16 if result.axis != "date" else -0.28, f"{result.describe()}{gap_note}. Intensity is "
-              "strength x probability of each emotion.", transform=axes.transAxes, fontsize=8, color="#444")
+    meaning = ("Valence (unpleasant 1 to pleasant 5), arousal (calm to excited), dominance (controlled to in "
+               "control), as EmoBank rates sentences; dashed: 3, neutral." if result.affect
+               else "Intensity is strength x probability of each emotion.")
+    axes.text(0, -0.16 if result.axis != "date" else -0.28, f"{result.describe()}{gap_note}. {meaning}",
+              transform=axes.transAxes, fontsize=8, color="#444")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -75,3 +75,31 @@ def test_training_settings_for_the_affect_head_are_checked(field, value, message
 
     with pytest.raises(InputError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_an_arc_of_valence_arousal_and_dominance_averages_the_ratings_on_their_own_scale(index, tmp_path):
+    arc = index.arc(by="chapter", labels="vad")
+    assert arc.labels == ("valence", "arousal", "dominance") and arc.affect
+    assert arc.values[:, 1].tolist() == pytest.approx([2.0, 4.25, 3.25])  # calm, furious, a feeling word
+    assert arc.values[:, 0].tolist() == pytest.approx([2.5, 1.9375, 2.1875])
+    assert arc.to_dict()["scale"].startswith("valence, arousal, dominance: 1 to 5")
+    whole = index.arc(labels="vad", window=3)
+    # a centred window of 3: the ends average the two documents there are
+    assert whole.values[:, 1].tolist() == pytest.approx([(2.0 + 4.25) / 2, (2.0 + 4.25 + 3.25) / 3, (4.25 + 3.25) / 2])
+    from hyperamy.arcs import plot_arc
+    from hyperamy.errors import InputError
+
+    plot_arc(arc, tmp_path / "vad.png")
+    assert (tmp_path / "vad.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(InputError, match="ratings, not shares"):
+        plot_arc(arc, tmp_path / "areas.png", style="areas")
+
+
+def test_an_arc_of_ratings_from_an_index_without_them_is_refused(tmp_path, fake_encoder):
+    from hyperamy.errors import IndexStateError
+
+    engine = HyperAmy.open(tmp_path / "old", create=True, encoder=fake_encoder)
+    engine.add([Record("storm", "a furious storm broke", {})])
+    with pytest.raises(IndexStateError, match="no valence, arousal and dominance"):
+        engine.arc(labels="vad")
+    assert engine.arc().labels[0] == "anger"

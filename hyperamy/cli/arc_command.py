@@ -17,8 +17,10 @@ from hyperamy.cli.index_commands import index_option
               help="With --by a date field: the span of one point [default: the finest giving at most --points].")
 @click.option("--smooth", default=1, show_default=True, type=click.IntRange(1),
               help="With --by: average each point with its neighbours, this many points together.")
-@click.option("--labels", "label_names", type=click.Choice(["ekman", "group", "six", "goemotions"]), default="ekman",
-              show_default=True, help="Label set whose intensities are drawn (neutral has none).")
+@click.option("--labels", "label_names", type=click.Choice(["ekman", "group", "six", "goemotions", "vad"]),
+              default="ekman", show_default=True,
+              help="Label set whose intensities are drawn (neutral has none), or vad: valence, arousal and "
+                   "dominance (1-5, 3 neutral).")
 @click.option("--window", type=click.IntRange(1), help="In index order: documents each point averages "
                                                       "[default: 1/50 of them].")
 @click.option("--points", type=click.IntRange(2, 5000), default=200, show_default=True,
@@ -44,6 +46,7 @@ def arc(index, by, date_bin, smooth, label_names, window, points, where, entity,
       hyperamy arc --by chapter --json
       hyperamy arc --by posted --bin month --plot months.png
       hyperamy arc --labels six --window 200 --json
+      hyperamy arc --labels vad --by chapter --plot vad.png
       hyperamy arc --entity Mercédès --by chapter --plot mercedes.png
     """
     from hyperamy.engine import HyperAmy
@@ -66,7 +69,7 @@ def arc(index, by, date_bin, smooth, label_names, window, points, where, entity,
     if plot_path:
         return
     along = f"in {result.order}" if result.axis == "position" else f"by {result.order}"
-    click.echo(f"{unit} {along}, {result.describe()} (intensity 0-1):")
+    click.echo(f"{unit} {along}, {result.describe()} ({'1-5, 3 neutral' if result.affect else 'intensity 0-1'}):")
     if result.axis == "position":
         step = max(1, len(result.x) // 10)
         shown = [i for i in range(0, len(result.x), step)]
@@ -79,7 +82,7 @@ def arc(index, by, date_bin, smooth, label_names, window, points, where, entity,
         if np.isnan(row).all():
             click.echo(f"  {place}  (none)")
             continue
-        top = row.argsort()[::-1][:2]
+        top = range(len(row)) if result.affect else row.argsort()[::-1][:2]
         felt = ", ".join(f"{result.labels[j]} {row[j]:.3f}" for j in top)
         click.echo(f"  {place}  {felt}")
 

@@ -136,7 +136,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
             raise ServiceError(404, str(exc)) from None
 
     @app.get("/arc")
-    def arc(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions"] = "ekman",
+    def arc(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions", "vad"] = "ekman",
             points: int = Query(100, ge=2, le=2000), window: int | None = Query(None, ge=1),
             entity: str | None = None, where: str | None = None) -> dict:
         """How feeling moves through the index (as `hyperamy arc --json`)."""
@@ -144,7 +144,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
                                     where=where).to_dict())
 
     @app.get("/arc.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-    def arc_picture(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions"] = "ekman",
+    def arc_picture(by: str | None = None, labels: Literal["ekman", "group", "six", "goemotions", "vad"] = "ekman",
                     points: int = Query(100, ge=2, le=2000), entity: str | None = None,
                     style: Literal["lines", "areas"] = "lines") -> Response:
         """The arc drawn (as `hyperamy arc --plot`): chapters or dates along x when `by` names them."""

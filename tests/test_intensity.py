@@ -161,11 +161,35 @@ def test_fitting_the_intensity_head_changes_nothing_else(tmp_path):
     encoder = EmotionEncoder.load(_weights_without_intensity(tmp_path / "old"))
     assert not encoder.model.has_intensity and encoder.encode(["hello"]).strength is None
     before = {k: v.clone() for k, v in encoder.model.state_dict().items() if not k.startswith("intensity.")}
-    config = IntensityConfig(steps=40, goemotions_rows=60, dev_rows=30)
+    config = IntensityConfig(steps=40, goemotions_rows=60, dev_rows=30, emobank_rows=200)
     best, history = fit_intensity_head(encoder, default_data_dir(), config)
+    assert 0 < history[0]["dev_arousal"] <= 2 * config.arousal_weight  # EmoBank's held-out tenth is scored
     after = encoder.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert encoder.model.has_intensity and best["dev"] <= history[0]["dev"] and best["dev"] < 0.9 * history[0]["dev"]
     texts = ["The meeting is at 3pm.", "I am absolutely furious about this!!!"]
     strength = encoder.encode(texts).strength
     assert strength[1] > strength[0]
+
+
+def test_the_arousal_term_is_the_weighted_shortfall_of_strengths_correlation_with_the_ratings():
+    import torch
+
+    from hyperamy.encoder.intensity_training import Part, objective
+
+    def part(values):  # one token a text, its state a single number the head scales
+        return Part([str(v) for v in values], tokens=torch.tensor(values, dtype=torch.float32).reshape(-1, 1),
+                    owner=torch.arange(len(values)))
+
+    head = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        head.weight.fill_(1.0), head.bias.fill_(0.0)
+    empty = (part([0.5]), None)
+    parts = {"ladders": (part([0.0, 0.5]), torch.tensor([0.0, 0.5])), "technical": empty, "neutral": empty,
+             "emotional": empty, "stronger": empty, "weaker": empty, "keeping": empty,
+             "arousal": (part([0.2, 0.9, 2.0, 3.0]), torch.tensor([2.0, 3.0, 4.5, 1.0]))}
+    strength = torch.nn.functional.softplus(torch.tensor([0.2, 0.9, 2.0, 3.0])).numpy()
+    r = np.corrcoef(strength, [2.0, 3.0, 4.5, 1.0])[0, 1]
+    terms = objective(head, parts, margin=0.1, arousal_weight=0.3)
+    assert float(terms["arousal"]) == pytest.approx(0.3 * (1 - r), rel=1e-5)
+    assert "arousal" not in objective(head, {k: v for k, v in parts.items() if k != "arousal"}, 0.1, 0.3)

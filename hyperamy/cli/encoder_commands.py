@@ -246,13 +246,18 @@ def soup(runs: tuple[str, ...], out: str, data: str | None, skip_eval: bool) -> 
 @click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="Folder for the refitted model.")
 @click.option("--data", type=click.Path(file_okay=False), help="Data folder (default: the project's data/).")
 @click.option("--steps", type=click.IntRange(1), help="Full-batch optimizer steps [default: 600].")
+@click.option("--arousal-weight", type=click.FloatRange(0), default=None,
+              help="Weight of EmoBank train's arousal ratings (1 - Pearson r with strength); 0: leave them "
+                   "out [default: 0.1].")
 @click.option("--skip-eval", is_flag=True, help="Do not score the new model on the test split.")
-def train_intensity(weights: str | None, out: str, data: str | None, steps: int | None, skip_eval: bool) -> None:
+def train_intensity(weights: str | None, out: str, data: str | None, steps: int | None, arousal_weight: float | None,
+                    skip_eval: bool) -> None:
     """Fit the intensity head (how strongly a text is felt); nothing else in the model changes.
 
     Starts from --weights (the shipped model by default), fits the head on graded
-    ladders, docstrings, GoEmotions and rewrites (see data/intensity), chooses thresholds
-    on GoEmotions dev again, scores test and writes a model card.
+    ladders, docstrings, GoEmotions, rewrites (see data/intensity) and EmoBank train's
+    arousal ratings, chooses thresholds on GoEmotions dev again, scores test and writes a
+    model card.
 
     \b
     Example:
@@ -268,7 +273,8 @@ def train_intensity(weights: str | None, out: str, data: str | None, steps: int 
     data_folder, folder = data_dir(data), Path(out)
     if weights and Path(weights).resolve() == folder.resolve():
         raise InputError(f"--out {out} is the model being refitted; write to a new folder")
-    config = IntensityConfig(**({"steps": steps} if steps else {}))
+    given = {"steps": steps, "arousal_weight": arousal_weight}
+    config = IntensityConfig(**{k: v for k, v in given.items() if v is not None})
     started = time.time()
     encoder = EmotionEncoder.load(weights)
     best, history = fit_intensity_head(encoder, data_folder, config, progress_factory=lambda total: tqdm(

@@ -177,6 +177,8 @@ def _feeling_lines(r: dict) -> list[str]:
                     for name in AFFECT)]
     elif "emobank_note" in r:
         lines.append(f"EmoBank dev: {r['emobank_note']}")
+    if "emobank_strength_arousal_r" in r:
+        lines.append(f"EmoBank dev: Pearson r of strength with the arousal ratings {r['emobank_strength_arousal_r']:.3f}")
     if "characters_n" in r:
         lines += [f"FairytaleQA val feeling questions, the character's mention in a gold section (n={r['characters_n']}):",
                   f"  top-1 {r['characters_top1']:.3f}   top-3 {r['characters_top3']:.3f}   (always neutral 0.000; "

@@ -19,17 +19,21 @@ EMOBANK_RIDGE_BASELINE = {"valence": 0.637, "arousal": 0.484, "dominance": 0.300
 
 
 def emobank_report(encoder, data_dir: Path, batch_size: int = 64) -> dict:
-    """Pearson r of the encoder's valence, arousal, dominance with EmoBank dev's ratings (all, and fiction)."""
+    """Pearson r of the encoder's valence, arousal, dominance with EmoBank dev's ratings (all, and
+    fiction), and of its strength with the arousal ratings."""
     path = data_dir / "emobank" / "dev.jsonl"
     if not path.is_file():
         return {}
     samples, genres = zip(*emobank_rows(path))
     batch = encoder.encode([s.text for s in samples], batch_size=batch_size)
-    if batch.affect is None:
-        return {"emobank_n": len(samples), "emobank_note": "these weights have no valence/arousal/dominance head"}
     rated = np.asarray([s.affect for s in samples])
+    result = {"emobank_n": len(samples)}
+    if batch.strength is not None:  # how strongly felt against how excited the raters judged it
+        result["emobank_strength_arousal_r"] = _pearson(batch.strength, rated[:, 1])
+    if batch.affect is None:
+        return result | {"emobank_note": "these weights have no valence/arousal/dominance head"}
     fiction = np.asarray([g == "fiction" for g in genres])
-    result = {"emobank_n": len(samples), "emobank_fiction_n": int(fiction.sum())}
+    result["emobank_fiction_n"] = int(fiction.sum())
     for i, name in enumerate(AFFECT):
         result[f"emobank_{name}_r"] = _pearson(batch.affect[:, i], rated[:, i])
         result[f"emobank_fiction_{name}_r"] = _pearson(batch.affect[fiction, i], rated[fiction, i])

@@ -10,8 +10,11 @@ Signals (none fetched at run time):
 - technical text (first paragraphs of Python standard-library docstrings): strength 0;
 - GoEmotions train: neutral comments below 0.35, emotional ones above 0.3 (hinges);
 - rewrites of emotional GoEmotions comments (augment.py): emphasis above the original, a hedge
-  below it, and a change of register (lowercase, hashtag, emoji, no punctuation) equal to it.
-The fitted head is chosen on the dev parts (dev ladders, other docstrings, GoEmotions dev).
+  below it, and a change of register (lowercase, hashtag, emoji, no punctuation) equal to it;
+- human ratings: EmoBank train's arousal (sentences from fiction, letters, news, ...), which
+  strength should rise with (a correlation term: the ratings' scale is not strength's).
+The fitted head is chosen on the dev parts (dev ladders, other docstrings, GoEmotions dev, the
+10% of EmoBank train that `hyperamy train` also holds out); EmoBank's dev split is only reported.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from torch.nn import functional as F
 
 from hyperamy.emotions import LABEL_TO_GROUP, LABELS, NEUTRAL
 from hyperamy.encoder import augment
-from hyperamy.encoder.data import read_goemotions
+from hyperamy.encoder.data import read_emobank, read_goemotions
 from hyperamy.encoder.tokens import length_sorted_batches
 from hyperamy.errors import DataFormatError
 
@@ -60,6 +63,9 @@ class IntensityConfig:
     dev_rows: int = 2250
     seed: int = 13
     margin: float = 0.1  # emphasis must raise, a hedge lower, the strength by at least this much
+    arousal_weight: float = 0.1  # weight of 1 - Pearson r(strength, EmoBank arousal); 0: not used
+    arousal_holdout: float = 0.1  # as EncoderConfig.affect_holdout: the same sentences choose the step
+    emobank_rows: int = 0  # the first this many rated sentences of each part (0: all)
 
 
 def technical_texts(part: str, holdout: float = 0.2) -> list[str]:
@@ -113,11 +119,11 @@ class Part:
     """Texts whose top-layer token states are cached, with what the loss asks of them."""
 
     texts: list[str]
-    tokens: torch.Tensor = None  # (all tokens, hidden) float16
+    tokens: torch.Tensor = None  # (all tokens, hidden) float32: widened once, not at every step
     owner: torch.Tensor = None  # (all tokens,) text index of each token
 
     def energies(self, head: torch.nn.Linear) -> torch.Tensor:
-        token_energy = F.softplus(head(self.tokens.float()).squeeze(-1))
+        token_energy = F.softplus(head(self.tokens).squeeze(-1))
         out = torch.zeros(len(self.texts), dtype=token_energy.dtype)
         return out.scatter_reduce(0, self.owner, token_energy, reduce="amax", include_self=False)
 
@@ -134,7 +140,7 @@ def cache_top_states(model, tokenizer, part: Part, max_length: int, progress=Non
             mask = batch["token_mask"]
             for r in range(top.shape[0]):
                 kept = top[r][mask[r] > 0]
-                tokens.append(kept.to(torch.float16))
+                tokens.append(kept.float())
                 owners.append(torch.full((kept.shape[0],), int(order[seen + r]), dtype=torch.long))
             seen += top.shape[0]
             if progress is not None:
@@ -154,7 +160,7 @@ def build_parts(data_dir: Path, config: IntensityConfig, split: str) -> dict:
     neutral = rng.sample(neutral, min(len(neutral), wanted // 3))
     originals = [s.text for s in emotional]
     groups = [LABEL_TO_GROUP[LABELS[s.labels[0]]] for s in emotional]
-    return {
+    parts = {
         "ladders": (Part(ladder_texts), torch.tensor(rungs / 4.0, dtype=torch.float32)),
         "technical": (Part(technical_texts(split)), None),
         "neutral": (Part([s.text for s in neutral]), None),
@@ -163,13 +169,20 @@ def build_parts(data_dir: Path, config: IntensityConfig, split: str) -> dict:
         "weaker": (Part([augment.weaker(t, rng) for t in originals]), None),
         "keeping": (Part([augment.keeping(t, rng, g) for t, g in zip(originals, groups)]), None),
     }
+    if config.arousal_weight:
+        rated = read_emobank(data_dir / "emobank" / "train.jsonl", config.arousal_holdout,
+                             "train" if split == "train" else "test")[: config.emobank_rows or None]
+        if len(rated) >= 2:  # a correlation needs two ratings
+            parts["arousal"] = (Part([s.text for s in rated]), torch.tensor([s.affect[1] for s in rated]))
+    return parts
 
 
-def objective(head, parts: dict, margin: float) -> dict[str, torch.Tensor]:
-    """Each loss term (mean squared violations, each on the 0..1 strength scale)."""
+def objective(head, parts: dict, margin: float, arousal_weight: float = 0.0) -> dict[str, torch.Tensor]:
+    """Each loss term (mean squared violations, each on the 0..1 strength scale; arousal: the
+    weighted shortfall of strength's correlation with the ratings from 1)."""
     s = {name: part.energies(head) for name, (part, _) in parts.items()}
     rungs = parts["ladders"][1]
-    return {
+    terms = {
         "ladders": ((s["ladders"] - rungs) ** 2).mean(),
         "technical": (s["technical"] ** 2).mean(),
         "neutral": (F.relu(s["neutral"] - 0.35) ** 2).mean(),
@@ -178,11 +191,28 @@ def objective(head, parts: dict, margin: float) -> dict[str, torch.Tensor]:
         "weaker": (F.relu(margin - (s["emotional"] - s["weaker"])) ** 2).mean(),
         "keeping": ((s["keeping"] - s["emotional"]) ** 2).mean(),
     }
+    if "arousal" in parts:
+        terms["arousal"] = arousal_weight * (1.0 - _pearson(s["arousal"], parts["arousal"][1]))
+    return terms
+
+
+def _pearson(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    x, y = x - x.mean(), y - y.mean()
+    return (x * y).sum() / (x.norm() * y.norm()).clamp_min(1e-8)
 
 
 def fit_intensity_head(encoder, data_dir: Path, config: IntensityConfig, progress_factory=None) -> tuple[dict, list]:
     """Fit encoder.model.intensity in place; returns the chosen step's dev terms and the history."""
-    torch.manual_seed(config.seed)
+    split_parts = cached_parts(encoder, data_dir, config, progress_factory)
+    best, history, state = fit_head(encoder.model, split_parts, config)
+    with torch.no_grad():
+        encoder.model.intensity.load_state_dict(state)
+    encoder.model.has_intensity = True
+    return best, history
+
+
+def cached_parts(encoder, data_dir: Path, config: IntensityConfig, progress_factory=None) -> dict:
+    """{"train": parts, "dev": parts}, each part's top-layer token states computed once."""
     model = encoder.model.eval()
     split_parts = {split: build_parts(data_dir, config, split) for split in ("train", "dev")}
     total = sum(len(p.texts) for parts in split_parts.values() for p, _ in parts.values())
@@ -192,6 +222,12 @@ def fit_intensity_head(encoder, data_dir: Path, config: IntensityConfig, progres
             cache_top_states(model, encoder.tokenizer, part, encoder.config.max_length, progress)
     if progress is not None:
         progress.close()
+    return split_parts
+
+
+def fit_head(model, split_parts: dict, config: IntensityConfig) -> tuple[dict, list, dict]:
+    """Full-batch Adam from kappa's energy head: (the chosen step's dev terms, history, head state)."""
+    torch.manual_seed(config.seed)
     head = torch.nn.Linear(model.energy.in_features, 1)
     head.load_state_dict(model.energy.state_dict())
     optimizer = torch.optim.Adam(head.parameters(), lr=config.lr)
@@ -199,7 +235,8 @@ def fit_intensity_head(encoder, data_dir: Path, config: IntensityConfig, progres
     for step in range(config.steps + 1):
         if step % 20 == 0 or step == config.steps:
             with torch.no_grad():
-                dev = {k: float(v) for k, v in objective(head, split_parts["dev"], config.margin).items()}
+                dev = {k: float(v) for k, v in
+                       objective(head, split_parts["dev"], config.margin, config.arousal_weight).items()}
             dev_total = sum(dev.values())
             history.append({"step": step, "dev": dev_total, **{f"dev_{k}": v for k, v in dev.items()}})
             if best is None or dev_total < best["dev"]:
@@ -207,13 +244,10 @@ def fit_intensity_head(encoder, data_dir: Path, config: IntensityConfig, progres
         if step == config.steps:
             break
         optimizer.zero_grad()
-        loss = sum(objective(head, split_parts["train"], config.margin).values())
+        loss = sum(objective(head, split_parts["train"], config.margin, config.arousal_weight).values())
         loss.backward()
         optimizer.step()
-    with torch.no_grad():
-        model.intensity.load_state_dict(best_state)
-    model.has_intensity = True
-    return best, history
+    return best, history, best_state
 
 
 def _bucket(text: str) -> float:

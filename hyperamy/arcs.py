@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import textwrap
 
 import numpy as np
 
@@ -386,14 +387,15 @@ def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) 
         axes.set_ylim(0, max(top * 1.15, 0.01))
     along = "" if result.axis == "position" else f", {result.order} by {result.order}" if result.axis != "date" \
         else f", {result.bin} by {result.bin}"
+    what = "Valence, arousal and dominance" if result.affect else "How feeling moves"
     subject = (f"How {result.entity} is felt{along} ({result.mentions:,} mentions)" if result.entity
-               else f"How feeling moves through the index{along}")
+               else f"{what} through the index{along}")
     axes.set_title(title or subject)
     meaning = ("Valence (unpleasant 1 to pleasant 5), arousal (calm to excited), dominance (controlled to in "
                "control), as EmoBank rates sentences; dashed: 3, neutral." if result.affect
                else "Intensity is strength x probability of each emotion.")
-    axes.text(0, -0.16 if result.axis != "date" else -0.28, f"{result.describe()}{gap_note}. {meaning}",
-              transform=axes.transAxes, fontsize=8, color="#444")
+    axes.text(0, -0.13 if result.axis != "date" else -0.25, textwrap.fill(f"{result.describe()}{gap_note}. {meaning}", 150),
+              transform=axes.transAxes, fontsize=8, color="#444", va="top")
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     axes.grid(alpha=0.3)
     figure.tight_layout()

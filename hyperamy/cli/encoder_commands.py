@@ -248,7 +248,7 @@ def soup(runs: tuple[str, ...], out: str, data: str | None, skip_eval: bool) -> 
 @click.option("--steps", type=click.IntRange(1), help="Full-batch optimizer steps [default: 600].")
 @click.option("--arousal-weight", type=click.FloatRange(0), default=None,
               help="Weight of EmoBank train's arousal ratings (1 - Pearson r with strength); 0: leave them "
-                   "out [default: 0.1].")
+                   "out [default: 0.3].")
 @click.option("--skip-eval", is_flag=True, help="Do not score the new model on the test split.")
 def train_intensity(weights: str | None, out: str, data: str | None, steps: int | None, arousal_weight: float | None,
                     skip_eval: bool) -> None:

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-5, help="learning rate of the tuned layers (head: 2e-3)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=0, help="train on the first N sentences only (a smoke run)")
+    parser.add_argument("--limit", type=int, default=0, help="train and score on the first N sentences of each part only (a smoke run)")
     parser.add_argument("--out", type=Path, help="results file [benchmarks/results/affect_ceiling.jsonl]")
     args = parser.parse_args()
 
@@ -65,8 +65,8 @@ def main() -> None:
 
     path = DATA / "emobank"
     fit = read_emobank(path / "train.jsonl", TrainConfig.affect_holdout, "train")[: args.limit or None]
-    held = read_emobank(path / "train.jsonl", TrainConfig.affect_holdout, "test")
-    dev = read_emobank(path / "dev.jsonl")
+    held = read_emobank(path / "train.jsonl", TrainConfig.affect_holdout, "test")[: args.limit or None]
+    dev = read_emobank(path / "dev.jsonl")[: args.limit or None]
     rated = torch.tensor([s.affect for s in fit], dtype=torch.float32)
     mean, spread = rated.mean(0), rated.std(0)
 

@@ -115,6 +115,16 @@ def test_robustness_reads_rewritten_comments_and_docstrings(tmp_path):
     assert metrics["technical_n"] > 100 and metrics["technical_mean_strength"] < 0.5
 
 
+def test_affect_ceiling_tunes_the_top_layers_on_ratings_alone_and_reports_each_epoch(tmp_path):
+    out = tmp_path / "a.jsonl"
+    table = run_script("affect_ceiling.py", "--layers", 1, "--epochs", 2, "--limit", 64, "--out", out)
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2] and "held-out tenth V / A / D" in table
+    best = max(metrics["epochs"], key=lambda e: sum(e["held_out"]))  # chosen on the held-out tenth, not dev
+    assert metrics["chosen_epoch"] == best["epoch"] and metrics["dev_r"] == best["dev"]
+    assert best["held_out"][0] > 0.1  # valence is read from 64 sentences already (0.20 after one epoch)
+
+
 def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
     corpus, qa = tiny_monte_cristo
     out = tmp_path / "q.jsonl"
@@ -162,7 +172,8 @@ def test_a_missing_input_file_is_a_usage_error(name, option, tmp_path):
 
 
 @pytest.mark.parametrize("name, option", [("recall_monte_cristo.py", "--weights"), ("recall_goemotions.py", "--weights"),
-                                          ("encoder_speed.py", "--weights"), ("compare_runs.py", None)])
+                                          ("encoder_speed.py", "--weights"), ("compare_runs.py", None),
+                                          ("affect_ceiling.py", "--weights"), ("arousal_weight.py", "--weights")])
 def test_a_missing_weights_folder_is_a_usage_error(name, option, tmp_path):
     missing = tmp_path / "no-run"
     args = [option, str(missing)] if option else [str(missing)]

@@ -143,8 +143,10 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
         probs, strength = entity.feelings[inside][order, 1:29], entity.feelings[inside][order, 29]
         rated = entity.feelings[inside][order, AFFECT_AT]
     if affect:
-        if np.isnan(rated).any():
-            raise IndexStateError("this index stores no valence, arousal and dominance for some documents (built "
+        missing = int(np.isnan(rated).any(axis=1).sum())
+        if missing:
+            raise IndexStateError(f"this index stores no valence, arousal and dominance for {missing:,} of the "
+                                  f"{len(rated):,} {'mentions' if entity is not None else 'documents'} to draw (built "
                                   "with weights without that head); rebuild it with `hyperamy index` to draw them")
         felt, shown = rated.astype(np.float64), AFFECT
     else:

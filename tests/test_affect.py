@@ -100,6 +100,6 @@ def test_an_arc_of_ratings_from_an_index_without_them_is_refused(tmp_path, fake_
 
     engine = HyperAmy.open(tmp_path / "old", create=True, encoder=fake_encoder)
     engine.add([Record("storm", "a furious storm broke", {})])
-    with pytest.raises(IndexStateError, match="no valence, arousal and dominance"):
+    with pytest.raises(IndexStateError, match="no valence, arousal and dominance for 1 of the 1 documents"):
         engine.arc(labels="vad")
     assert engine.arc().labels[0] == "anger"

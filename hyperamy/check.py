@@ -12,7 +12,7 @@ import shutil
 import duckdb
 import numpy as np
 
-from hyperamy import persist, segments
+from hyperamy import file_checks, persist, segments
 from hyperamy.errors import HyperamyError, IndexStateError
 from hyperamy.lexical import TermCounts
 
@@ -32,7 +32,7 @@ def damaged_files(root, entry: dict) -> dict[str, str]:
             found[name] = "missing"
         elif path.stat().st_size != expected["size"]:
             found[name] = f"{path.stat().st_size} bytes, the manifest says {expected['size']}"
-        elif segments.checksum(path) != expected["sha256"]:
+        elif file_checks.checksum(path) != expected["sha256"]:
             found[name] = "checksum differs from the manifest's"
     return found
 

@@ -9,8 +9,6 @@ so a damaged file is named instead of silently changing results.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import json
 import mmap
 import os
@@ -22,6 +20,8 @@ import numpy as np
 from hyperamy.emotions import AFFECT, LABELS
 from hyperamy.encoder.intensity import intensity
 from hyperamy.errors import DataFormatError, IndexStateError
+from hyperamy import file_checks
+from hyperamy.file_checks import check_file, checksum
 from hyperamy.lexical import TermCounts
 from hyperamy.locking import Pin
 from hyperamy.vectors import VectorIndex
@@ -39,14 +39,6 @@ ROW_GROUP = 2048  # small row groups let a search fetch its hits without reading
 
 def metadata_column(name: str) -> str:
     return f"meta_{name}" if name.lower() in RESERVED else name
-
-
-def checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclasses.dataclass
@@ -206,25 +198,28 @@ def read_mentions(folder: Path, entry: dict, verify: bool = True) -> Mentions | 
 
     if MENTIONS_FILE not in entry["files"]:
         return None
-    payloads = {name: _check(folder / name, entry["files"][name], verify, (folder / name).read_bytes()
-                             if (folder / name).is_file() else None) for name in MENTION_FILES}
+    files = {name: entry["files"][name] for name in MENTION_FILES}
+    unchecked = set(files) - file_checks.verified(folder, files) if verify else set()
+    for name, expected in files.items():
+        check_file(folder / name, expected, name in unchecked)
     try:
-        table = pq.read_table(io.BytesIO(payloads[MENTIONS_FILE]),
+        table = pq.read_table(folder / MENTIONS_FILE,
                               columns=["row", "entity", "surface", "start", "end", "source", "initial"])
-        feelings = widen_feelings(np.load(io.BytesIO(payloads[MENTION_FEELINGS])))
-        vectors = VectorIndex.from_bytes(payloads, "mention", _Flat)
+        feelings = widen_feelings(np.load(folder / MENTION_FEELINGS))
+        vectors = VectorIndex.read(folder, "mention", _Flat)
     except (OSError, ValueError) as exc:
         raise IndexStateError(f"segment {folder} has damaged mentions: {exc}; run `hyperamy check --repair`") from exc
     column = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
     mu = vectors.vectors(np.arange(len(vectors), dtype=np.int64))
     if not (len(column["row"]) == len(feelings) == len(mu)):
         raise IndexStateError(f"segment {folder} has inconsistent mentions; run `hyperamy check --repair`")
+    file_checks.record(folder, files, unchecked)
     return Mentions(column["row"].astype(np.int64), list(column["entity"]), list(column["surface"]),
                     column["start"].astype(np.int64), column["end"].astype(np.int64), list(column["source"]),
                     column["initial"].astype(bool), mu, feelings, vectors)
 
 
-class _Flat:  # the settings VectorIndex.from_bytes reads, for the always-exact mention index
+class _Flat:  # the settings VectorIndex.read reads, for the always-exact mention index
     vector_index, hnsw_m, hnsw_ef_search = "flat", 32, 128
 
 
@@ -444,23 +439,17 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     if not (folder / COMPLETE).is_file():
         pin.close()
         raise FileNotFoundError(folder)
-    payloads = {}
-    for name, expected in entry["files"].items():
-        path = folder / name
-        if name in (DOCS_FILE, HITS_FILE):  # read lazily (DuckDB, a memory map): checked here, not kept
-            _check(path, expected, verify, None)
-        elif name in MENTION_FILES:  # read, and checksummed, when entities are first asked about
-            _check(path, expected, False, None)
-        else:
-            payloads[name] = _check(path, expected, verify, path.read_bytes() if path.is_file() else None)
+    files = {name: expected for name, expected in entry["files"].items() if name not in MENTION_FILES}
+    unchecked = set(files) - file_checks.verified(folder, files) if verify else set()
+    for name, expected in entry["files"].items():  # mentions: checksummed when entities are first asked about
+        check_file(folder / name, expected, name in unchecked)
     size = entry["documents"]
     try:
-        rows = np.load(io.BytesIO(payloads["rows.npy"]))
-        feelings = np.load(io.BytesIO(payloads["feelings.npy"]))
-        feelings = widen_feelings(feelings)  # written before strength or valence/arousal/dominance were stored
-        semantic = VectorIndex.from_bytes(payloads, "semantic", config)
-        emotion = VectorIndex.from_bytes(payloads, "emotion", config)
-    except (KeyError, ValueError, OSError) as exc:
+        rows = np.load(folder / "rows.npy")
+        feelings = widen_feelings(np.load(folder / "feelings.npy"))  # older segments lack some columns
+        semantic = VectorIndex.read(folder, "semantic", config)  # memory-mapped
+        emotion = VectorIndex.read(folder, "emotion", config)
+    except (ValueError, OSError) as exc:
         raise IndexStateError(f"segment {folder} is damaged: {exc}; run `hyperamy check --repair`") from exc
     terms = TermCounts.load(folder, size)
     if not (len(rows) == len(feelings) == len(semantic) == len(emotion) == size):
@@ -468,7 +457,7 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
                               f"holds {len(rows)}, feelings.npy {len(feelings)}, FAISS {len(semantic)} and "
                               f"{len(emotion)}; run `hyperamy check --repair`")
     try:
-        offsets = np.load(io.BytesIO(payloads[OFFSETS_FILE]))
+        offsets = np.load(folder / OFFSETS_FILE)
         with open(folder / HITS_FILE, "rb") as handle:
             hits = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
     except (KeyError, ValueError, OSError) as exc:
@@ -476,19 +465,5 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     if len(offsets) != size + 1 or offsets[-1] != len(hits):
         raise IndexStateError(f"segment {folder} is inconsistent: {HITS_FILE} does not match {OFFSETS_FILE}; "
                               "run `hyperamy check --repair`")
+    file_checks.record(folder, files, unchecked)
     return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin, hits, offsets, entry)
-
-
-def _check(path: Path, expected: dict, verify: bool, payload: bytes | None):
-    if not path.is_file():
-        raise IndexStateError(f"index is incomplete: {path} is missing; run `hyperamy check --repair`")
-    size = len(payload) if payload is not None else path.stat().st_size
-    if size != expected["size"]:
-        raise IndexStateError(f"{path} is damaged: {size} bytes, the manifest says {expected['size']}; "
-                              "run `hyperamy check --repair`")
-    if verify:
-        digest = hashlib.sha256(payload).hexdigest() if payload is not None else checksum(path)
-        if digest != expected["sha256"]:
-            raise IndexStateError(f"{path} is damaged: its checksum differs from the manifest's; "
-                                  "run `hyperamy check --repair`")
-    return payload

@@ -28,11 +28,14 @@ class VectorIndex:
         self.graph = None
         self._graph_stale = kind == "hnsw"
         self._ids: np.ndarray | None = None  # id of each stored vector, in storage order
+        self.mapped = False  # read from a file, memory-mapped: never added to
 
     def __len__(self) -> int:
         return int(self.exact.ntotal)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if self.mapped:  # FAISS would abort the process, not raise
+            raise IndexStateError("a memory-mapped vector index is read-only; build a new one")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         self.exact.add_with_ids(vectors, ids)
@@ -123,24 +126,25 @@ class VectorIndex:
             faiss.write_index(self.graph, str(folder / f"{name}.hnsw.faiss"))
 
     @classmethod
-    def from_bytes(cls, payloads: dict[str, bytes], name: str, config) -> "VectorIndex":
-        """The index saved as `name` by `save`, from its files' bytes (read and checked by the caller).
+    def read(cls, folder: Path, name: str, config) -> "VectorIndex":
+        """The index saved as `name` in `folder` by `save`, its vectors memory-mapped (read-only:
+        the pages are read as searches touch them, and shared by every process that opens it).
 
         Raises:
-            ValueError: the bytes are not a FAISS index, or its ids are not ascending.
+            ValueError: the file is not a FAISS index, or its ids are not ascending.
         """
         import faiss
 
         index = cls(1, config.vector_index, config.hnsw_m, config.hnsw_ef_search)
         try:
-            index.exact = faiss.deserialize_index(np.frombuffer(payloads[f"{name}.faiss"], dtype=np.uint8))
-            graph = payloads.get(f"{name}.hnsw.faiss")
-            if config.vector_index == "hnsw" and graph is not None:
-                index.graph = faiss.deserialize_index(np.frombuffer(graph, dtype=np.uint8))
+            index.exact = faiss.read_index(str(folder / f"{name}.faiss"), faiss.IO_FLAG_MMAP_IFC)
+            graph = folder / f"{name}.hnsw.faiss"
+            if config.vector_index == "hnsw" and graph.is_file():
+                index.graph = faiss.read_index(str(graph), faiss.IO_FLAG_MMAP_IFC)
                 index._graph_stale = False
         except RuntimeError as exc:
             raise ValueError(f"{name}.faiss is not a FAISS index: {str(exc).splitlines()[0]}") from None
-        index.dimension = index.exact.d
+        index.dimension, index.mapped = index.exact.d, True
         if np.any(np.diff(index.ids()) <= 0):
             raise ValueError(f"{name}.faiss holds ids out of order")
         return index

@@ -163,6 +163,35 @@ def test_a_damaged_file_is_named_and_derived_files_are_repaired(tmp_path, fake_e
     assert engine.check()["problems"] == []
 
 
+def test_opening_checksums_each_file_once_until_it_changes(tmp_path, fake_encoder, monkeypatch):
+    from hyperamy import file_checks
+
+    folder = tmp_path / "idx"
+    HyperAmy.open(folder, create=True, encoder=fake_encoder).add(records(0, 30))
+    hashed = []
+    real = file_checks.checksum
+    monkeypatch.setattr(file_checks, "checksum", lambda path: hashed.append(path.name) or real(path))
+    segment = next((folder / "segments").iterdir())
+    (segment / file_checks.STAMP).unlink(missing_ok=True)  # as a segment no reader has opened yet
+    expected = [h.to_dict() for h in HyperAmy.open(folder, encoder=fake_encoder).search("Document 12 harbour", k=5)]
+    first = sorted(hashed)
+    assert "semantic.faiss" in first and "docs.parquet" in first and "mentions.parquet" not in first
+    hashed.clear()
+    engine = HyperAmy.open(folder, encoder=fake_encoder)
+    assert hashed == [] and [h.to_dict() for h in engine.search("Document 12 harbour", k=5)] == expected
+    path = segment / "emotion.faiss"  # a flipped bit, its modification time put back: still caught
+    status, data = path.stat(), bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    with pytest.raises(IndexStateError, match=f"{path} is damaged: its checksum differs"):
+        HyperAmy.open(folder, encoder=fake_encoder)
+    assert hashed == ["emotion.faiss"]  # the changed file alone was read again
+    hashed.clear()
+    report = HyperAmy.open(folder, encoder=fake_encoder, load=False).check()  # check reads every file, always
+    assert [p["file"] for p in report["problems"]] == [str(path)] and "semantic.faiss" in hashed
+
+
 def test_damage_through_the_cli_is_one_line(tmp_path, fake_encoder):
     folder = tmp_path / "idx"
     HyperAmy.open(folder, create=True, encoder=fake_encoder).add(records(0, 5))

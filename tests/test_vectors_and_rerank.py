@@ -3,6 +3,7 @@ import pytest
 
 from hyperamy.rerank import certainty, contributions, emotion_similarity, evidence, semantic_share, standardize
 from hyperamy.config import IndexConfig
+from hyperamy.errors import IndexStateError
 from hyperamy.vectors import VectorIndex
 
 
@@ -26,14 +27,17 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     live = ~np.isin(ids, expected[:2])  # the two best are deleted
     assert index.search(query, 8, live=live)[1].tolist() == expected[2:10].tolist()
     index.save(tmp_path, "v")
-    payloads = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    loaded = VectorIndex.from_bytes(payloads, "v", IndexConfig(vector_index=kind))
+    loaded = VectorIndex.read(tmp_path, "v", IndexConfig(vector_index=kind))  # memory-mapped
+    assert loaded.mapped and (loaded.graph is not None) == (kind == "hnsw")
     assert loaded.search(query, 8, live=live)[1].tolist() == expected[2:10].tolist()
     assert np.allclose(loaded.vectors(np.array([1003, 1004])), data[3:5])
     both = np.isin(allowed, expected[:2]).any()
     assert both and 1000 + 3 * 0 in allowed  # the filtered search leaves out deleted ones too
     filtered = loaded.search(query, 5, allowed=allowed, live=live)[1]
     assert filtered.tolist() == [i for i in allowed[np.argsort(-(data[::3] @ query))] if i not in expected[:2]][:5]
+    with pytest.raises(IndexStateError, match="read-only"):  # FAISS itself would abort the process
+        loaded.add(np.array([2000]), data[:1])
+    assert len(loaded) == 500
 
 
 def fused(semantic, lexical, emotion, query_certainty, share, weight):

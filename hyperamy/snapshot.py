@@ -98,7 +98,9 @@ class Snapshot:
             if out is None:
                 out = np.zeros((len(rows), found.shape[1]), np.float32)
             out[here] = found
-        return out if out is not None else np.zeros((len(rows), 0), np.float32)
+        if out is None:  # no rows (a query whose words no document has): still a matrix a query multiplies
+            out = np.zeros((len(rows), getattr(self.segments[0], which).dimension if self.segments else 0), np.float32)
+        return out
 
     def search(self, which: str, query: np.ndarray, k: int, allowed: np.ndarray | None,
                breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:

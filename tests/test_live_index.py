@@ -192,6 +192,13 @@ def test_opening_checksums_each_file_once_until_it_changes(tmp_path, fake_encode
     assert [p["file"] for p in report["problems"]] == [str(path)] and "semantic.faiss" in hashed
 
 
+def test_a_keyword_search_that_matches_nothing_finds_nothing(tmp_path, fake_encoder):
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add(records(0, 30))
+    assert list(engine.search("zebra", k=5, mode="lexical")) == []  # was a NumPy shape error
+    assert [h.id for h in engine.search("harbour zebra", k=2, mode="lexical")] != []
+
+
 def test_damage_through_the_cli_is_one_line(tmp_path, fake_encoder):
     folder = tmp_path / "idx"
     HyperAmy.open(folder, create=True, encoder=fake_encoder).add(records(0, 5))

@@ -191,6 +191,21 @@ def test_write_cost_times_writes_at_each_size(tmp_path):
     assert metrics["60"]["documents"] == 60 + 3 + 300 - 3  # base, 3 singles, 3 batches of 100, 3 deleted
 
 
+def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
+    out = tmp_path / "m.jsonl"
+    table = run_script("million.py", "--sizes", "30,60", "--queries", 3, "--repeats", 2, "--index", tmp_path / "idx",
+                       "--out", out)
+    assert "| 60 |" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["30"]["documents"] == 30 and metrics["60"]["documents"] == 60  # 2 real passages in, 2 out, each size
+    assert metrics["60"]["hnsw_recall_at_10"] == 1.0  # 60 vectors: the graph finds them all
+    assert metrics["60"]["first_open_s"] > 0 and metrics["60"]["rss_after_open_mb"] > 0
+    assert sorted(p.name for p in (tmp_path / "idx" / "segments").glob("*/verified.json"))  # opening stamped them
+    usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
+                           capture_output=True, text=True)
+    assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr
+
+
 def test_concurrency_trials_pass(tmp_path):
     out = tmp_path / "c.jsonl"
     table = run_script("concurrency.py", "--trials", 1, "--docs", 30, "--scenarios", "index+delete,index+index",

@@ -1,0 +1,192 @@
+"""An index grown to a million passages on one machine: what opening, searching and writing cost as it grows.
+
+    python benchmarks/million.py                                   # 10,000 / 100,000 / 1,000,000 passages
+    python benchmarks/million.py --sizes 2000,10000 --queries 10    # smoke
+
+One index grows through --sizes. The bulk is synthetic: 60 words drawn from 20,000 made-up ones,
+with random unit vectors and feelings from a stand-in encoder under the real model's id (as in
+write_cost.py), so that a million passages build in hours, not days, on 2 cores. Everything timed
+goes through the real shipped encoder and the public API or CLI; the queries are the Monte Cristo
+questions, and the passages added one at a time are real Monte Cristo passages.
+
+At each size, after compaction into one segment (as a long-lived index is):
+- bytes on disk a passage;
+- opening: `HyperAmy.open` in a fresh process, the first open (it checksums every file once) and
+  the later ones (sizes and the manifest's checksum only), with the process's resident memory after
+  the open and its peak; a whole `hyperamy search` process (start, open, encode, search, print);
+- API search p50 / p95, hybrid and semantic (the query encoder warm);
+- with --vector-index hnsw: the graph's recall@10 against exact search over the same vectors;
+- add 1 passage, delete 1, `hyperamy check` (every checksum), compaction.
+Medians of --repeats; growth is read across sizes in one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from common import SHARED, input_file, markdown_table, percentile, write_record  # noqa: E402
+from write_cost import RandomEncoder  # noqa: E402
+
+OPEN = """
+import json, resource, sys, time
+started = time.perf_counter()
+from hyperamy.engine import HyperAmy
+engine = HyperAmy.open(sys.argv[1])
+seconds = time.perf_counter() - started
+rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+print(json.dumps({"seconds": seconds, "rss_mb": rss / 1024,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "documents": len(engine)}))
+"""
+
+
+def synthetic(start: int, count: int, seed: int):
+    """Records s<start> .. s<start + count - 1>: 60 words drawn from 20,000 made-up ones."""
+    from hyperamy.corpus import Record
+
+    rng = np.random.default_rng(seed)
+    vocabulary = np.asarray([f"w{i}" for i in range(20000)])
+    for i in range(start, start + count):
+        yield Record(f"s{i}", " ".join(rng.choice(vocabulary, size=60)), {"n": i})
+
+
+def open_in_process(folder: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", OPEN, str(folder)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def search_process(folder: Path, query: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(["hyperamy", "search", query, "--index", str(folder), "-k", "10", "--json"],
+                   capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def latencies(engine, queries, mode: str) -> list[float]:
+    seconds = []
+    for query in queries:
+        started = time.perf_counter()
+        engine.search(query, k=10, mode=mode)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def graph_recall(engine, queries) -> float:
+    """Recall@10 of the HNSW graph against exact inner products over the same stored vectors."""
+    segment = engine.snapshot.segments[0]
+    vectors = segment.semantic
+    exact_vectors = vectors._stored()
+    ids = vectors.ids()
+    found = []
+    for query in queries:
+        q = engine.query_encoder.encode_query(query).semantic.reshape(-1)
+        exact = set(ids[np.argsort(-(exact_vectors @ q))[:10]].tolist())
+        approximate = set(vectors.search(q, 10)[1].tolist())
+        found.append(len(exact & approximate) / 10)
+    return float(np.mean(found))
+
+
+def median(values) -> float:
+    return float(statistics.median(values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="index sizes, ascending")
+    parser.add_argument("--corpus", type=input_file, default=str(SHARED / "monte_cristo" / "corpus.jsonl"))
+    parser.add_argument("--qa", type=input_file, default=str(SHARED / "monte_cristo" / "qa.jsonl"))
+    parser.add_argument("--queries", type=int, default=50, help="questions timed at each size")
+    parser.add_argument("--repeats", type=int, default=5, help="opens, processes and writes timed at each size")
+    parser.add_argument("--vector-index", choices=["flat", "hnsw"], default="hnsw")
+    parser.add_argument("--index", type=Path, help="grow the index here (default: a temp folder)")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/million.jsonl)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if sizes != sorted(sizes) or sizes[0] <= 0:
+        parser.error("--sizes must be positive and ascending")
+
+    from hyperamy import file_checks
+    from hyperamy.config import IndexConfig
+    from hyperamy.corpus import read_records
+    from hyperamy.engine import HyperAmy, default_encoder
+
+    real = default_encoder()
+    passages = iter(list(read_records(args.corpus)))
+    queries = [json.loads(line)["question"] for line in args.qa.read_text("utf-8").splitlines() if line.strip()]
+    queries = queries[:args.queries]
+    folder = args.index or Path(tempfile.mkdtemp(prefix="hyperamy-million-")) / "idx"
+    config = IndexConfig(vector_index=args.vector_index)
+    grown, made, build_seconds, metrics, rows = 0, 0, 0.0, {}, []
+    for size in sizes:
+        started = time.perf_counter()
+        builder = HyperAmy.open(folder, create=True, encoder=RandomEncoder(real, seed=size), config=config)
+        builder.add(synthetic(made, size - grown, seed=size), commit_every=100_000)
+        deletable, made = made, made + size - grown
+        builder.compact()
+        builder.close()
+        build_seconds += time.perf_counter() - started
+        grown = size  # the passages added and deleted below stay: the next size grows from there
+        for stamp in folder.rglob(file_checks.STAMP):  # as if no reader had opened the segments yet
+            stamp.unlink()
+        disk = folder_bytes(folder)
+        opens = [open_in_process(folder) for _ in range(args.repeats + 1)]  # the first checksums every file
+        processes = [search_process(folder, queries[i % len(queries)]) for i in range(args.repeats)]
+        engine = HyperAmy.open(folder)  # queries through ONNX Runtime, as `hyperamy search` and serve have them
+        latencies(engine, queries[:3], "hybrid")  # warm the query encoder
+        hybrid, semantic = latencies(engine, queries, "hybrid"), latencies(engine, queries, "semantic")
+        recall = graph_recall(engine, queries) if args.vector_index == "hnsw" else None
+        add_1 = [_timed(engine.add, [next(passages)]) for _ in range(args.repeats)]
+        delete_1 = [_timed(engine.delete, [f"s{deletable + i}"]) for i in range(args.repeats)]
+        check = _timed(engine.check)
+        compact = _timed(engine.compact)
+        metrics[size] = {
+            "documents": len(engine), "build_seconds_so_far": round(build_seconds, 1), "bytes_per_passage": disk / size,
+            "first_open_s": opens[0]["seconds"], "open_s": median(o["seconds"] for o in opens[1:]),
+            "rss_after_open_mb": median(o["rss_mb"] for o in opens[1:]), "peak_open_mb": max(o["peak_mb"] for o in opens),
+            "search_process_s": median(processes),
+            "hybrid_p50_ms": 1000 * median(hybrid), "hybrid_p95_ms": 1000 * percentile(hybrid, 95),
+            "semantic_p50_ms": 1000 * median(semantic), "semantic_p95_ms": 1000 * percentile(semantic, 95),
+            "hnsw_recall_at_10": recall, "add_1_s": median(add_1), "delete_1_s": median(delete_1),
+            "check_s": check, "compact_s": compact}
+        engine.close()
+        m = metrics[size]
+        rows.append([f"{size:,}", round(m["bytes_per_passage"]), m["first_open_s"], m["open_s"], m["rss_after_open_mb"],
+                     m["search_process_s"], m["hybrid_p50_ms"], m["hybrid_p95_ms"], m["semantic_p50_ms"],
+                     recall if recall is not None else "-", m["add_1_s"], m["delete_1_s"], m["check_s"], m["compact_s"]])
+        print(f"{size:,} passages done ({build_seconds:.0f} s of building so far)", file=sys.stderr, flush=True)
+    print(markdown_table(["passages", "bytes/passage", "first open (s)", "open (s)", "RSS after open (MB)",
+                          "`hyperamy search` process (s)", "hybrid p50 (ms)", "hybrid p95", "semantic p50 (ms)",
+                          "HNSW recall@10", "add 1 (s)", "delete 1 (s)", "check (s)", "compact (s)"], rows))
+    path = write_record("million", {"sizes": sizes, "queries": len(queries), "repeats": args.repeats,
+                                    "vector_index": args.vector_index},
+                        f"synthetic bulk + {args.corpus.name} passages, {args.qa.name} questions",
+                        {str(k): v for k, v in metrics.items()}, {"build_seconds": round(build_seconds, 1)}, args.out)
+    print(f"\nrecord appended to {path}")
+    if args.index is None:
+        shutil.rmtree(folder.parent)
+
+
+def _timed(function, *arguments) -> float:
+    started = time.perf_counter()
+    function(*arguments)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()

@@ -78,19 +78,21 @@ class TermCounts:
             np.save(folder / name, array)
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> "TermCounts":
-        """The term counts saved in `folder` for a segment of `size` documents.
+    def load(cls, folder: Path, size: int, thorough: bool = True) -> "TermCounts":
+        """The term counts saved in `folder` for a segment of `size` documents, the arrays
+        memory-mapped. `thorough` also reads every posting to check it names a document of the
+        segment (what a file whose checksum was already checked needs no more).
 
         Raises:
             IndexStateError: a file is unreadable or disagrees with the others.
         """
         try:
             vocabulary = {word: i for i, word in enumerate(json.loads((folder / "terms.json").read_text("utf-8")))}
-            pointers, documents, counts, lengths = (np.load(folder / name) for name in cls.FILES[1:])
+            pointers, documents, counts, lengths = (np.load(folder / name, mmap_mode="r") for name in cls.FILES[1:])
         except (OSError, ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
             raise IndexStateError(f"keyword data in {folder} is corrupt: {exc}") from exc
         if (len(pointers) != len(vocabulary) + 1 or pointers[-1] != len(documents) or len(counts) != len(documents)
-                or len(lengths) != size or (len(documents) and documents.max() >= size)):
+                or len(lengths) != size or (thorough and len(documents) and documents.max() >= size)):
             raise IndexStateError(f"keyword data in {folder} is corrupt: its arrays disagree "
                                   f"({len(vocabulary)} words, {len(documents)} entries, {len(lengths)} lengths "
                                   f"for {size} documents)")

@@ -446,12 +446,12 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     size = entry["documents"]
     try:
         rows = np.load(folder / "rows.npy")
-        feelings = widen_feelings(np.load(folder / "feelings.npy"))  # older segments lack some columns
+        feelings = widen_feelings(np.load(folder / "feelings.npy", mmap_mode="r"))  # older segments lack some columns
         semantic = VectorIndex.read(folder, "semantic", config)  # memory-mapped
         emotion = VectorIndex.read(folder, "emotion", config)
     except (ValueError, OSError) as exc:
         raise IndexStateError(f"segment {folder} is damaged: {exc}; run `hyperamy check --repair`") from exc
-    terms = TermCounts.load(folder, size)
+    terms = TermCounts.load(folder, size, thorough=not unchecked.isdisjoint(TermCounts.FILES))
     if not (len(rows) == len(feelings) == len(semantic) == len(emotion) == size):
         raise IndexStateError(f"segment {folder} is inconsistent: the manifest says {size} documents, rows.npy "
                               f"holds {len(rows)}, feelings.npy {len(feelings)}, FAISS {len(semantic)} and "

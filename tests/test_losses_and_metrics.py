@@ -57,3 +57,29 @@ def test_always_neutral_scores_zero_non_neutral_macro_f1():
 def test_spearman_handles_constant_input():
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.5, 1.0])) == pytest.approx(1.0)
     assert spearman(np.ones(3), np.array([0.0, 0.5, 1.0])) == 0.0
+
+
+def test_the_model_card_names_every_source_the_settings_say_were_used(tmp_path):
+    import json
+
+    from hyperamy.encoder.report import write_model_card
+
+    encoder = {"backbone": "all-MiniLM-L6-v2", "tuned_layers": 2, "dim": 64, "alpha": 50.0, "max_length": 256}
+    plain = {"config": {"seed": 13, "affect_weight": 0.0, "feelings": False}, "best_epoch": 3}
+    (tmp_path / "config.json").write_text(json.dumps({"encoder": encoder, "training": plain}))
+    (tmp_path / "metrics_history.json").write_text(json.dumps([{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]))
+    write_model_card(tmp_path, "hyperamy train", 1.0, None)
+    card = (tmp_path / "README.md").read_text()
+    assert "GoEmotions train" in card and "EmoBank" not in card and "FairytaleQA" not in card
+    assert "literary prose and other languages are out of domain" in card
+    refit = {"config": {"seed": 13, "affect_weight": 0.5, "feelings": True,
+                        "start": "`hyperamy/encoder/weights` (weights e04902c6ebff)"},
+             "soup": [{"run": "runs/a", "fingerprint": "aaa", "data_seed": 13, "best_epoch": 2}],
+             "intensity": {"from_fingerprint": "bbb", "best_step": 300, "dev": {"dev": 0.1},
+                           "config": {"arousal_weight": 0.3}}}
+    (tmp_path / "config.json").write_text(json.dumps({"encoder": encoder, "training": refit}))
+    write_model_card(tmp_path, "hyperamy train-intensity", 1.0, None)
+    card = (tmp_path / "README.md").read_text()
+    assert "EmoBank train (8,062 sentences" in card and "CC BY-SA 4.0" in card
+    assert "FairytaleQA train (Apache-2.0" in card and "EmoBank train's arousal ratings" in card
+    assert "training started from `hyperamy/encoder/weights` (weights e04902c6ebff)" in card

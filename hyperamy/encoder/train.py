@@ -47,8 +47,11 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, backbone = load_backbone(encoder_config.backbone)
     model = EmotionModel(backbone, encoder_config)
+    begun = {}  # the weights training started from, for the model card
     if start is not None:
-        from hyperamy.encoder.weights import load_state, read_config
+        from hyperamy.encoder.weights import fingerprint, load_state, read_config
+
+        begun = {"start": f"`{start}` (weights {fingerprint(start)})"}
 
         if read_config(start)[0] != encoder_config:
             raise WeightsError(f"{start} has another encoder shape than this run: {read_config(start)[0]}")
@@ -119,7 +122,7 @@ def train(data_dir: Path, out: Path, encoder_config: EncoderConfig, config: Trai
         if dev["loss"] < state["best_loss"]:
             state["best_loss"], state["stale"] = dev["loss"], 0
             save_weights(model, out, thresholds=dev["thresholds"],
-                         extra={"training": {"best_epoch": epoch, "config": dataclasses.asdict(config)}})
+                         extra={"training": {"best_epoch": epoch, "config": dataclasses.asdict(config) | begun}})
         else:
             state["stale"] += 1
         state["epoch"] = epoch

@@ -206,6 +206,15 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr
 
 
+def test_sentence_windows_compares_readings_of_a_section(tmp_path):
+    out = tmp_path / "s.jsonl"
+    table = run_script("sentence_windows.py", "--every", 116, "--out", out)  # 2 stories
+    assert "| single sentences, each encoded |" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["whole"]["0.0"] == metrics["single sentences, each encoded"]["0.0"]  # BM25 alone: one figure
+    assert metrics["whole"]["1.0"] != metrics["single sentences, each encoded"]["1.0"]
+
+
 def test_concurrency_trials_pass(tmp_path):
     out = tmp_path / "c.jsonl"
     table = run_script("concurrency.py", "--trials", 1, "--docs", 30, "--scenarios", "index+delete,index+index",

@@ -84,7 +84,7 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     payload = json.loads(result.stdout)
     assert set(payload) == {"text", "span", "labels_set", "kappa", "strength", "valence", "arousal", "dominance",
                             "top", "predicted", "intensity", "mu"}
-    assert payload["arousal"] is None  # the shipped weights have no valence/arousal/dominance head
+    assert payload["valence"] < 2.5 and payload["arousal"] > 3.3  # furious: unpleasant and stirred (3 is neutral)
     assert len(payload["mu"]) == 64 and len(payload["top"]) == 5
     full = shipped_encoder.encode([payload["text"]])  # the torch path the CLI skips for BERT backbones
     assert payload["kappa"] == pytest.approx(float(full.kappa[0]), rel=1e-5)

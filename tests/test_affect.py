@@ -103,3 +103,14 @@ def test_an_arc_of_ratings_from_an_index_without_them_is_refused(tmp_path, fake_
     with pytest.raises(IndexStateError, match="no valence, arousal and dominance for 1 of the 1 documents"):
         engine.arc(labels="vad")
     assert engine.arc().labels[0] == "anger"
+
+
+@pytest.mark.model
+def test_the_shipped_encoder_reads_arousal_that_where_can_filter(tmp_path):
+    engine = HyperAmy.open(tmp_path / "idx", create=True)  # the shipped model
+    engine.add([Record("calm", "Return the number of items in the queue.", {}),
+                Record("furious", "I am absolutely furious about this!", {}),
+                Record("harbour", "The ships lay quiet in the harbour.", {})])
+    assert [d["id"] for d in engine.list(where="arousal > 3.5")] == ["furious"]
+    assert [d["id"] for d in engine.list(where="valence < 2.5")] == ["furious"]
+    assert engine.get("calm")["arousal"] == pytest.approx(3.0, abs=0.2)

@@ -215,6 +215,15 @@ def test_sentence_windows_compares_readings_of_a_section(tmp_path):
     assert metrics["whole"]["1.0"] != metrics["single sentences, each encoded"]["1.0"]
 
 
+def test_passage_reading_compares_whole_and_sentence_readings(tmp_path):
+    out = tmp_path / "p.jsonl"
+    table = run_script("passage_reading.py", "--split", "val", "--limit", 6, "--out", out)
+    assert "| strongest sentence |" in table and "6 passages" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert set(metrics) == {"whole", "strongest sentence", "sentences weighted by strength"}
+    assert metrics["whole"]["fairytaleqa_top1"] <= metrics["whole"]["fairytaleqa_top3"]
+
+
 def test_concurrency_trials_pass(tmp_path):
     out = tmp_path / "c.jsonl"
     table = run_script("concurrency.py", "--trials", 1, "--docs", 30, "--scenarios", "index+delete,index+index",

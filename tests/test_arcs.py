@@ -66,6 +66,7 @@ def test_arc_command_draws_a_png_and_prints_json(engine, tmp_path):
 def test_an_index_without_strength_says_to_rebuild(engine):
     view = engine.refresh()
     for segment in view.segments:
+        segment.feelings = np.array(segment.feelings)  # the loaded one is memory-mapped, read-only
         segment.feelings[:, 29] = np.nan  # as segments written before the intensity head read
     with pytest.raises(IndexStateError, match="stores no strength.*rebuild it with `hyperamy index`"):
         engine.arc()

@@ -87,15 +87,15 @@ def test_predict_json_shape_and_span_errors(shipped_encoder):
     assert payload["valence"] < 2.5 and payload["arousal"] > 3.3  # furious: unpleasant and stirred (3 is neutral)
     assert len(payload["mu"]) == 64 and len(payload["top"]) == 5
     full = shipped_encoder.encode([payload["text"]])  # the torch path the CLI skips for BERT backbones
-    assert payload["kappa"] == pytest.approx(float(full.kappa[0]), rel=1e-5)
-    assert [(t["label"], pytest.approx(t["prob"], abs=1e-5)) for t in payload["top"]] == full.top(0, 5)
+    assert payload["kappa"] == pytest.approx(float(full.kappa[0]), rel=1e-4)
+    assert [(t["label"], pytest.approx(t["prob"], abs=1e-4)) for t in payload["top"]] == full.top(0, 5)
     assert payload["predicted"] == [name for name, flag in zip(full.labels, shipped_encoder.predicted_labels(full.probs)[0])
                                     if flag]
     missing = run("predict", "Villefort turned pale", "--span", "Morcerf")
     assert missing.exit_code == 2
     assert missing.stderr.strip() == "Error: span 'Morcerf' does not occur in the text 'Villefort turned pale'"
-    assert payload["strength"] == pytest.approx(float(full.strength[0]), abs=1e-5)
-    assert payload["intensity"]["anger"] == pytest.approx(float(full.intensity[0, LABELS.index("anger")]), abs=1e-5)
+    assert payload["strength"] == pytest.approx(float(full.strength[0]), abs=1e-4)
+    assert payload["intensity"]["anger"] == pytest.approx(float(full.intensity[0, LABELS.index("anger")]), abs=1e-4)
     empty = run("predict", "   ")
     assert empty.exit_code == 2
     assert empty.stderr.strip() == "Error: TEXT is empty: give the text whose emotions to show (or --file FILE)"

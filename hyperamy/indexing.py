@@ -123,11 +123,16 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
     """(Documents for a new segment, what the encoder returned): vectors, feelings and, when the
     index looks for them (`settings`, mentions.MentionSettings), entity mentions read in the
     same forward pass."""
+    from hyperamy.encoder.tokens import CHARS_PER_TOKEN
     from hyperamy.mentions import Finder
     from hyperamy.segments import Documents, Mentions, feelings_table
 
     finder = Finder(settings) if settings.enabled else None
-    found = [finder.find(t, m) for t, m in zip(texts, metadata)] if finder is not None else None
+    # Mentions are read from the encoder's token window, so they are looked for only in the part of
+    # a text the window can reach (as the tokenizer's own cut, encoder/tokens.py): a 50 MB text
+    # otherwise spent minutes finding names its window never sees.
+    reach = encoder.emotion.config.max_length * CHARS_PER_TOKEN
+    found = [finder.find(t[:reach], m) for t, m in zip(texts, metadata)] if finder is not None else None
     spans = [[(f.start, f.end) for f in mentions] for mentions in found] if found is not None else None
     encoded = encoder.encode(texts, batch_size=batch_size, on_batch=on_batch, mentions=spans)
     mentions = None

@@ -16,6 +16,8 @@ from the document's own forward pass (encoder/joint.py).
 """
 from __future__ import annotations
 
+import bisect
+
 import dataclasses
 import re
 import unicodedata
@@ -295,9 +297,19 @@ def _field_names(value) -> list[str]:
 
 
 def _without_overlaps(found: list[Found]) -> list[Found]:
-    """Mentions in text order, dropping any that overlaps one found earlier in the list (more trusted)."""
+    """Mentions in text order, dropping any that overlaps one found earlier in the list (more trusted).
+
+    The kept mentions never overlap, so sorted by start they are sorted by end too, and a new one
+    need only be checked against its two neighbours (a text with a million names takes seconds,
+    not hours)."""
+    starts: list[int] = []
     kept: list[Found] = []
     for mention in found:
-        if all(mention.end <= k.start or mention.start >= k.end for k in kept):
-            kept.append(mention)
-    return sorted(kept, key=lambda m: m.start)
+        place = bisect.bisect_right(starts, mention.start)
+        if place > 0 and kept[place - 1].end > mention.start:
+            continue
+        if place < len(kept) and kept[place].start < mention.end:
+            continue
+        starts.insert(place, mention.start)
+        kept.insert(place, mention)
+    return kept

@@ -251,3 +251,25 @@ def test_a_listed_name_matches_across_a_line_break():
     finder = Finder(MentionSettings((("Dantès", "Edmond Dantès"),), detect=False))
     text = "Then Edmond\nDantès smiled"
     assert [(text[f.start:f.end], f.entity) for f in finder.find(text)] == [("Edmond\nDantès", "Dantès")]
+
+
+def test_a_long_text_full_of_names_is_indexed_and_only_the_window_is_searched_for_them(tmp_path):
+    from fakes import FakeEncoder
+
+    from hyperamy import HyperAmy
+    from hyperamy.encoder.tokens import CHARS_PER_TOKEN
+    from hyperamy.mentions import _without_overlaps
+
+    # ~200,000 names in 4 MB: finding them all and dropping overlaps pairwise took hours
+    text = "Dantès met Mercédès at the harbour. " * 110_000
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=FakeEncoder())
+    engine.find_mentions([["Dantès"], ["Mercédès"]], detect=True)
+    engine.add([{"id": "long", "text": text}])
+    reach = FakeEncoder().emotion.config.max_length * CHARS_PER_TOKEN
+    stored = {e["name"]: e["mentions"] for e in engine.entities()}
+    assert stored == {"Dantès": text[:reach].count("Dantès"), "Mercédès": text[:reach].count("Mercédès")}
+    # overlaps: the earlier-listed (more trusted) mention wins, the result is in text order
+    finder = Finder(MentionSettings((("Edmond Dantès",),), detect=True))
+    kept = finder.find("Edmond Dantès smiled; Edmond Dantès left")
+    assert [(f.start, f.end, f.source) for f in kept] == [(0, 13, "list"), (22, 35, "list")]
+    assert _without_overlaps([]) == []

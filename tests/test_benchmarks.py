@@ -248,3 +248,13 @@ def test_scale_compares_ray_builds_and_shards_with_one_process(tmp_path):
     metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
     assert metrics["ray_2_same_top10"] and metrics["sharded_same_top10"] and metrics["ray_2_same_documents"]
     assert metrics["ray_2_max_vector_difference"] < 1e-5
+
+
+def test_long_text_adds_one_long_text_and_measures_its_memory(tmp_path):
+    out = tmp_path / "l.jsonl"
+    table = run_script("long_text.py", "--megabytes", 0.5, "--out", out)
+    assert "| 500,000 characters |" in table
+    metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
+    assert metrics["characters"] == 500_000 and metrics["stored_whole"] is True
+    assert metrics["peak_rss_mb"] >= metrics["rss_before_mb"] > 0
+    assert metrics["mentions"] > 0  # the names within the encoder's reach were found and read

@@ -193,7 +193,7 @@ def test_write_cost_times_writes_at_each_size(tmp_path):
 
 def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     out = tmp_path / "m.jsonl"
-    table = run_script("million.py", "--sizes", "30,60", "--queries", 3, "--repeats", 2, "--index", tmp_path / "idx",
+    table = run_script("million.py", "--sizes", "30,60", "--queries", 3, "--repeats", 2, "--anchors", 40, "--index", tmp_path / "idx",
                        "--out", out)
     assert "| 60 |" in table
     metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]

@@ -1,6 +1,11 @@
 """The 28 GoEmotions labels and the coarser label sets they map onto."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # NumPy is imported where the matrix is made, not when the labels are read
+    import numpy as np
+
 # GoEmotions id order (labels.txt in the data set): index i is label id i.
 LABELS: tuple[str, ...] = (
     "admiration", "amusement", "anger", "annoyance", "approval", "caring",
@@ -79,7 +84,7 @@ LABEL_TO_SIX: dict[str, str] = {
 LABEL_SETS = ("goemotions", "ekman", "group", "six")
 
 
-def label_set(name: str) -> tuple[tuple[str, ...], "np.ndarray"]:
+def label_set(name: str) -> tuple[tuple[str, ...], np.ndarray]:
     """The class names of a label set and the (28, classes) matrix that sums probabilities into them.
 
     "six" has no neutral class: its matrix row for neutral is all zero.

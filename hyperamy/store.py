@@ -86,6 +86,10 @@ class Store:
             try:
                 result = self.db.execute(sql, params or [])
                 return result.fetchall(), [d[0] for d in result.description]
+            except (RuntimeError, duckdb.InterruptException) as exc:
+                if _ctrl_c(exc):  # Ctrl-C while DuckDB ran: the caller keeps what was committed, exit 130
+                    raise KeyboardInterrupt from None
+                raise
             except duckdb.Error as exc:
                 message = str(exc).splitlines()[0]
                 raise IndexStateError(f"the index's documents cannot be read: {message}; "
@@ -153,6 +157,8 @@ class Store:
         try:
             return cursor.execute(sql, params).fetchall()
         except duckdb.InterruptException:
+            if not why:  # not our watcher: Ctrl-C
+                raise KeyboardInterrupt from None
             if why == ["cancelled"]:
                 log.info("--where %r stopped: its client went away", where)
                 raise CancelledError(f"--where {where!r}: stopped, its client went away") from None
@@ -302,3 +308,11 @@ def _nodes(tree):
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def _ctrl_c(exc: Exception) -> bool:
+    """Whether DuckDB stopped a query because the process got SIGINT (it says so with a
+    RuntimeError "Query interrupted" or an InterruptException, not a KeyboardInterrupt)."""
+    import duckdb
+
+    return isinstance(exc, duckdb.InterruptException) or str(exc).startswith("Query interrupted")

@@ -140,7 +140,7 @@ def test_ctrl_c_says_what_was_kept_and_the_first_commit_does_not_wait_for_commit
     assert process.poll() is None, "the build finished before it could be interrupted"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr[-3000:]
     kept = json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)["documents"]
     assert kept == FIRST_COMMIT  # SIGINT came while the second commit was being encoded
     assert stderr.splitlines()[-1] == (

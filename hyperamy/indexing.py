@@ -129,8 +129,10 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
 
     finder = Finder(settings) if settings.enabled else None
     # Mentions are read from the encoder's token window, so they are looked for only in the part of
-    # a text the window can reach (as the tokenizer's own cut, encoder/tokens.py): a 50 MB text
-    # otherwise spent minutes finding names its window never sees.
+    # a text the window can reach (the tokenizer's first cut, encoder/tokens.py): a 50 MB text
+    # otherwise spent minutes finding names its window never sees. A text whose window spans more
+    # (its first max_length tokens over 32 characters each: long runs of spaces) loses the mentions
+    # past the cut.
     reach = encoder.emotion.config.max_length * CHARS_PER_TOKEN
     found = [finder.find(t[:reach], m) for t, m in zip(texts, metadata)] if finder is not None else None
     spans = [[(f.start, f.end) for f in mentions] for mentions in found] if found is not None else None

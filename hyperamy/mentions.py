@@ -17,7 +17,6 @@ from the document's own forward pass (encoder/joint.py).
 from __future__ import annotations
 
 import bisect
-
 import dataclasses
 import re
 import unicodedata

@@ -156,9 +156,11 @@ class Store:
         watcher.start()
         try:
             return cursor.execute(sql, params).fetchall()
-        except duckdb.InterruptException:
-            if not why:  # not our watcher: Ctrl-C
-                raise KeyboardInterrupt from None
+        except (RuntimeError, duckdb.InterruptException) as exc:
+            if not why:  # not our watcher: Ctrl-C, or another runtime failure
+                if _ctrl_c(exc):
+                    raise KeyboardInterrupt from None
+                raise
             if why == ["cancelled"]:
                 log.info("--where %r stopped: its client went away", where)
                 raise CancelledError(f"--where {where!r}: stopped, its client went away") from None

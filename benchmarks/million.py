@@ -143,6 +143,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if sizes != sorted(sizes) or sizes[0] <= 0:
         parser.error("--sizes must be positive and ascending")
+    if args.anchors < 1:
+        parser.error("--anchors must be at least 1")
 
     from hyperamy import file_checks
     from hyperamy.config import IndexConfig

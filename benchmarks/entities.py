@@ -97,8 +97,9 @@ def span_emotion(encoder, holdout: float = 0.2) -> dict:
 
     from hyperamy.emotions import LABELS
     from hyperamy.encoder.data import read_entities
-    from hyperamy.encoder.evaluate import span_fits, evaluate_entities
+    from hyperamy.encoder.evaluate import evaluate_entities
     from hyperamy.encoder.metrics import top1_macro_f1
+    from hyperamy.encoder.tokens import span_fits
 
     figures = evaluate_entities(encoder, DATA, holdout)
     neutral, path = LABELS.index("neutral"), DATA / "entity_granularity" / "entity_granularity_v2.jsonl"
@@ -135,7 +136,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
-    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.engine import HyperAmy
 
     if args.only_emotion:
         from hyperamy.encoder import EmotionEncoder
@@ -147,7 +149,7 @@ def main() -> None:
     corpus = read_jsonl(args.corpus)
     if args.limit:
         corpus = corpus[:args.limit]
-    encoder = default_encoder()
+    encoder = SharedTrunkEncoder.load()
     encoder.encode(["warm up the encoder before timing"])
     with tempfile.TemporaryDirectory() as tmp:
         runs: dict[str, list[float]] = {"with": [], "without": []}

@@ -44,14 +44,16 @@ from speed import jitter  # noqa: E402
 from write_cost import RandomEncoder  # noqa: E402
 
 OPEN = """
-import json, resource, sys, time
+import json, sys, time
 started = time.perf_counter()
 from hyperamy.engine import HyperAmy
 engine = HyperAmy.open(sys.argv[1])
 seconds = time.perf_counter() - started
-rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
-print(json.dumps({"seconds": seconds, "rss_mb": rss / 1024,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "documents": len(engine)}))
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+kilobytes = {key: int(status[key].split()[0]) for key in ("VmRSS", "VmHWM")}
+# VmHWM, not ru_maxrss: this child inherits ru_maxrss from the benchmark that forked it (12 GB at 1M)
+print(json.dumps({"seconds": seconds, "rss_mb": kilobytes["VmRSS"] / 1024, "peak_mb": kilobytes["VmHWM"] / 1024,
+                  "documents": len(engine)}))
 """
 
 
@@ -149,9 +151,10 @@ def main() -> None:
     from hyperamy import file_checks
     from hyperamy.config import IndexConfig
     from hyperamy.corpus import read_records
-    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.engine import HyperAmy
 
-    real = default_encoder()
+    real = SharedTrunkEncoder.load()
     records = list(read_records(args.corpus))
     anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
     passages = iter(records)

@@ -57,9 +57,9 @@ def main() -> None:
     parser.add_argument("--weights", help="weights folder (default: the shipped model)")
     parser.add_argument("--every", type=int, default=1, help="Monte Cristo: every N-th passage (default all)")
     args = parser.parse_args()
-    from hyperamy.engine import default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
 
-    encoder = default_encoder(args.weights)
+    encoder = SharedTrunkEncoder.load(args.weights)
     data = default_data_dir()
     texts, gold = sections_with_feelings(data)
     rows = {}

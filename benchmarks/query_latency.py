@@ -107,8 +107,9 @@ def main() -> None:
 
 PROCESS = """
 import sys
-from hyperamy.engine import HyperAmy, default_encoder
-full = default_encoder() if sys.argv[3] == "full" else None  # the torch encoder, loaded as indexing does
+from hyperamy.encoder.joint import SharedTrunkEncoder
+from hyperamy.engine import HyperAmy
+full = SharedTrunkEncoder.load() if sys.argv[3] == "full" else None  # the torch encoder, loaded as indexing does
 HyperAmy.open(sys.argv[1], encoder=full, preload_queries=True).search(sys.argv[2], k=10)
 """
 

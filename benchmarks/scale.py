@@ -49,13 +49,14 @@ def main() -> None:
 
     from hyperamy import shards
     from hyperamy.corpus import read_records
-    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.engine import HyperAmy
 
     records = list(read_records(args.corpus))[: args.limit]
     questions = [json.loads(line)["question"] for line in args.qa.read_text().splitlines() if line.strip()]
     questions = questions[: args.queries]
     work = Path(tempfile.mkdtemp(prefix="hyperamy-scale-"))
-    encoder = default_encoder()
+    encoder = SharedTrunkEncoder.load()
     timings, metrics, rows = {}, {}, []
 
     single = HyperAmy.open(work / "single", create=True, encoder=encoder)

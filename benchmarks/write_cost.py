@@ -86,9 +86,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from hyperamy.corpus import read_records
-    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.engine import HyperAmy
 
-    real = default_encoder()
+    real = SharedTrunkEncoder.load()
     passages = list(read_records(args.corpus))
     sizes = [int(s) for s in args.sizes.split(",")]
     rows, metrics, timings = [], {}, {}

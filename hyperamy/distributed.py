@@ -28,13 +28,13 @@ class SegmentWriter:
     def __init__(self, folder: str, config: dict, fields: dict, encoder_factory: Callable | None,
                  weights: str | None, batch_size: int, mentions: dict | None = None):
         from hyperamy.config import IndexConfig, from_dict
-        from hyperamy.engine import default_encoder
+        from hyperamy.encoder.joint import SharedTrunkEncoder
         from hyperamy.mentions import MentionSettings
 
         self.mentions = MentionSettings.from_dict(mentions)
         self.folder, self.fields, self.batch_size = Path(folder), fields, batch_size
         self.config = from_dict(IndexConfig, config)
-        self.encoder = encoder_factory() if encoder_factory else default_encoder(weights)
+        self.encoder = encoder_factory() if encoder_factory else SharedTrunkEncoder.load(weights)
 
     def __call__(self, batch: dict) -> dict:
         from hyperamy import persist
@@ -65,8 +65,7 @@ def add(transaction, records: Iterable, ray, actors: int = 2, gpus_per_actor: fl
         DataFormatError: a bad record (before anything is encoded) or metadata types that differ.
         HyperamyError: an actor or the cluster failed; the index is left as it was.
     """
-    from hyperamy.engine import AddReport
-    from hyperamy.indexing import planned
+    from hyperamy.indexing import AddReport, planned
 
     report = AddReport()
     view = transaction.base

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -15,9 +14,15 @@ import numpy as np
 from hyperamy import persist, snapshot
 from hyperamy.config import IndexConfig, SearchSettings
 from hyperamy.corpus import Record
-from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
+from hyperamy.errors import (
+    AddInterrupted,
+    ExportError,
+    HyperamyError,
+    IndexStateError,
+    InputError,
+)
 from hyperamy.frames import Results
-from hyperamy.indexing import COMMIT_EVERY
+from hyperamy.indexing import COMMIT_EVERY, AddReport
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
 log = logging.getLogger(__name__)
@@ -29,15 +34,6 @@ STORAGE_FIELDS = ("vector_index", "hnsw_m")
 def index_path(path: str | Path | None = None) -> Path:
     """The index folder: the argument, else $HYPERAMY_INDEX, else indexes/default."""
     return Path(path or os.environ.get("HYPERAMY_INDEX") or DEFAULT_INDEX)
-
-
-def default_encoder(weights: str | Path | None = None):
-    """The emotion encoder of a weights folder (default: the shipped one), sharing its lower
-    layers with its backbone's semantic model (MiniLM for the shipped one)."""
-    from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.joint import SharedTrunkEncoder
-
-    return SharedTrunkEncoder.from_backbone(EmotionEncoder.load(weights))
 
 
 def _native_bfloat16() -> bool:
@@ -64,18 +60,6 @@ def _load_query_encoder_in_thread(weights):
     # ("terminate called without an active exception", exit 134); exit waits for the load instead
     threading.Thread(target=load, name="hyperamy-query-encoder", daemon=False).start()
     return future
-
-
-@dataclasses.dataclass
-class AddReport:
-    """What one `add` did."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0  # ids seen more than once in this input (the last one won)
-    truncated: int = 0  # texts longer than the encoder window (stored whole, encoded cut)
-    reused: int = 0  # updated documents whose text was unchanged: their stored encoding was kept
 
 
 class HyperAmy:
@@ -175,7 +159,9 @@ class HyperAmy:
     def encoder(self):
         """The encoder that indexes (and, once loaded, also encodes queries)."""
         if self._encoder is None:
-            self._encoder = default_encoder(self._weights)
+            from hyperamy.encoder.joint import SharedTrunkEncoder
+
+            self._encoder = SharedTrunkEncoder.load(self._weights)
         return self._checked(self._encoder)
 
     @property
@@ -185,7 +171,7 @@ class HyperAmy:
         It needs neither torch nor transformers once the graph is cached, and encodes a query
         in about 9 ms here, float32. Two exceptions: an encoder given to `open` that is not the
         torch encoder (a test's stand-in) encodes queries itself; and a torch encoder given to
-        `open` (a server, or `encoder=default_encoder()`) encodes them itself where its packed
+        `open` (a server, or `encoder=SharedTrunkEncoder.load()`) encodes them itself where its packed
         layers run in bfloat16 (CPUs that compute it natively, encoder/fast.py): about 2 ms
         faster a search than ONNX Runtime's float32, within a cosine of 0.9999.
         """

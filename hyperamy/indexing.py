@@ -1,6 +1,7 @@
 """The write path of `HyperAmy.add`: dedupe, skip unchanged, encode, store."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -19,6 +20,18 @@ FIRST_COMMIT = 256  # records in the first commit, before the encoder's pace is 
 # Records grouped by these fields (a book's passages, a cut record's) take the stored encoding of
 # the same text in their group instead of being encoded again (books/records.py sets them).
 LENDING_FIELDS = ("source", "parent")
+
+
+@dataclasses.dataclass
+class AddReport:
+    """What one `add` did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0  # ids seen more than once in this input (the last one won)
+    truncated: int = 0  # texts longer than the encoder window (stored whole, encoded cut)
+    reused: int = 0  # updated documents whose text was unchanged: their stored encoding was kept
 
 
 def add_records(transaction, records: Iterable[Record], commit_every: int, report,

@@ -258,7 +258,7 @@ def test_10_get_and_list_json_carry_dates(tmp_path, fake_encoder, monkeypatch):
     folder = tmp_path / "idx"
     HyperAmy.open(folder, create=True, encoder=fake_encoder).add(
         [Record("a", "harbour", {"posted": datetime.date(2026, 12, 4)})])
-    monkeypatch.setattr("hyperamy.engine.default_encoder", lambda weights=None: fake_encoder)
+    monkeypatch.setattr("hyperamy.encoder.joint.SharedTrunkEncoder.load", lambda weights=None: fake_encoder)
     for args in (["get", "a", "--json"], ["list", "--json"]):
         result = CliRunner().invoke(main, [*args, "-i", str(folder)])
         assert result.exit_code == 0, result.output

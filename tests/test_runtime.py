@@ -23,9 +23,9 @@ def runtime():
 
 @pytest.fixture(scope="module")
 def torch_encoder():
-    from hyperamy.engine import default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
 
-    return default_encoder()
+    return SharedTrunkEncoder.load()
 
 
 @pytest.mark.parametrize("text, span", TEXTS)

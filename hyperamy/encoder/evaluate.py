@@ -6,7 +6,16 @@ from pathlib import Path
 import numpy as np
 
 from hyperamy.emotions import (
-    AFFECT, EKMAN, GROUPS, LABEL_TO_EKMAN, LABEL_TO_GROUP, LABEL_TO_SIX, LABELS, NEUTRAL, group_matrix, label_set,
+    AFFECT,
+    EKMAN,
+    GROUPS,
+    LABEL_TO_EKMAN,
+    LABEL_TO_GROUP,
+    LABEL_TO_SIX,
+    LABELS,
+    NEUTRAL,
+    group_matrix,
+    label_set,
 )
 from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
 from hyperamy.encoder.intensity_training import ladder_report
@@ -19,6 +28,7 @@ from hyperamy.encoder.metrics import (
     spearman,
     top1_macro_f1,
 )
+from hyperamy.encoder.tokens import span_fits
 from hyperamy.errors import InputError
 
 SPLITS = ("dev", "test")
@@ -56,7 +66,11 @@ def evaluate(encoder, data_dir: Path, split: str = "test", entity_holdout: float
     if (data_dir / "probes" / "probes.jsonl").is_file():
         result.update(probe_report(encoder, data_dir))
     result.update(evaluate_entities(encoder, data_dir, entity_holdout, batch_size))
-    from hyperamy.encoder.feelings_eval import character_report, emobank_report, neutral_share_report
+    from hyperamy.encoder.feelings_eval import (
+        character_report,
+        emobank_report,
+        neutral_share_report,
+    )
 
     result.update(emobank_report(encoder, data_dir, batch_size))  # always dev: its test split is reserved
     result.update(character_report(encoder, data_dir))  # FairytaleQA val: its test split is reserved
@@ -117,14 +131,6 @@ def evaluate_entities(encoder, data_dir: Path, holdout: float, batch_size: int =
         "entity_kappa_spearman": spearman(batch.kappa, np.asarray([np.delete(s.target, NEUTRAL).max()
                                                                     for s in samples])),
     }
-
-
-def span_fits(encoder, sample) -> bool:
-    """Whether a span sample starts inside the encoder's token window (a few entity targets lie past it)."""
-    encoded = encoder.tokenizer(sample.text, truncation=True, max_length=encoder.config.max_length,
-                                return_offsets_mapping=True)
-    last = max(end for _, end in encoded["offset_mapping"])
-    return sample.span[0] < last
 
 
 def per_label_table(predicted: np.ndarray, gold: np.ndarray, thresholds: np.ndarray) -> str:

@@ -56,7 +56,7 @@ def character_report(encoder, data_dir: Path, batch_size: int = 32) -> dict:
     """FairytaleQA-val: is the character's feeling (its first mention in the gold section, pooled
     over its clause) one of the answers' labels? Top-1 and top-3, beside always-neutral (0: no
     answer maps to neutral) and the whole section's reading."""
-    from hyperamy.encoder.evaluate import span_fits
+    from hyperamy.encoder.tokens import span_fits
 
     items = [item for item in character_questions(data_dir) if span_fits(encoder, item)]
     if not items:

@@ -77,9 +77,9 @@ def export(weights: str | Path | None, path: Path) -> None:
     """Export the joint encoder of a weights folder to an ONNX file (needs torch)."""
     import torch
 
-    from hyperamy.engine import default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
 
-    shared = default_encoder(weights)
+    shared = SharedTrunkEncoder.load(weights)
     graph = _joint_module(shared)
     example = shared.emotion.tokenizer(["a text to trace", "and another, longer one to trace"], padding=True,
                                        return_tensors="pt")

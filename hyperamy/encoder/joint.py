@@ -8,6 +8,7 @@ sentence-transformers embedding) and the tuned ones (mu, kappa, probs).
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -30,6 +31,16 @@ class SharedTrunkEncoder:
         self.model_id = model_id
         self._query_layers: tuple[torch.nn.ModuleList, ...] | None = None  # packed on first query
         self.query_precision: str | None = None  # that of the packed layers, once built
+
+    @classmethod
+    def load(cls, weights: str | Path | None = None) -> "SharedTrunkEncoder":
+        """The encoder of a weights folder (default: the shipped one), sharing its lower layers
+        with its backbone's semantic model (MiniLM for the shipped one).
+
+        Raises:
+            WeightsError: the folder is missing, incomplete or corrupt.
+        """
+        return cls.from_backbone(EmotionEncoder.load(weights))
 
     @classmethod
     def from_backbone(cls, emotion: EmotionEncoder) -> "SharedTrunkEncoder":

@@ -203,3 +203,11 @@ def span_token_mask(offsets, attention, chars: tuple[int, int]):
 
 def _preview(text: str, width: int = 60) -> str:
     return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
+def span_fits(encoder, sample) -> bool:
+    """Whether a span sample starts inside the encoder's token window (a few entity targets lie past it)."""
+    encoded = encoder.tokenizer(sample.text, truncation=True, max_length=encoder.config.max_length,
+                                return_offsets_mapping=True)
+    last = max(end for _, end in encoded["offset_mapping"])
+    return sample.span[0] < last

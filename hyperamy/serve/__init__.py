@@ -10,11 +10,12 @@ def build_app(index: str | None, weights: str | None, token: str | None, shards:
               ray_address: str | None = None, access_log: bool = False):
     """One open index with its full encoder loaded, behind the API (searched through Ray shards
     when `shards` is given)."""
-    from hyperamy.engine import HyperAmy, default_encoder
+    from hyperamy.encoder.joint import SharedTrunkEncoder
+    from hyperamy.engine import HyperAmy
     from hyperamy.serve.app import create_app
 
     _one_thread_per_request()
-    engine = HyperAmy.open(index, encoder=default_encoder(weights))
+    engine = HyperAmy.open(index, encoder=SharedTrunkEncoder.load(weights))
     engine.encoder  # noqa: B018 - checked against the index now, not on the first request
     engine.query_encoder  # noqa: B018 - loaded (its ONNX graph built, the first time) before serving
     if shards:

@@ -153,12 +153,14 @@ def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: 
     refuses raises now, before any manifest names it.
 
     Raises:
-        IndexStateError or duckdb.Error: a file cannot be read, or the counts disagree.
+        IndexStateError: a file cannot be read (DuckDB's refusal included), or the counts disagree.
     """
     known = {segment.name: segment for segment in previous.segments}
     segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
                 for entry in manifest["segments"]]
-    return _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64))
+    built = _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64))
+    built.store.bind()
+    return built
 
 
 def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,

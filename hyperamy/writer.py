@@ -95,13 +95,11 @@ class IndexWriter:
         Raises:
             DataFormatError: the documents cannot be read back; nothing is committed.
         """
-        import duckdb
-
         from hyperamy.errors import DataFormatError, IndexStateError
 
         try:
             return snapshot.build(self.folder, manifest, self.config, self.base, tombstones, self.verify)
-        except (IndexStateError, duckdb.Error) as exc:
+        except IndexStateError as exc:
             raise DataFormatError(f"these documents cannot be read back as an index stores them "
                                   f"({str(exc).splitlines()[0]}); nothing was committed") from None
 

@@ -192,6 +192,32 @@ def test_opening_checksums_each_file_once_until_it_changes(tmp_path, fake_encode
     assert [p["file"] for p in report["problems"]] == [str(path)] and "semantic.faiss" in hashed
 
 
+def test_duckdb_is_started_only_by_what_needs_it_and_its_failures_are_named(tmp_path, fake_encoder):
+    """A search without --where reads the segments' own files: DuckDB (0.1 s a process) is not
+    loaded; a --where is; a parquet file damaged after its checksum was checked is named then."""
+    folder = tmp_path / "idx"
+    HyperAmy.open(folder, create=True, encoder=fake_encoder).add(records(0, 30))
+    probe = ("import sys; from fakes import FakeEncoder; from hyperamy.engine import HyperAmy; "
+             "e = HyperAmy.open(sys.argv[1], encoder=FakeEncoder()); "
+             "ids = [h.id for h in e.search('Document 12 harbour', k=2, where=sys.argv[2] or None)]; "
+             "print(ids, 'duckdb' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    plain, filtered = (subprocess.run([sys.executable, "-c", probe, str(folder), where], env=env, text=True,
+                                      capture_output=True, check=True).stdout.split("] ")
+                       for where in ("", "n > 20"))
+    assert plain[1].strip() == "False" and filtered[1].strip() == "True"
+    assert plain[0].startswith("['d12'") and "'d12'" not in filtered[0]
+    engine = HyperAmy.open(folder, encoder=fake_encoder)  # checksums checked, DuckDB not yet started
+    path = next((folder / "segments").iterdir()) / "docs.parquet"
+    path.write_bytes(b"not parquet")
+    assert [h.id for h in engine.search("Document 12 harbour", k=1)] == ["d12"]  # the hits file serves texts
+    with pytest.raises(IndexStateError, match="the index's documents cannot be read: .*run `hyperamy check`"):
+        engine.search("Document 12 harbour", k=1, where="n > 20")
+    engine.close()
+    with pytest.raises(IndexStateError, match="was closed"):
+        engine.search("Document 12 harbour", k=1, where="n > 20")
+
+
 def test_a_keyword_search_that_matches_nothing_finds_nothing(tmp_path, fake_encoder):
     engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
     engine.add(records(0, 30))

@@ -45,7 +45,7 @@ def main() -> None:
 
     from hyperamy.config import TrainConfig
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.data import read_emobank
+    from hyperamy.training.data import read_emobank
     from hyperamy.encoder.tokens import check_texts, tokenize
 
     torch.manual_seed(args.seed)

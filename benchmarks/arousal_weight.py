@@ -34,8 +34,8 @@ def main() -> None:
     from scipy.stats import pearsonr, spearmanr
 
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.data import read_emobank
-    from hyperamy.encoder.intensity_training import IntensityConfig, Part, cache_top_states, cached_parts, fit_head
+    from hyperamy.training.data import read_emobank
+    from hyperamy.training.intensity_training import IntensityConfig, Part, cache_top_states, cached_parts, fit_head
 
     encoder = EmotionEncoder.load(args.weights)
     base = IntensityConfig(arousal_weight=1.0)  # any weight above 0 builds the arousal parts

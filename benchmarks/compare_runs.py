@@ -36,10 +36,10 @@ def main() -> None:
 
     from hyperamy.config import TrainConfig, from_dict
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.cache import build_cache
-    from hyperamy.encoder.data import default_data_dir, read_goemotions
-    from hyperamy.encoder.evaluate import evaluate
-    from hyperamy.encoder.train import evaluate_cached
+    from hyperamy.training.cache import build_cache
+    from hyperamy.training.data import default_data_dir, read_goemotions
+    from hyperamy.training.evaluate import evaluate
+    from hyperamy.training.train import evaluate_cached
 
     data = args.data or default_data_dir()
     probes = args.probe or PROBES

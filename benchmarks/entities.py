@@ -61,7 +61,7 @@ def build(folder: Path, records: list[dict], encoder, mentions: bool) -> float:
 
 
 def detection(corpus: list[dict], holdout: float) -> dict:
-    from hyperamy.encoder.data import _passage_bucket
+    from hyperamy.training.data import _passage_bucket
     from hyperamy.mentions import MIN_EVIDENCE, detect
 
     rows = read_jsonl(DATA / "entity_granularity" / "entity_granularity_v2.jsonl")
@@ -96,9 +96,9 @@ def span_emotion(encoder, holdout: float = 0.2) -> dict:
     import numpy as np
 
     from hyperamy.emotions import LABELS
-    from hyperamy.encoder.data import read_entities
-    from hyperamy.encoder.evaluate import evaluate_entities
-    from hyperamy.encoder.metrics import top1_macro_f1
+    from hyperamy.training.data import read_entities
+    from hyperamy.training.evaluate import evaluate_entities
+    from hyperamy.training.metrics import top1_macro_f1
     from hyperamy.encoder.tokens import span_fits
 
     figures = evaluate_entities(encoder, DATA, holdout)

@@ -32,8 +32,8 @@ def main() -> None:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.intensity_training import read_ladders
-    from hyperamy.encoder.metrics import spearman
+    from hyperamy.training.intensity_training import read_ladders
+    from hyperamy.training.metrics import spearman
 
     texts, rungs, labels = read_ladders(DATA / "intensity" / f"{args.split}.jsonl")
     batch = EmotionEncoder.load(args.weights).encode(texts)

@@ -2,7 +2,7 @@
 
 Two sets, both read by the shipped encoder (or --weights):
 - FairytaleQA feeling questions ("How did the king feel when ...?") whose answers name a listed
-  feeling (hyperamy/encoder/feeling_words.py): each gold section is read, and the reading is right
+  feeling (hyperamy/training/feeling_words.py): each gold section is read, and the reading is right
   when its top label (top-1) or one of its top three (top-3) is one of the answer's labels;
 - Monte Cristo passages (every --every-th of the 10,000): the share read as neutral.
 Readings compared:
@@ -65,7 +65,7 @@ def main() -> None:
 
     from hyperamy.emotions import LABELS, NEUTRAL
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.data import feeling_questions
+    from hyperamy.training.data import feeling_questions
 
     encoder = EmotionEncoder.load(args.weights)
     folder = DATA / "fairytaleqa" / args.split

@@ -5,7 +5,7 @@ passage's own forward pass and combined, measured on FairytaleQA-val sections an
     python benchmarks/passages.py --weights runs/v2     # another model
 
 FairytaleQA val: a section's gold feelings are the labels of every feeling question that names it
-(answers mapped by hyperamy/encoder/feeling_words.py); a reading is right at top-1 when its top
+(answers mapped by hyperamy/training/feeling_words.py); a reading is right at top-1 when its top
 label is one of them (always-neutral scores 0). Monte Cristo: the share of the 10,000 passages
 whose top label is neutral (there is no gold; a lower share is only good if FairytaleQA agrees).
 GoEmotions dev is the check that short texts do not change: its comments are mostly one sentence.
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from hyperamy.emotions import LABELS, NEUTRAL  # noqa: E402
-from hyperamy.encoder.data import default_data_dir, feeling_questions  # noqa: E402
-from hyperamy.encoder.passages import COMBINATIONS, combine, sentence_spans  # noqa: E402
+from hyperamy.training.data import default_data_dir, feeling_questions  # noqa: E402
+from hyperamy.training.passages import COMBINATIONS, combine, sentence_spans  # noqa: E402
 
 
 def sections_with_feelings(data: Path, split: str = "val") -> tuple[list[str], list[set[str]]]:

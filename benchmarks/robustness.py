@@ -1,7 +1,7 @@
 """Beyond Reddit: how the encoder reads GoEmotions test comments rewritten in other registers, and
 technical text.
 
-- registers: each test comment rewritten (hyperamy.encoder.augment.keeping: lowercase, no
+- registers: each test comment rewritten (hyperamy.training.augment.keeping: lowercase, no
   punctuation, a hashtag, an emoji of its group), scored with the shipped thresholds: macro-F1 and
   top-1 against the clean text's, and how far strength moves;
 - technical text: the held-out standard-library docstrings (intensity_training.technical_texts
@@ -34,10 +34,10 @@ def main() -> None:
 
     from hyperamy.emotions import LABEL_TO_GROUP, LABELS, NEUTRAL
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.augment import keeping
-    from hyperamy.encoder.data import read_goemotions
-    from hyperamy.encoder.intensity_training import technical_texts
-    from hyperamy.encoder.metrics import gold_matrix, multilabel_metrics
+    from hyperamy.training.augment import keeping
+    from hyperamy.training.data import read_goemotions
+    from hyperamy.training.intensity_training import technical_texts
+    from hyperamy.training.metrics import gold_matrix, multilabel_metrics
 
     encoder = EmotionEncoder.load(args.weights)
     samples = read_goemotions(DATA / "goemotions" / "test.tsv", limit=args.limit)

@@ -142,7 +142,7 @@ def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
 
 def test_compare_runs_gives_each_runs_training_objective_and_probes(tiny_data, tmp_path):
     from hyperamy.config import EncoderConfig, TrainConfig
-    from hyperamy.encoder.train import train
+    from hyperamy.training.train import train
 
     runs = []
     for data_seed in (1, 2):

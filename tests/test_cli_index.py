@@ -175,6 +175,36 @@ def test_a_search_process_never_imports_the_heavy_libraries(built):
     assert json.loads(result.stdout) == ["cell", []]
 
 
+def test_index_search_and_serve_need_neither_the_training_extra_nor_the_test_references(tmp_path):
+    """`pip install hyperamy` without [train] (scipy) or the test references (sentence-transformers,
+    bm25s): indexing, searching and serving run; the training commands name the extra they need."""
+    corpus = write_corpus(tmp_path / "c.jsonl", PASSAGES)
+    script = f"""
+import json, sys
+for name in ("scipy", "sentence_transformers", "bm25s"):
+    sys.modules[name] = None  # as if not installed: importing it fails, find_spec finds nothing
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from hyperamy.cli import main
+from hyperamy.serve import build_app
+runner = CliRunner()
+indexed = runner.invoke(main, ["index", {str(corpus)!r}, "--index", {str(tmp_path / "idx")!r}])
+found = runner.invoke(main, ["search", "a prisoner overcome with despair", "--index", {str(tmp_path / "idx")!r},
+                             "--json", "-k", "1"])
+served = TestClient(build_app({str(tmp_path / "idx")!r}, None, None)).get(
+    "/search", params={{"q": "a prisoner overcome with despair", "k": 1}})
+training = "hyperamy.training" in sys.modules
+evaluated = runner.invoke(main, ["eval"])
+print(json.dumps([indexed.exit_code, json.loads(found.stdout)["id"], served.json()["hits"][0]["id"], training,
+                  evaluated.exit_code, evaluated.stderr.strip()]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        0, "cell", "cell", False, 1,
+        'Error: `hyperamy eval` needs the training extra (scipy missing): pip install "hyperamy[train]"']
+
+
 def test_an_index_built_with_other_weights_is_searched_with_them(tmp_path):
     from safetensors.numpy import load_file, save_file
 

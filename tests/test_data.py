@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from hyperamy.encoder.data import read_entities, read_goemotions
+from hyperamy.training.data import read_entities, read_goemotions
 from hyperamy.errors import DataFormatError
 
 

@@ -163,8 +163,8 @@ def test_fitting_the_intensity_head_changes_nothing_else(tmp_path):
     import torch
 
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.data import default_data_dir
-    from hyperamy.encoder.intensity_training import IntensityConfig, fit_intensity_head
+    from hyperamy.training.data import default_data_dir
+    from hyperamy.training.intensity_training import IntensityConfig, fit_intensity_head
 
     encoder = EmotionEncoder.load(_weights_without_intensity(tmp_path / "old"))
     assert not encoder.model.has_intensity and encoder.encode(["hello"]).strength is None
@@ -183,7 +183,7 @@ def test_fitting_the_intensity_head_changes_nothing_else(tmp_path):
 def test_the_arousal_term_is_the_weighted_shortfall_of_strengths_correlation_with_the_ratings():
     import torch
 
-    from hyperamy.encoder.intensity_training import Part, objective
+    from hyperamy.training.intensity_training import Part, objective
 
     def part(values):  # one token a text, its state a single number the head scales
         return Part([str(v) for v in values], tokens=torch.tensor(values, dtype=torch.float32).reshape(-1, 1),

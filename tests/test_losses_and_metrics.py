@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from hyperamy.encoder.losses import calibration, soft_kl, target_intensity
-from hyperamy.encoder.metrics import multilabel_metrics, spearman, top1_macro_f1, tune_thresholds
+from hyperamy.training.losses import calibration, soft_kl, target_intensity
+from hyperamy.training.metrics import multilabel_metrics, spearman, top1_macro_f1, tune_thresholds
 
 
 def one_hot(*ids, width=28):
@@ -62,7 +62,7 @@ def test_spearman_handles_constant_input():
 def test_the_model_card_names_every_source_the_settings_say_were_used(tmp_path):
     import json
 
-    from hyperamy.encoder.report import write_model_card
+    from hyperamy.training.report import write_model_card
 
     encoder = {"backbone": "all-MiniLM-L6-v2", "tuned_layers": 2, "dim": 64, "alpha": 50.0, "max_length": 256}
     plain = {"config": {"seed": 13, "affect_weight": 0.0, "feelings": False}, "best_epoch": 3}

@@ -7,8 +7,8 @@ from safetensors.torch import load_file
 
 from hyperamy.config import EncoderConfig, TrainConfig
 from hyperamy.encoder import EmotionEncoder
-from hyperamy.encoder.soup import average_runs
-from hyperamy.encoder.train import train
+from hyperamy.training.soup import average_runs
+from hyperamy.training.train import train
 from hyperamy.errors import InputError, WeightsError
 
 SMALL = EncoderConfig(tuned_layers=1)

@@ -5,7 +5,7 @@ import pytest
 from safetensors.torch import load_file
 
 from hyperamy.config import EncoderConfig, TrainConfig
-from hyperamy.encoder.train import train
+from hyperamy.training.train import train
 from hyperamy.errors import WeightsError
 
 SMALL = EncoderConfig(tuned_layers=1)

@@ -18,7 +18,7 @@ weights_option = click.option("--weights", "-w", type=click.Path(file_okay=False
 
 def data_dir(value: str | None) -> Path:
     """--data, else $HYPERAMY_DATA, else the repository's data/ folder."""
-    from hyperamy.encoder.data import default_data_dir
+    from hyperamy.training.data import default_data_dir
 
     folder = Path(value or os.environ.get("HYPERAMY_DATA") or default_data_dir())
     if not (folder / "goemotions" / "train.tsv").is_file():

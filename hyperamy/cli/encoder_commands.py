@@ -126,8 +126,10 @@ def evaluate_command(split: str, weights: str | None, data: str | None, report: 
       hyperamy eval --split test --json
     """
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.evaluate import evaluate, format_metrics
+    from hyperamy.training import require_extra
+    from hyperamy.training.evaluate import evaluate, format_metrics
 
+    require_extra("eval")
     folder = data_dir(data)  # checked before the model loads, so a wrong path fails fast
     result, table = evaluate(EmotionEncoder.load(weights), folder, split)
     report_path = Path(report) if report else _report_folder(weights) / f"eval-{split}.md"
@@ -190,9 +192,11 @@ def train(out: str, data: str | None, backbone: str | None, tuned_layers: int | 
       hyperamy train --out runs/encoder
       hyperamy train-intensity --weights runs/encoder --out runs/encoder-intensity
     """
-    from hyperamy.encoder.report import finish_run
-    from hyperamy.encoder.train import train as fit
+    from hyperamy.training import require_extra
+    from hyperamy.training.report import finish_run
+    from hyperamy.training.train import train as fit
 
+    require_extra("train")
     folder, data_folder = Path(out), data_dir(data)
     encoder_fields = {"backbone": backbone, "tuned_layers": tuned_layers}
     encoder_config = EncoderConfig(**{k: v for k, v in encoder_fields.items() if v is not None})
@@ -225,9 +229,11 @@ def soup(runs: tuple[str, ...], out: str, data: str | None, skip_eval: bool) -> 
       hyperamy train --data-seed 21 --out runs/d21
       hyperamy soup runs/encoder runs/d7 runs/d21 --out runs/soup
     """
-    from hyperamy.encoder.report import finish_run
-    from hyperamy.encoder.soup import average_runs
+    from hyperamy.training import require_extra
+    from hyperamy.training.report import finish_run
+    from hyperamy.training.soup import average_runs
 
+    require_extra("soup")
     data_folder = data_dir(data)
     started = time.time()
     config = average_runs([Path(run) for run in runs], Path(out))
@@ -266,10 +272,12 @@ def train_intensity(weights: str | None, out: str, data: str | None, steps: int 
     from tqdm import tqdm
 
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.intensity_training import IntensityConfig, fit_intensity_head
-    from hyperamy.encoder.report import finish_run
+    from hyperamy.training import require_extra
+    from hyperamy.training.intensity_training import IntensityConfig, fit_intensity_head
+    from hyperamy.training.report import finish_run
     from hyperamy.encoder.weights import save_weights
 
+    require_extra("train-intensity")
     data_folder, folder = data_dir(data), Path(out)
     if weights and Path(weights).resolve() == folder.resolve():
         raise InputError(f"--out {out} is the model being refitted; write to a new folder")

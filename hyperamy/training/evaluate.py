@@ -17,9 +17,9 @@ from hyperamy.emotions import (
     group_matrix,
     label_set,
 )
-from hyperamy.encoder.data import read_entities, read_goemotions, read_label_column
-from hyperamy.encoder.intensity_training import ladder_report
-from hyperamy.encoder.metrics import (
+from hyperamy.training.data import read_entities, read_goemotions, read_label_column
+from hyperamy.training.intensity_training import ladder_report
+from hyperamy.training.metrics import (
     coarse_accuracy,
     gold_matrix,
     majority_rate,
@@ -66,7 +66,7 @@ def evaluate(encoder, data_dir: Path, split: str = "test", entity_holdout: float
     if (data_dir / "probes" / "probes.jsonl").is_file():
         result.update(probe_report(encoder, data_dir))
     result.update(evaluate_entities(encoder, data_dir, entity_holdout, batch_size))
-    from hyperamy.encoder.feelings_eval import (
+    from hyperamy.training.feelings_eval import (
         character_report,
         emobank_report,
         neutral_share_report,

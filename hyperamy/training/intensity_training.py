@@ -34,8 +34,8 @@ from torch.nn import functional as F
 
 from hyperamy.config import TrainConfig
 from hyperamy.emotions import LABEL_TO_GROUP, LABELS, NEUTRAL
-from hyperamy.encoder import augment
-from hyperamy.encoder.data import read_emobank, read_goemotions
+from hyperamy.training import augment
+from hyperamy.training.data import read_emobank, read_goemotions
 from hyperamy.encoder.tokens import length_sorted_batches
 from hyperamy.errors import DataFormatError
 
@@ -261,7 +261,7 @@ def _bucket(text: str) -> float:
 
 def ladder_report(encoder, data_dir: Path, split: str = "test") -> dict:
     """Spearman of intensity, strength and kappa with the rung order of a ladder file."""
-    from hyperamy.encoder.metrics import spearman
+    from hyperamy.training.metrics import spearman
 
     texts, rungs, labels = read_ladders(data_dir / "intensity" / f"{split}.jsonl")
     batch = encoder.encode(texts)

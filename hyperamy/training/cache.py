@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from hyperamy.encoder.data import Sample
+from hyperamy.training.data import Sample
 from hyperamy.encoder.tokens import span_token_mask
 from hyperamy.errors import InputError
 

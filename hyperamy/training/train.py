@@ -13,10 +13,10 @@ import torch
 
 from hyperamy.config import EncoderConfig, TrainConfig
 from hyperamy.emotions import AFFECT
-from hyperamy.encoder.cache import CachedSet, build_cache, collate, length_batches
-from hyperamy.encoder.data import read_emobank, read_entities, read_fairytale_feelings, read_goemotions
-from hyperamy.encoder.losses import affect_error, encoder_losses, target_intensity
-from hyperamy.encoder.metrics import multilabel_metrics, tune_thresholds
+from hyperamy.training.cache import CachedSet, build_cache, collate, length_batches
+from hyperamy.training.data import read_emobank, read_entities, read_fairytale_feelings, read_goemotions
+from hyperamy.training.losses import affect_error, encoder_losses, target_intensity
+from hyperamy.training.metrics import multilabel_metrics, tune_thresholds
 from hyperamy.encoder.model import EmotionModel, load_backbone
 from hyperamy.encoder.weights import save_weights
 from hyperamy.errors import WeightsError
@@ -188,7 +188,7 @@ def evaluate_cached(model, cache: CachedSet, config: TrainConfig, weights: torch
     gold = cache.targets.numpy()[rows] > 0
     thresholds = tune_thresholds(probs, gold)
     metrics = multilabel_metrics(probs, gold, thresholds)
-    from hyperamy.encoder.metrics import spearman
+    from hyperamy.training.metrics import spearman
 
     result = {"loss": loss, **means, "macro_f1": metrics["macro_f1"], "mean_kappa": float(kappa[rows].mean()),
               "kappa_spearman": spearman(kappa.numpy()[rows], target_intensity(cache.targets[rows]).numpy()),

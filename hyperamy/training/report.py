@@ -10,13 +10,11 @@ CARD_FILE = "README.md"
 
 def plot_curves(history: list[dict], path: Path) -> None:
     """Loss, dev macro-F1 and mean kappa per epoch, as one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global state, no backend chosen for the process
 
     epochs = [e["epoch"] for e in history]
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    figure = Figure(figsize=(13, 3.6))
+    axes = figure.subplots(1, 3)
     for key, label in (("train_total", "train"), ("dev_loss", "dev")):
         axes[0].plot(epochs, [e[key] for e in history], marker="o", label=label)
     axes[0].set_title("total loss")
@@ -30,7 +28,6 @@ def plot_curves(history: list[dict], path: Path) -> None:
         axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
-    plt.close(figure)
 
 
 def write_model_card(folder: Path, command: str, minutes: float, metrics: dict | None) -> None:
@@ -143,7 +140,7 @@ def _data_lines(training: dict) -> list[str]:
     if settings.get("feelings"):
         lines.append("- FairytaleQA train (Apache-2.0, Xu et al. 2022): its `feeling` questions, the asked-about "
                      "character found in a gold section and the answer's feeling words mapped to labels "
-                     "(hyperamy/encoder/feeling_words.py), as character spans")
+                     "(hyperamy/training/feeling_words.py), as character spans")
     refit = training.get("intensity", {}).get("config", {})
     if refit.get("arousal_weight", 0) > 0:
         lines.append(f"- strength: graded ladders written for this project, and EmoBank train's arousal ratings "
@@ -154,7 +151,7 @@ def _data_lines(training: dict) -> list[str]:
 
 
 def _training_lines(folder: Path, training: dict, minutes: float) -> list[str]:
-    from hyperamy.encoder.soup import soup_lines
+    from hyperamy.training.soup import soup_lines
 
     if "intensity" in training:
         refit = training["intensity"]
@@ -178,8 +175,8 @@ def tune_shipped_thresholds(folder: Path, data_dir: Path) -> None:
 
     from hyperamy.emotions import LABELS
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.data import read_goemotions
-    from hyperamy.encoder.metrics import gold_matrix, tune_thresholds
+    from hyperamy.training.data import read_goemotions
+    from hyperamy.training.metrics import gold_matrix, tune_thresholds
     from hyperamy.encoder.weights import THRESHOLDS_FILE
 
     dev = read_goemotions(data_dir / "goemotions" / "dev.tsv")
@@ -194,7 +191,7 @@ def finish_run(folder: Path, data_dir: Path, command: str, minutes: float, entit
                evaluate_test: bool = True) -> dict | None:
     """After training: curves, test metrics with their per-label table, and the model card."""
     from hyperamy.encoder import EmotionEncoder
-    from hyperamy.encoder.evaluate import evaluate
+    from hyperamy.training.evaluate import evaluate
 
     history_path = folder / "metrics_history.json"
     if history_path.is_file():  # a soup has no history of its own

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hyperamy.emotions import AFFECT, LABELS, NEUTRAL
-from hyperamy.encoder.data import Sample, emobank_rows, feeling_questions
+from hyperamy.training.data import Sample, emobank_rows, feeling_questions
 
 # frozen MiniLM sentence embeddings + ridge fitted on EmoBank train (../shared/PEERS.md, 2026-12-04)
 EMOBANK_RIDGE_BASELINE = {"valence": 0.637, "arousal": 0.484, "dominance": 0.300}

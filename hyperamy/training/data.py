@@ -174,7 +174,7 @@ def feeling_questions(folder: str | Path, limit: int = 4) -> Iterator[tuple[dict
     """(question, target, {gold section id: span samples}) of each FairytaleQA feeling question
     whose answers name a listed feeling (feeling_words.py): in each gold section, up to `limit`
     mentions of the character asked about (none where it is not found)."""
-    from hyperamy.encoder.feeling_words import answer_target
+    from hyperamy.training.feeling_words import answer_target
 
     folder = Path(folder)
     texts = {record["id"]: record["text"] for _, record in _json_lines(folder / "sections.jsonl")}

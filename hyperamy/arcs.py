@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import textwrap
 
 import numpy as np
 
 from hyperamy.emotions import AFFECT, label_set
 from hyperamy.errors import IndexStateError, InputError
+from hyperamy.view import View
 
 BINS = ("day", "week", "month", "year")
 SCALE = "intensity: strength x probability, 0 = not felt, 1 = fully felt"
@@ -108,7 +108,7 @@ def _plain(value):
     return value
 
 
-def arc(view, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
+def arc(view: View, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
         where: str | None = None, entity=None, bin: str | None = None, smooth: int = 1) -> Arc:
     """The arc of the live documents (those passing `where`) in index order, or along the field `by`.
 
@@ -161,7 +161,7 @@ def arc(view, by: str | None = None, labels: str = "ekman", window: int | None =
     return _along(values, places, felt, by, bin, points, smooth, common)
 
 
-def _in_order(view, rows, places, felt, window, points, sparse: bool, common) -> Arc:
+def _in_order(view: View, rows, places, felt, window, points, sparse: bool, common) -> Arc:
     """Moving means in index order; for an entity, broken where it goes unmentioned for long."""
     window = window or max(1, len(felt) // 50)
     # a stretch of more than a fiftieth of the documents (at least 20) with no mention is a gap
@@ -281,7 +281,7 @@ def _date_bins(first: datetime.datetime, last: datetime.datetime, bin: str):
     return keys, start
 
 
-def _ordered_rows(view, by: str | None, where: str | None) -> tuple[np.ndarray, list]:
+def _ordered_rows(view: View, by: str | None, where: str | None) -> tuple[np.ndarray, list]:
     """Live rows (passing `where`) in index order, or ordered by `by` with its value for each."""
     if by is None:
         from hyperamy.browse import matching_rows
@@ -324,82 +324,3 @@ def _nan_moving_mean(values: np.ndarray, window: int) -> np.ndarray:
         out = sums / counts
     out[np.isnan(values[:, 0])] = np.nan
     return out
-
-
-def _isolated(column: np.ndarray) -> np.ndarray:
-    """Which points have data while both neighbours (or the edge) have none."""
-    present = ~np.isnan(column)
-    before = np.concatenate([[False], present[:-1]])
-    after = np.concatenate([present[1:], [False]])
-    return present & ~before & ~after
-
-
-def plot_arc(result: Arc, path, style: str = "lines", title: str | None = None) -> None:
-    """Draw an arc as lines (gaps left open) or stacked areas, with the scale and what a point is
-    stated on the axes, into an image file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if style not in ("lines", "areas"):
-        raise InputError(f"style must be lines or areas, not {style!r}")
-    if style == "areas" and result.affect:
-        raise InputError("valence, arousal and dominance are ratings, not shares: draw them as lines")
-    figure, axes = plt.subplots(figsize=(11, 5), dpi=110)
-    x = list(result.x)
-    if result.axis == "date":
-        x = [datetime.datetime(d.year, d.month, d.day) for d in x]
-    elif result.axis == "value":
-        labels, x = [str(v) for v in x], list(range(len(x)))
-        axes.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
-    sparse = np.count_nonzero(~np.isnan(result.values[:, 0])) <= 80
-    if style == "areas":
-        axes.stackplot(x, np.nan_to_num(result.values.T), labels=result.labels, alpha=0.85)
-    else:
-        alone = _isolated(result.values[:, 0])  # a point between gaps draws no line: mark it
-        for i, name in enumerate(result.labels):
-            (line,) = axes.plot(x, result.values[:, i], label=name, linewidth=1.6, marker="o" if sparse else None,
-                                markersize=3)
-            if not sparse and alone.any():
-                axes.plot([x[j] for j in np.flatnonzero(alone)], result.values[alone, i], linestyle="none",
-                          marker="o", markersize=3, color=line.get_color())
-    if result.axis == "position":
-        axes.set_xlabel(f"document in index order (of {result.documents:,})")
-    elif result.axis == "date":
-        axes.set_xlabel(f"{result.order} (by {result.bin})")
-        figure.autofmt_xdate()
-    else:
-        axes.set_xlabel(result.order)
-        if result.axis == "number" and len(x) <= 40:
-            axes.set_xticks(x)
-    gaps = int(np.isnan(result.values[:, 0]).sum())
-    per = {"position": "gap", "number": result.order, "date": result.bin, "value": "value"}[result.axis]
-    gap_note = f"; {gaps} {per}{'s' if gaps != 1 else ''} with no {result.unit} (left open)" if gaps else ""
-    if result.affect:
-        axes.set_ylabel("mean rating (1 to 5, EmoBank's scale)")
-        axes.axhline(3.0, color="#888", linewidth=0.8, linestyle="--")
-        finite = result.values[np.isfinite(result.values)]
-        low, high = (finite.min(), finite.max()) if len(finite) else (1.0, 5.0)
-        pad = max(0.1, (high - low) * 0.15)  # the spread that is there, with 3 (neutral) in view
-        axes.set_ylim(max(1.0, min(low - pad, 2.9)), min(5.0, max(high + pad, 3.1)))
-    else:
-        axes.set_ylabel("mean intensity (0 = not felt, 1 = fully felt)")
-        top = np.nanmax(result.values) if np.isfinite(result.values).any() else 1.0
-        axes.set_ylim(0, max(top * 1.15, 0.01))
-    along = "" if result.axis == "position" else f", {result.order} by {result.order}" if result.axis != "date" \
-        else f", {result.bin} by {result.bin}"
-    what = "Valence, arousal and dominance" if result.affect else "How feeling moves"
-    subject = (f"How {result.entity} is felt{along} ({result.mentions:,} mentions)" if result.entity
-               else f"{what} through the index{along}")
-    axes.set_title(title or subject)
-    meaning = ("Valence (unpleasant 1 to pleasant 5), arousal (calm to excited), dominance (controlled to in "
-               "control), as EmoBank rates sentences; dashed: 3, neutral." if result.affect
-               else "Intensity is strength x probability of each emotion.")
-    axes.text(0, -0.13 if result.axis != "date" else -0.25, textwrap.fill(f"{result.describe()}{gap_note}. {meaning}", 150),
-              transform=axes.transAxes, fontsize=8, color="#444", va="top")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)

@@ -541,7 +541,7 @@ def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> I
 def _versions() -> dict:
     from importlib import metadata
 
-    names = ("hyperamy", "torch", "transformers", "faiss-cpu", "duckdb", "bm25s")
+    names = ("hyperamy", "torch", "transformers", "faiss-cpu", "duckdb", "onnxruntime")
     found = {}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):

@@ -19,6 +19,7 @@ from hyperamy.errors import IndexStateError, InputError, NotFoundError
 from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS
 from hyperamy.store import identifier
+from hyperamy.view import View, require_local
 
 FELT = [name.removeprefix("intensity_") for name in INTENSITY_COLUMNS]
 MEAN_FELT = ", ".join(f"avg({identifier(c)}) AS {identifier(c)}" for c in INTENSITY_COLUMNS)
@@ -28,8 +29,7 @@ LIVE = "row NOT IN (SELECT unnest(?::BIGINT[]))"  # with _dead(view): mentions o
 
 
 def _require_mentions(view) -> None:
-    if not hasattr(view, "segments"):
-        raise InputError("entities are not served through search shards yet; open the index without --shards")
+    require_local(view, "entities are")
     if view.segments and not view.store.has_mentions:
         raise IndexStateError("this index holds no entity mentions: it was built without them (before hyperamy "
                               "found them, or with --no-detect-entities and no list); index the corpus again "
@@ -42,7 +42,7 @@ def _dead(view) -> list[int]:
     return [int(r) for r in view.tombstones]
 
 
-def entities(view, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
+def entities(view: View, limit: int | None = None, min_mentions: int = 1) -> list[dict]:
     """The entities mentioned in the live documents, most mentioned first.
 
     A name found automatically counts once it is seen capitalised inside a sentence at least
@@ -73,7 +73,7 @@ def _summary(fields: dict) -> dict:
             "emotions": [{"label": FELT[i], "intensity": round(float(means[i]), 4)} for i in order] if known else []}
 
 
-def resolve(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]:
+def resolve(view: View, name: str, aliases: Sequence[Sequence[str]] = ()) -> list[str]:
     """The stored entity names `name` means, itself first: the same name without case or accents
     ("dantes" -> "Dantès"), the entity an alias of the index's list belongs to, and the name
     after one given name ("Edmond Dantès"; see _given_name_of).
@@ -109,7 +109,7 @@ def _given_name_of(key: str, name: str) -> bool:
             and words[0] not in KEPT_TITLES and words[0] not in PARTICLES)
 
 
-def related(view, keys: Sequence[str]) -> list[dict]:
+def related(view: View, keys: Sequence[str]) -> list[dict]:
     """Other names that contain one of these ("Madame de Villefort" for "Villefort"), with counts."""
     words = {fold(k) for k in keys}
     found, _ = view.store.query(f"SELECT entity, count(*) FROM mentions WHERE {LIVE} GROUP BY entity "
@@ -180,7 +180,7 @@ class About:
                 "intensity": felt}
 
 
-def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
+def about(view: View, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
     """The mentions of the entity `name` in the live documents (see `resolve`)."""
     keys = resolve(view, name, aliases)
     rows, feelings, start, end, surface, parts, total = [], [], [], [], [], [], 0
@@ -205,7 +205,7 @@ def about(view, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:
                  np.concatenate(start), np.concatenate(end), surface, parts)
 
 
-def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3, passages: int = 3) -> dict:
+def profile(view: View, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3, passages: int = 3) -> dict:
     """How an entity is felt across the index: counts, its top emotions by mean intensity, and for
     each, the passages where it is felt most strongly (the mention and the text around it)."""
     keys = resolve(view, name, aliases)
@@ -234,7 +234,7 @@ def profile(view, name: str, aliases: Sequence[Sequence[str]] = (), top: int = 3
     return result
 
 
-def _aggregate(view, keys: Sequence[str]) -> dict:
+def _aggregate(view: View, keys: Sequence[str]) -> dict:
     """Mentions, documents, mean strength and mean intensity per label of some entity names together."""
     found, names = view.store.query(
         f"SELECT count(*) AS mentions, count(DISTINCT row) AS documents, avg(strength) AS strength, {MEAN_FELT} "

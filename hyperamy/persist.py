@@ -2,7 +2,7 @@
 
     manifest.json          format version, config, models, counts, fields, segments, tombstones
     write.lock             the writer lock (locking.py)
-    segments/seg-*/        immutable segments (segments.py)
+    segments/seg-*/        immutable segments (segments/)
     tombstones/del-*.npy   rows deleted from segments that still hold them
 
 A write adds files beside the live ones and then replaces manifest.json with one atomic rename:

@@ -98,7 +98,9 @@ class Shard:
 
 
 class ShardedView:
-    """What search.search and search.rank read from a snapshot, gathered from shard actors."""
+    """What search.search and search.rank read from a snapshot, gathered from shard actors (a view.View)."""
+
+    sharded = True
 
     def __init__(self, ray, actors, manifest: dict):
         self.ray, self.actors, self.manifest = ray, actors, manifest

@@ -24,6 +24,9 @@ ATTEMPTS = 50  # manifest reads before giving up on an index that keeps changing
 
 @dataclasses.dataclass
 class Snapshot:
+    """The index as one manifest named it, its segments read in this process (a view.View)."""
+
+    sharded = False  # class attribute: not a field
     folder: Path
     manifest: dict
     stamp: tuple | None

@@ -142,8 +142,21 @@ def test_plots_along_chapters_and_dates_are_drawn(gappy, tmp_path):
 
 
 def test_a_point_between_two_gaps_is_marked_not_lost():
-    from hyperamy.arcs import _isolated
+    from hyperamy.plots import _isolated
 
     column = np.array([0.1, np.nan, 0.2, np.nan, np.nan, 0.3, 0.4, np.nan, 0.5])
     # a line needs two neighbours; these three would vanish from the picture without a marker
     assert _isolated(column).tolist() == [True, False, True, False, False, False, False, False, True]
+
+
+def test_stacked_areas_are_drawn_whole(engine):
+    """The axis of a stacked picture reaches the top of the stack, not of the highest single
+    emotion (the top of every stack was cut off before)."""
+    from hyperamy.plots import y_range
+
+    drawn = engine.arc(window=4, points=4)  # each window holds the furious and the happy document
+    stack = float(np.nanmax(np.nansum(drawn.values, axis=1)))
+    single = float(np.nanmax(drawn.values))
+    assert stack > single  # anger and joy are felt in the same windows
+    assert y_range(drawn, "areas") == (0.0, stack * 1.15)
+    assert y_range(drawn, "lines") == (0.0, single * 1.15)

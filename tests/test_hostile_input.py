@@ -41,23 +41,24 @@ def test_1_deep_nesting_after_a_delete_is_refused_and_the_index_stays_whole(inde
 def test_1_a_file_duckdb_refuses_is_never_named_by_a_manifest(index, tmp_path, fake_encoder, monkeypatch):
     """Read-back before commit: a segment whose docs.parquet DuckDB cannot read is not committed,
     and the failed writer removes only what it made (the live tombstone file stays)."""
-    from hyperamy import segments
+    from hyperamy.segments import DOCS_FILE
+    from hyperamy.segments import write as segments
 
     index.delete(["a"])
     before = json.loads((tmp_path / "idx" / "manifest.json").read_text())
-    real = segments._write_parquet
+    real = segments.write_parquet
 
     def broken(table, path):
         real(table, path)
-        if path.name == segments.DOCS_FILE:
+        if path.name == DOCS_FILE:
             path.write_bytes(b"PAR1" + b"\0" * 64 + b"PAR1")  # what a writer bug could leave
 
-    monkeypatch.setattr(segments, "_write_parquet", broken)
+    monkeypatch.setattr(segments, "write_parquet", broken)
     with pytest.raises(DataFormatError, match="cannot be read back .*nothing was committed"):
         index.add([Record("new", "a new text", {})])
     assert json.loads((tmp_path / "idx" / "manifest.json").read_text()) == before
     assert (tmp_path / "idx" / before["tombstones"]["file"]).is_file()
-    monkeypatch.setattr(segments, "_write_parquet", real)
+    monkeypatch.setattr(segments, "write_parquet", real)
     assert len(HyperAmy.open(tmp_path / "idx", encoder=fake_encoder)) == 2
 
 

@@ -148,34 +148,34 @@ def arc(view: View, by: str | None = None, labels: str = "ekman", window: int | 
             raise IndexStateError(f"this index stores no valence, arousal and dominance for {missing:,} of the "
                                   f"{len(rated):,} {'mentions' if entity is not None else 'documents'} to draw (built "
                                   "with weights without that head); rebuild it with `hyperamy index` to draw them")
-        felt, shown = rated.astype(np.float64), AFFECT
+        readings, shown = rated.astype(np.float64), AFFECT
     else:
         if np.isnan(strength).any():
             raise IndexStateError("this index stores no strength (it was built with weights older than the "
                                   "intensity head); rebuild it with `hyperamy index` to draw arcs")
-        felt, shown = (strength[:, None] * probs) @ matrix[:, keep], tuple(names[i] for i in keep)
+        readings, shown = (strength[:, None] * probs) @ matrix[:, keep], tuple(names[i] for i in keep)
     common = dict(labels=shown, documents=len(rows),
-                  entity=None if entity is None else entity.name, mentions=0 if entity is None else len(felt))
+                  entity=None if entity is None else entity.name, mentions=0 if entity is None else len(readings))
     if by is None:
-        return _in_order(view, rows, places, felt, window, points, entity is not None, common)
-    return _along(values, places, felt, by, bin, points, smooth, common)
+        return _in_order(view, rows, places, readings, window, points, entity is not None, common)
+    return _along(values, places, readings, by, bin, points, smooth, common)
 
 
-def _in_order(view: View, rows, places, felt, window, points, sparse: bool, common) -> Arc:
+def _in_order(view: View, rows, places, readings, window, points, sparse: bool, common) -> Arc:
     """Moving means in index order; for an entity, broken where it goes unmentioned for long."""
-    window = window or max(1, len(felt) // 50)
+    window = window or max(1, len(readings) // 50)
     # a stretch of more than a fiftieth of the documents (at least 20) with no mention is a gap
     gap = max(20, len(rows) // 50) if sparse else len(rows) + 1
     breaks = np.flatnonzero(np.diff(places) > gap) + 1
     xs, ids, values, counts = [], [], [], []
-    for part, (start, end) in enumerate(zip(np.r_[0, breaks], np.r_[breaks, len(felt)])):
-        smooth = _moving_mean(felt[start:end], window)
-        share = max(1, round(points * (end - start) / len(felt)))
+    for part, (start, end) in enumerate(zip(np.r_[0, breaks], np.r_[breaks, len(readings)])):
+        smooth = _moving_mean(readings[start:end], window)
+        share = max(1, round(points * (end - start) / len(readings)))
         chosen = np.unique(np.linspace(0, end - start - 1, min(share, end - start)).round().astype(int))
         if part:  # a gap between this stretch and the one before
             xs.append(int(places[start - 1] + places[start]) // 2)
             ids.append(None)
-            values.append(np.full(felt.shape[1], np.nan))
+            values.append(np.full(readings.shape[1], np.nan))
             counts.append(0)
         for c in chosen:
             xs.append(int(places[start + c]))
@@ -187,7 +187,7 @@ def _in_order(view: View, rows, places, felt, window, points, sparse: bool, comm
                order="index order", axis="position", **common)
 
 
-def _along(values: list, places: np.ndarray, felt: np.ndarray, by: str, bin: str | None, points: int, smooth: int,
+def _along(values: list, places: np.ndarray, readings: np.ndarray, by: str, bin: str | None, points: int, smooth: int,
            common) -> Arc:
     """One point per whole number, date bin or value of the field `by`; empty ones are gaps."""
     present = [v for v in values if v is not None]
@@ -210,9 +210,9 @@ def _along(values: list, places: np.ndarray, felt: np.ndarray, by: str, bin: str
         key_of = {v: v for v in keys}
     slot = {k: i for i, k in enumerate(keys)}
     where = np.asarray([slot[key_of[values[p]]] if values[p] is not None else -1 for p in places])
-    sums, counts = np.zeros((len(keys), felt.shape[1])), np.zeros(len(keys))
+    sums, counts = np.zeros((len(keys), readings.shape[1])), np.zeros(len(keys))
     ok = where >= 0
-    np.add.at(sums, where[ok], felt[ok])
+    np.add.at(sums, where[ok], readings[ok])
     np.add.at(counts, where[ok], 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts[:, None]

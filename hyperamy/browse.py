@@ -55,8 +55,8 @@ def documents(view, rows: np.ndarray) -> Iterator[dict]:
             document = {name: fields.pop(name) for name in fixed}
             document["row"] = document.pop("_row")
             document["strength"] = fields.pop("strength", None)
-            felt = {name.removeprefix("intensity_"): fields.pop(name, None) for name in INTENSITY_COLUMNS}
-            document["intensity"] = None if document["strength"] is None else felt
+            intensities = {name.removeprefix("intensity_"): fields.pop(name, None) for name in INTENSITY_COLUMNS}
+            document["intensity"] = None if document["strength"] is None else intensities
             for name in AFFECT:  # None: built without that head
                 document[name] = fields.pop(name, None)
             document["metadata"] = fields

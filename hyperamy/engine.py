@@ -473,8 +473,8 @@ class HyperAmy:
         from hyperamy import arcs, entities
 
         view = self.refresh()
-        felt = entities.about(view, entity, self.mention_settings.names) if entity is not None else None
-        return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=felt, bin=bin,
+        about = entities.about(view, entity, self.mention_settings.names) if entity is not None else None
+        return arcs.arc(view, by=by, labels=labels, window=window, points=points, where=where, entity=about, bin=bin,
                         smooth=smooth)
 
     def books(self, top: int = 3) -> Results:

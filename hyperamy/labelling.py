@@ -43,7 +43,7 @@ class LabelView:
     def records(self, batch, ids: list, top: int, with_mu: bool) -> list[dict]:
         """One plain dict per text: id, top classes, decided labels, kappa, strength, valence, arousal,
         dominance, per-class numbers."""
-        probs, felt = self.probabilities(batch), self.intensities(batch)
+        probs, intensities = self.probabilities(batch), self.intensities(batch)
         rows = []
         for i, identifier in enumerate(ids):
             order = np.argsort(-probs[i])[:top]
@@ -54,8 +54,8 @@ class LabelView:
                    "strength": None if batch.strength is None else round(float(batch.strength[i]), 4),
                    **batch.affect_of(i),
                    "probs": {name: round(float(p), 6) for name, p in zip(self.names, probs[i])},
-                   "intensity": None if felt is None else
-                   {name: round(float(v), 6) for name, v in zip(self.names, felt[i])}}
+                   "intensity": None if intensities is None else
+                   {name: round(float(v), 6) for name, v in zip(self.names, intensities[i])}}
             if with_mu:
                 row["mu"] = [round(float(x), 6) for x in batch.mu[i]]
             rows.append(row)

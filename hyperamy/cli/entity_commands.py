@@ -35,8 +35,8 @@ def entities(index, limit, min_mentions, as_json) -> None:
     width = max(len(e["name"]) for e in found)
     click.echo(f"{'entity':<{width}}  mentions  documents  felt most (mean intensity)")
     for entry in found:
-        felt = ", ".join(f"{e['label']} {e['intensity']:.3f}" for e in entry["emotions"][:2]) or "-"
-        click.echo(f"{entry['name']:<{width}}  {entry['mentions']:>8,}  {entry['documents']:>9,}  {felt}")
+        top = ", ".join(f"{e['label']} {e['intensity']:.3f}" for e in entry["emotions"][:2]) or "-"
+        click.echo(f"{entry['name']:<{width}}  {entry['mentions']:>8,}  {entry['documents']:>9,}  {top}")
 
 
 @main.command()

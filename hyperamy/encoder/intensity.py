@@ -31,5 +31,5 @@ def by_label(strength: float, probs: np.ndarray) -> dict[str, float] | None:
     places; None where no strength was read (a model without an intensity head)."""
     if np.isnan(strength):
         return None
-    felt = intensity(np.float32([strength]), np.asarray(probs)[None])[0]
-    return {name: round(float(felt[j]), 4) for j, name in enumerate(LABELS) if j != NEUTRAL}
+    per_label = intensity(np.float32([strength]), np.asarray(probs)[None])[0]
+    return {name: round(float(per_label[j]), 4) for j, name in enumerate(LABELS) if j != NEUTRAL}

@@ -93,10 +93,10 @@ class SharedTrunkEncoder:
         semantic = F.normalize(run(hidden, semantic_layers).mean(1), dim=-1)
         tuned = run(hidden, tuned_layers)
         mu, kappa, _ = model.heads(tuned, batch["token_mask"])
-        felt = model.strength(tuned, batch["token_mask"]).numpy() if model.has_intensity else None
+        strength = model.strength(tuned, batch["token_mask"]).numpy() if model.has_intensity else None
         affect = model.affect(tuned, batch["token_mask"]).numpy() if model.has_affect else None
         emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy(),
-                               strength=felt, affect=affect)
+                               strength=strength, affect=affect)
         return Encoded(semantic.numpy().astype(np.float32), emotion, batch["truncated"])
 
     @torch.inference_mode()
@@ -116,7 +116,7 @@ class SharedTrunkEncoder:
                                                  offsets=mentions is not None)
         if mentions is not None and len(mentions) != len(inverse):
             raise InputError(f"got mentions for {len(mentions)} texts, and {len(inverse)} texts")
-        semantic, mu, kappa, probs, felt, affect, truncated = [], [], [], [], [], [], 0
+        semantic, mu, kappa, probs, strength, affect, truncated = [], [], [], [], [], [], 0
         read: list[tuple] = []
         for batch in batches:
             truncated += batch["truncated"]
@@ -128,7 +128,7 @@ class SharedTrunkEncoder:
             tuned = trunk.upper(lower, attention)
             batch_mu, batch_kappa, _ = model.heads(tuned, batch["token_mask"])
             if model.has_intensity:
-                felt.append(model.strength(tuned, batch["token_mask"]))
+                strength.append(model.strength(tuned, batch["token_mask"]))
             if model.has_affect:
                 affect.append(model.affect(tuned, batch["token_mask"]))
             mu.append(batch_mu)
@@ -144,7 +144,7 @@ class SharedTrunkEncoder:
                            if mentions is not None else None)
         emotion = EmotionBatch(mu=torch.cat(mu).numpy()[inverse], kappa=torch.cat(kappa).numpy()[inverse],
                                probs=torch.cat(probs).numpy()[inverse],
-                               strength=torch.cat(felt).numpy()[inverse] if felt else None,
+                               strength=torch.cat(strength).numpy()[inverse] if strength else None,
                                affect=torch.cat(affect).numpy()[inverse] if affect else None)
         found = _mention_batch(read, model, self.emotion.config.dim) if mentions is not None else None
         return Encoded(torch.cat(semantic).numpy()[inverse].astype(np.float32), emotion, truncated, found)

@@ -144,9 +144,9 @@ class EmotionModel(nn.Module):
         for a head the weights lack)."""
         hidden = self.trunk.upper(self.trunk.lower(input_ids, attention_mask), attention_mask)
         mu, kappa, _ = self.heads(hidden, token_mask)
-        felt = self.strength(hidden, token_mask) if self.has_intensity else None
+        strength = self.strength(hidden, token_mask) if self.has_intensity else None
         affect = self.affect(hidden, token_mask) if self.has_affect else None
-        return mu, kappa, self.label_probabilities(mu, kappa), felt, affect
+        return mu, kappa, self.label_probabilities(mu, kappa), strength, affect
 
     def forward_from_lower(self, lower_hidden, attention_mask, token_mask):
         return self.heads(self.trunk.upper(lower_hidden, attention_mask), token_mask)

@@ -55,11 +55,11 @@ class EmotionBatch:
                 columns[name] = self.affect[:, i].astype(float)
         for i, name in enumerate(self.labels):
             columns[f"prob_{name}"] = self.probs[:, i].astype(float)
-        felt = self.intensity
-        if felt is not None:
+        intensities = self.intensity
+        if intensities is not None:
             for i, name in enumerate(self.labels):
                 if name != "neutral":
-                    columns[f"intensity_{name}"] = felt[:, i].astype(float)
+                    columns[f"intensity_{name}"] = intensities[:, i].astype(float)
         return pd.DataFrame(columns)
 
 

@@ -71,9 +71,9 @@ class EmotionEncoder:
                                 np.zeros((0, len(LABELS)), np.float32),
                                 strength=np.zeros(0, np.float32) if self.model.has_intensity else None,
                                 affect=np.zeros((0, 3), np.float32) if self.model.has_affect else None)
-        mu, kappa, probs, felt, affect = (torch.cat(column).numpy()[inverse].astype(np.float32)
+        mu, kappa, probs, strength, affect = (torch.cat(column).numpy()[inverse].astype(np.float32)
                                           if column[0] is not None else None for column in zip(*parts))
-        return EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=felt, affect=affect)
+        return EmotionBatch(mu=mu, kappa=kappa, probs=probs, strength=strength, affect=affect)
 
     def predicted_labels(self, probs: np.ndarray) -> np.ndarray:
         """Multi-label decisions: a (n, 28) boolean array, probability >= the label's threshold."""

@@ -15,13 +15,13 @@ FEELING_KEYS = ("hyperamy_id", "score", "rank", "mode", "semantic_part", "lexica
 def hit_metadata(hit) -> dict[str, Any]:
     """The document's metadata, then hyperamy's reading and score parts (a metadata field with one
     of those names is kept as `meta_<name>`)."""
-    felt = {"hyperamy_id": hit.id, "score": hit.score, "rank": hit.rank, "mode": hit.mode,
+    scored = {"hyperamy_id": hit.id, "score": hit.score, "rank": hit.rank, "mode": hit.mode,
             "semantic_part": hit.semantic_part, "lexical_part": hit.lexical_part, "emotion_part": hit.emotion_part,
             "emotion": hit.emotion, "top_emotions": [{"label": n, "prob": round(p, 4)} for n, p in hit.top_emotions],
             "kappa": hit.kappa, "strength": hit.strength, "intensity": hit.intensity, "valence": hit.valence,
             "arousal": hit.arousal, "dominance": hit.dominance}
-    own = {(f"meta_{name}" if name in felt else name): value for name, value in hit.metadata.items()}
-    return {**own, **felt}
+    own = {(f"meta_{name}" if name in scored else name): value for name, value in hit.metadata.items()}
+    return {**own, **scored}
 
 
 def search_options(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

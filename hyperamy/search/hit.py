@@ -55,7 +55,7 @@ class Hit:
 
     def explain(self) -> str:
         """How the score was made: each part with its weight; the printed parts add up to the score."""
-        felt = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
+        top = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
         if self.mode == "hybrid" and self.fusion == "fitted":
             how = (f"meaning {self.semantic_part:.4f} (the cosine {self.semantic:.3f}) + keywords "
                    f"{self.lexical_part:.4f} (BM25 {self.lexical:.2f}) + emotion {self.emotion_part:.4f} "
@@ -86,4 +86,4 @@ class Hit:
             if self.searched is not None:
                 mention += f"; meaning and keywords of {self.searched!r}, the query without the name"
         return (f"score {self.score:.4f} = {how}; kappa: query {self.query_kappa:.1f}, "
-                f"document {self.kappa:.1f}{strength} [{felt}]{mention}")
+                f"document {self.kappa:.1f}{strength} [{top}]{mention}")

@@ -42,7 +42,7 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
         if not len(allowed):
             return []
     encoded = engine.query_encoder.encode_query(query, span)
-    felt = encoded.emotion
+    query_emotion = encoded.emotion
     asked = query
     if entity is not None:  # every candidate names the entity: look for what the rest of the query says
         asked = without_names(query, [*entity.keys, *(n for names in engine.mention_settings.names
@@ -52,10 +52,10 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
             encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
     with single_threaded_blas():
         ranked = rank(view, settings, view.manifest["models"]["alpha"],
-                      Query(asked, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
+                      Query(asked, encoded.semantic[0], query_emotion.mu[0], query_emotion.probs[0], float(query_emotion.kappa[0])),
                       k, mode, allowed, entity, fade)
     stored = view.fetch(ranked.rows)
-    warning = _feelingless(mode, felt, view.manifest["models"]["alpha"])
+    warning = _feelingless(mode, query_emotion, view.manifest["models"]["alpha"])
     hits = []
     for i, row in enumerate(ranked.rows):
         fields, row_probs, row_strength = stored[int(row)], ranked.probs[i], float(ranked.strength[i])
@@ -68,7 +68,7 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
                         lexical_part=float(ranked.parts["lexical"][i]),
                         emotion_part=float(ranked.parts["emotion"][i]),
                         semantic_share=ranked.semantic_share, fusion=ranked.fusion,
-                        warning=warning, query_kappa=float(felt.kappa[0]), kappa=float(ranked.kappa[i]),
+                        warning=warning, query_kappa=float(query_emotion.kappa[0]), kappa=float(ranked.kappa[i]),
                         top_emotions=tuple((LABELS[j], float(row_probs[j])) for j in top),
                         strength=None if felt_labels is None else round(row_strength, 4),
                         intensity=felt_labels, **affect_fields(ranked.affect[i]),
@@ -93,13 +93,13 @@ def without_names(query: str, names) -> str:
     return left if words(left) else query
 
 
-def _feelingless(mode: str, felt, alpha: float) -> str | None:
+def _feelingless(mode: str, query_emotion, alpha: float) -> str | None:
     """A warning when emotion mode gets a query that carries no feeling to rank by."""
     if mode != "emotion":
         return None
-    top = LABELS[int(np.argmax(felt.probs[0]))]
-    if top == "neutral" or float(certainty(felt.kappa[0], alpha)) < 0.05:
-        return (f"the query reads as {top} (kappa {float(felt.kappa[0]):.1f}): emotion mode ranks only by "
+    top = LABELS[int(np.argmax(query_emotion.probs[0]))]
+    if top == "neutral" or float(certainty(query_emotion.kappa[0], alpha)) < 0.05:
+        return (f"the query reads as {top} (kappa {float(query_emotion.kappa[0]):.1f}): emotion mode ranks only by "
                 "feeling, so these hits are arbitrary; describe a feeling (\"someone grieving a loss\"), "
                 "or search in hybrid mode, or keep the documents felt with one emotion")
     return None

@@ -12,9 +12,9 @@ def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | 
                    affect: np.ndarray | None = None) -> np.ndarray:
     """(n, 33) float32: kappa, the 28 label probabilities, strength, valence, arousal, dominance
     (NaN where the model has no such head)."""
-    felt = np.full(len(kappa), np.nan, np.float32) if strength is None else strength
+    strength_column = np.full(len(kappa), np.nan, np.float32) if strength is None else strength
     rated = np.full((len(kappa), 3), np.nan, np.float32) if affect is None else np.asarray(affect).reshape(-1, 3)
-    return np.column_stack([kappa, probs, felt, rated]).astype(np.float32)
+    return np.column_stack([kappa, probs, strength_column, rated]).astype(np.float32)
 
 
 def widen_feelings(feelings: np.ndarray) -> np.ndarray:

@@ -39,9 +39,9 @@ def strength_columns(strength: np.ndarray, probs: np.ndarray) -> dict:
     """Arrow arrays of `strength` and each felt label's `intensity_<label>` (docs and mentions tables)."""
     import pyarrow as pa
 
-    felt = intensity(strength, probs)
+    intensities = intensity(strength, probs)
     return {"strength": pa.array(np.asarray(strength, np.float32)),
-            **{name: pa.array(felt[:, LABELS.index(name.removeprefix("intensity_"))]) for name in INTENSITY_COLUMNS}}
+            **{name: pa.array(intensities[:, LABELS.index(name.removeprefix("intensity_"))]) for name in INTENSITY_COLUMNS}}
 
 
 def metadata_columns(metadata: Sequence[dict], fields: dict[str, str]) -> dict:

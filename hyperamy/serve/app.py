@@ -200,14 +200,14 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
             raise ServiceError(400, f"got {len(body.spans)} spans for {len(body.texts)} texts")
         encoder = engine.encoder
         batch = encoder.encode(body.texts, spans=body.spans).emotion
-        thresholds, felt = encoder.emotion.thresholds, batch.intensity
+        thresholds, intensities = encoder.emotion.thresholds, batch.intensity
         return {"predictions": [{
             "text": text, "span": body.spans[i] if body.spans else None, "kappa": float(batch.kappa[i]),
             "top": [{"label": name, "prob": round(p, 6)} for name, p in batch.top(i, 5)],
             "predicted": [name for name, p, t in zip(batch.labels, batch.probs[i], thresholds) if p >= t],
             "strength": None if batch.strength is None else round(float(batch.strength[i]), 6),
             **batch.affect_of(i),
-            "intensity": None if felt is None else {name: round(float(v), 6) for name, v in zip(batch.labels, felt[i])
+            "intensity": None if intensities is None else {name: round(float(v), 6) for name, v in zip(batch.labels, intensities[i])
                                                     if name != "neutral"},
         } for i, text in enumerate(body.texts)]}
 

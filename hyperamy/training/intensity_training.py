@@ -267,10 +267,10 @@ def ladder_report(encoder, data_dir: Path, split: str = "test") -> dict:
     batch = encoder.encode(texts)
     if batch.strength is None:
         return {"intensity_n": len(texts), "intensity_kappa_spearman": spearman(batch.kappa, rungs)}
-    felt = batch.intensity[np.arange(len(texts)), labels]
+    rung_intensity = batch.intensity[np.arange(len(texts)), labels]
     return {
         "intensity_n": len(texts),
-        "intensity_spearman": spearman(felt, rungs),
+        "intensity_spearman": spearman(rung_intensity, rungs),
         "intensity_strength_spearman": spearman(batch.strength, rungs),
         "intensity_kappa_spearman": spearman(batch.kappa, rungs),
         "intensity_probability_spearman": spearman(batch.probs[np.arange(len(texts)), labels], rungs),

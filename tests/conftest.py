@@ -1,12 +1,20 @@
 """Shared fixtures. The real MiniLM backbone is local, so model tests use it, loaded once."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# What the tests cache (ONNX graphs, eval reports) goes to a folder of this run, never the user's
+# ~/.cache; subprocesses inherit it. The first model test that searches builds the graph (~15 s).
+_CACHE = tempfile.mkdtemp(prefix="hyperamy-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

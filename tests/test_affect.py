@@ -86,7 +86,7 @@ def test_an_arc_of_valence_arousal_and_dominance_averages_the_ratings_on_their_o
     whole = index.arc(labels="vad", window=3)
     # a centred window of 3: the ends average the two documents there are
     assert whole.values[:, 1].tolist() == pytest.approx([(2.0 + 4.25) / 2, (2.0 + 4.25 + 3.25) / 3, (4.25 + 3.25) / 2])
-    from hyperamy.plots import plot_arc
+    from hyperamy.arcs.plot import plot_arc
     from hyperamy.errors import InputError
 
     plot_arc(arc, tmp_path / "vad.png")

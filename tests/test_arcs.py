@@ -142,7 +142,7 @@ def test_plots_along_chapters_and_dates_are_drawn(gappy, tmp_path):
 
 
 def test_a_point_between_two_gaps_is_marked_not_lost():
-    from hyperamy.plots import _isolated
+    from hyperamy.arcs.plot import _isolated
 
     column = np.array([0.1, np.nan, 0.2, np.nan, np.nan, 0.3, 0.4, np.nan, 0.5])
     # a line needs two neighbours; these three would vanish from the picture without a marker
@@ -152,7 +152,7 @@ def test_a_point_between_two_gaps_is_marked_not_lost():
 def test_stacked_areas_are_drawn_whole(engine):
     """The axis of a stacked picture reaches the top of the stack, not of the highest single
     emotion (the top of every stack was cut off before)."""
-    from hyperamy.plots import y_range
+    from hyperamy.arcs.plot import y_range
 
     drawn = engine.arc(window=4, points=4)  # each window holds the furious and the happy document
     stack = float(np.nanmax(np.nansum(drawn.values, axis=1)))

@@ -52,7 +52,7 @@ def test_recall_goemotions_runs_every_system(tmp_path):
     for system in ("hyperamy emotion", "MiniLM + FAISS (dense)", "NRC emotion lexicon", "random (expected)"):
         assert system in table
     metrics = json.loads(out.read_text().splitlines()[-1])["metrics"]
-    assert 0.0 <= metrics["hyperamy emotion"]["P@10"] <= 1.0 and 0.0 < metrics["random"]["P@10"] < 1.0
+    assert 0.0 < metrics["random"]["P@10"] < metrics["hyperamy emotion"]["P@10"] <= 1.0  # feeling finds feeling
 
 
 def test_recall_fairytaleqa_searches_each_question_within_its_story(tmp_path):
@@ -81,7 +81,8 @@ def test_speed_reports_throughput_and_latency(tiny_monte_cristo, tmp_path):
     assert timings["hyperamy_docs_per_s"] > 0 and timings["api_p50_ms"] > 0 and timings["cli_p50_ms"] > 0
     synthetic = timings["synthetic_5000"]
     assert synthetic["flat_recall@10_vs_exact"] == 1.0
-    assert all(0.0 <= synthetic[f"hnsw_ef{ef}_recall@10_vs_exact"] <= 1.0 for ef in (128, 512, 1024))
+    recalls = [synthetic[f"hnsw_ef{ef}_recall@10_vs_exact"] for ef in (128, 512, 1024)]
+    assert recalls == sorted(recalls) and recalls[-1] >= 0.99  # a wider search finds more, nearly all at 1024
 
 
 def test_encoder_speed_compares_with_sentence_transformers(tmp_path):

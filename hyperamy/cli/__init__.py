@@ -76,4 +76,5 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 from hyperamy.cli import (  # noqa: E402,F401,I001
-    arc_command, encoder_commands, entity_commands, index_commands, manage_commands, mcp_command, serve_command)
+    arc_command, encoder_commands, entity_commands, index_commands, manage_commands, mcp_command, predict_command,
+    serve_command)

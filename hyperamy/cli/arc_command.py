@@ -59,7 +59,7 @@ def arc(index, by, date_bin, smooth, label_names, window, points, where, entity,
                                       entity=entity, bin=date_bin, smooth=smooth)
     unit = f"{result.mentions:,} mentions of {result.entity}" if entity else f"{result.documents:,} documents"
     if plot_path:
-        from hyperamy.plots import plot_arc
+        from hyperamy.arcs.plot import plot_arc
 
         plot_arc(result, plot_path, style=style)
         click.echo(f"arc of {unit} drawn into {plot_path}", err=True)

@@ -74,7 +74,7 @@ def entity(name, index, top, passages, plot_path, label_names, by, as_json) -> N
         drawn = engine.arc(entity=name, labels=label_names, points=200 if plot_path else 50, by=by)
         result["arc"] = drawn.to_dict()
     if plot_path:
-        from hyperamy.plots import plot_arc
+        from hyperamy.arcs.plot import plot_arc
 
         plot_arc(drawn, plot_path)
         click.echo(f"arc of {drawn.mentions:,} mentions of {drawn.entity} drawn into {plot_path}", err=True)

@@ -150,7 +150,7 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
         """The arc drawn (as `hyperamy arc --plot`): chapters or dates along x when `by` names them."""
         import io
 
-        from hyperamy.plots import plot_arc
+        from hyperamy.arcs.plot import plot_arc
 
         picture = io.BytesIO()
         plot_arc(engine.arc(by=by, labels=labels, points=points, entity=entity), picture, style=style)

@@ -1,4 +1,4 @@
-"""Pictures of arcs (matplotlib, the only module of the index side that imports it)."""
+"""Pictures of arcs (matplotlib: the only module outside training that imports it)."""
 from __future__ import annotations
 
 import datetime
@@ -6,7 +6,7 @@ import textwrap
 
 import numpy as np
 
-from hyperamy.arcs import Arc
+from hyperamy.arcs.arc import Arc
 from hyperamy.errors import InputError
 
 

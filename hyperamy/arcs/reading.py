@@ -1,111 +1,13 @@
-"""Emotion arcs: how feeling moves through an index, in document order or along a field.
-
-Each document (or, for an entity, each mention) contributes its per-label intensity: strength x
-probability, summed into the chosen label set's classes, on a 0-1 scale (0: not felt; 1: felt
-with full strength and certainty). Neutral is never felt, so it has no curve. With the label set
-"vad" it contributes its valence, arousal and dominance instead, on EmoBank's 1-5 scale (3 neutral).
-
-Two kinds of arc:
-- in index order (no `by`): the mean over a centred window of documents (or mentions), sampled
-  at evenly spaced points. An entity's arc breaks where it goes unmentioned for a long stretch
-  (a gap, not a line drawn across it), and its windows never reach across such a gap.
-- along a field (`by`): one point per chapter, date bin or value, the mean of the documents (or
-  mentions) there; a chapter or date with none is a gap. Numbers that are whole (chapters) give
-  a point for every number between the first and the last; dates are grouped by day, week, month
-  or year (`bin`, by default the finest giving at most `points` points); other values (a book's
-  source) one point each. `smooth` averages each point with its neighbours and says so.
-"""
+"""Reading an arc off an index: each document's (or mention's) feelings, in order or along a field."""
 from __future__ import annotations
-
-import dataclasses
-import datetime
 
 import numpy as np
 
+from hyperamy.arcs.arc import AFFECT_LABELS, Arc
+from hyperamy.arcs.axes import BINS, axis_kind, date_bins, timestamp
 from hyperamy.emotions import AFFECT, label_set
 from hyperamy.errors import IndexStateError, InputError
 from hyperamy.view import View
-
-BINS = ("day", "week", "month", "year")
-SCALE = "intensity: strength x probability, 0 = not felt, 1 = fully felt"
-AFFECT_SCALE = "valence, arousal, dominance: 1 to 5 as EmoBank's raters scored sentences, 3 = neutral"
-AFFECT_LABELS = "vad"  # the label set that draws valence, arousal and dominance
-
-
-@dataclasses.dataclass(frozen=True)
-class Arc:
-    """An arc: at each point, the mean intensity of each class of a label set (NaN: no data there)."""
-
-    labels: tuple[str, ...]
-    x: list  # each point's place: a document's position (index order), or the field's value (chapter, date, value)
-    ids: list  # index order: the document at each point; along a field: None
-    values: np.ndarray  # (points, len(labels)); NaN rows are gaps
-    counts: np.ndarray  # (points,) documents (or mentions) averaged at each point
-    window: int  # index order: documents (or mentions) each point averages; along a field: points smoothed together
-    order: str  # "index order" or the field
-    axis: str  # "position", "number", "date" or "value"
-    documents: int
-    entity: str | None = None  # an entity's arc: each point averages its mentions, not whole documents
-    mentions: int = 0  # how many mentions an entity's arc averages
-    bin: str | None = None  # dates: day, week, month or year
-
-    @property
-    def affect(self) -> bool:
-        """Whether the arc draws valence, arousal and dominance (1..5) rather than intensities (0..1)."""
-        return self.labels == AFFECT
-
-    @property
-    def scale(self) -> str:
-        return AFFECT_SCALE if self.affect else SCALE
-
-    @property
-    def unit(self) -> str:
-        return "mentions" if self.entity else "documents"
-
-    def describe(self) -> str:
-        """What a point is, in words (for axis labels and text output)."""
-        if self.axis == "position":
-            return f"each point the mean of {self.window:,} {self.unit} around it"
-        per = {"number": self.order, "date": self.bin, "value": self.order}[self.axis]
-        smoothed = f", averaged with {self.window - 1} neighbouring points" if self.window > 1 else ""
-        return f"each point the mean of the {self.unit} of one {per}{smoothed}"
-
-    def to_pandas(self):
-        """One row per point, indexed by its place (position, chapter, date or value): a column of
-        mean intensity per class (NaN: a gap), the count it averages and, in index order, the id."""
-        import pandas as pd
-
-        key = "position" if self.axis == "position" else self.order
-        frame = pd.DataFrame(self.values, columns=list(self.labels))
-        frame.insert(0, self.unit, self.counts.astype(int))
-        if self.axis == "position":
-            frame.insert(0, "id", self.ids)
-        index = pd.to_datetime(self.x) if self.axis == "date" else self.x
-        frame.index = pd.Index(index, name=key)
-        return frame
-
-    def to_dict(self) -> dict:
-        key = "position" if self.axis == "position" else self.order
-        points = []
-        for i, (x, row) in enumerate(zip(self.x, self.values)):
-            point = {key: _plain(x), self.unit: int(self.counts[i])}
-            if self.ids[i] is not None:
-                point["id"] = self.ids[i]
-            point.update({name: None if np.isnan(v) else round(float(v), 5) for name, v in zip(self.labels, row)})
-            points.append(point)
-        return {"order": self.order, "axis": self.axis, "bin": self.bin, "documents": self.documents,
-                "window": self.window, "entity": self.entity, "mentions": self.mentions, "scale": self.scale,
-                "describe": self.describe(), "labels": list(self.labels), "points": points}
-
-
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
 
 
 def arc(view: View, by: str | None = None, labels: str = "ekman", window: int | None = None, points: int = 200,
@@ -193,7 +95,7 @@ def _along(values: list, places: np.ndarray, readings: np.ndarray, by: str, bin:
     present = [v for v in values if v is not None]
     if not present:
         raise InputError(f"no document has a value in {by!r}")
-    axis, bin_used = _axis(present, bin, points)
+    axis, bin_used = axis_kind(present, bin, points)
     if axis == "number":
         low, high = int(min(present)), int(max(present))
         if high - low + 1 > 100_000:
@@ -201,9 +103,9 @@ def _along(values: list, places: np.ndarray, readings: np.ndarray, by: str, bin:
         keys = list(range(low, high + 1))
         key_of = {v: int(v) for v in set(present)}
     elif axis == "date":
-        stamps = {v: _timestamp(v) for v in set(present)}
+        stamps = {v: timestamp(v) for v in set(present)}
         first, last = min(stamps.values()), max(stamps.values())
-        keys, bin_start = _date_bins(first, last, bin_used)
+        keys, bin_start = date_bins(first, last, bin_used)
         key_of = {v: bin_start(t) for v, t in stamps.items()}
     else:
         keys = sorted(set(present), key=lambda v: (str(type(v)), v))
@@ -221,64 +123,6 @@ def _along(values: list, places: np.ndarray, readings: np.ndarray, by: str, bin:
         means = _nan_moving_mean(means, smooth)
     return Arc(x=keys, ids=[None] * len(keys), values=means, counts=counts.astype(int), window=smooth, order=by,
                axis=axis, bin=bin_used, **common)
-
-
-def _axis(present: list, bin: str | None, points: int) -> tuple[str, str | None]:
-    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in present):
-        if all(float(v).is_integer() for v in present):
-            return "number", None
-        return "value", None
-    if all(_timestamp(v) is not None for v in present[:1000]) and all(_timestamp(v) is not None for v in present):
-        if bin:
-            return "date", bin
-        stamps = [_timestamp(v) for v in present]
-        first, last = min(stamps), max(stamps)
-        for choice in BINS:
-            if len(_date_bins(first, last, choice)[0]) <= points:
-                return "date", choice
-        return "date", "year"
-    return "value", None
-
-
-def _timestamp(value) -> datetime.datetime | None:
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, datetime.date):
-        return datetime.datetime(value.year, value.month, value.day)
-    if isinstance(value, str) and len(value) >= 10 and value[4] == "-":
-        try:
-            return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-        except ValueError:
-            return None
-    return None
-
-
-def _date_bins(first: datetime.datetime, last: datetime.datetime, bin: str):
-    """(every bin's start date from first to last, the function giving a timestamp's bin start)."""
-    def start(t: datetime.datetime) -> datetime.date:
-        day = t.date()
-        if bin == "week":
-            return day - datetime.timedelta(days=day.weekday())
-        if bin == "month":
-            return day.replace(day=1)
-        if bin == "year":
-            return day.replace(month=1, day=1)
-        return day
-
-    keys, at, end = [], start(first), start(last)
-    while at <= end:
-        keys.append(at)
-        if bin == "day":
-            at += datetime.timedelta(days=1)
-        elif bin == "week":
-            at += datetime.timedelta(days=7)
-        elif bin == "month":
-            at = (at.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-        else:
-            at = at.replace(year=at.year + 1)
-        if len(keys) > 100_000:
-            raise InputError(f"over 100,000 {bin}s between {first.date()} and {last.date()}: choose a longer --bin")
-    return keys, start
 
 
 def _ordered_rows(view: View, by: str | None, where: str | None) -> tuple[np.ndarray, list]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import numpy as np
 
 from hyperamy import file_checks, persist, segments
 from hyperamy.errors import HyperamyError, IndexStateError
 from hyperamy.lexical import TermCounts
+from hyperamy.store import files
 
 # what opening needs that --repair cannot derive: the start of each such problem's line
 NO_SEGMENTS, UNREADABLE = "the manifest names no segments", "DuckDB cannot read the documents"
@@ -111,7 +111,7 @@ def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
             read = readable_documents(folder, [root / e["name"] for e in manifest["segments"]])
             if read != stored:
                 problem(f"DuckDB reads {read} documents, the manifest says {stored}")
-        except (IndexStateError, duckdb.Error) as exc:
+        except IndexStateError as exc:
             problem(f"{UNREADABLE}: {str(exc).splitlines()[0]}")
     return found
 
@@ -198,15 +198,10 @@ def _rebuild(transaction, root, entry: dict, damaged: set[str]) -> dict:
     folder = persist.new_segment_folder(transaction.folder)
     folder.mkdir(parents=True)
     shutil.copy2(source / segments.DOCS_FILE, folder / segments.DOCS_FILE)
-    connection = duckdb.connect(config={"threads": 1})
     try:
-        result = connection.execute("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / segments.DOCS_FILE)])
-        names = [d[0] for d in result.description]
-        found = [dict(zip(names, values)) for values in result.fetchall()]
-    except duckdb.Error as exc:
-        raise HyperamyError(f"cannot read {source / segments.DOCS_FILE}: {str(exc).splitlines()[0]}") from None
-    finally:
-        connection.close()
+        found = list(files.rows("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / segments.DOCS_FILE)]))
+    except files.FileQueryError as exc:
+        raise HyperamyError(f"cannot read {source / segments.DOCS_FILE}: {exc}") from None
     rows = np.asarray([d["row"] for d in found], np.int64)
     texts = [d["text"] for d in found]
     remention = segments.MENTIONS_FILE in entry["files"] and bool(damaged & set(segments.MENTION_FILES))

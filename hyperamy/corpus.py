@@ -90,7 +90,7 @@ def read_records(path: str | Path, id_field: str | None = None, text_field: str 
     if kind in ("jsonl", "json"):
         rows = _json_rows(path, compression, kind == "json")
     else:
-        rows = _duckdb_rows(Path(path), kind, compression)
+        rows = _sql_rows(Path(path), kind, compression)
     first = True
     for line, row in rows:
         try:
@@ -119,13 +119,11 @@ def count_records(path: str | Path) -> int | None:
             return sum(1 for raw in handle if raw.strip())
     if kind == "json":
         return None  # an array is counted only by parsing it
-    import duckdb
+    from hyperamy.store.files import FileQueryError, value
 
     try:
-        with duckdb.connect() as connection:
-            return int(connection.execute(f"SELECT count(*) FROM {_source(Path(path), kind, compression)}",
-                                          [str(path)]).fetchone()[0])
-    except duckdb.Error:
+        return int(value(f"SELECT count(*) FROM {_source(Path(path), kind, compression)}", [str(path)]))
+    except FileQueryError:
         return None
 
 
@@ -233,30 +231,23 @@ def _ragged_line(path: Path, compression: str | None) -> tuple[int, int, int] | 
     return None
 
 
-def _duckdb_rows(path: Path, kind: str, compression: str | None) -> Iterator[tuple[int, Any]]:
-    """CSV and Parquet through DuckDB, fetched in chunks so large files stream."""
-    import duckdb
+def _sql_rows(path: Path, kind: str, compression: str | None) -> Iterator[tuple[int, Any]]:
+    """CSV and Parquet through DuckDB (store/files.py), fetched in chunks so large files stream."""
+    from hyperamy.store.files import FileQueryError, rows
 
-    sql, params = f"SELECT * FROM {_source(path, kind, compression)}", [str(path)]
-    connection = duckdb.connect()
+    # a CSV's first data row is file line 2 (after the header); Parquet rows count from 1
+    line = 1 if kind == "csv" else 0
     try:
-        result = connection.execute(sql, params)
-        columns = [d[0] for d in result.description]
-        # a CSV's first data row is file line 2 (after the header); Parquet rows count from 1
-        line = 1 if kind == "csv" else 0
-        while chunk := result.fetchmany(2048):
-            for values in chunk:
-                line += 1
-                yield line, dict(zip(columns, values))
-    except (duckdb.Error, UnicodeDecodeError) as exc:
-        ragged = _ragged_line(path, compression) if kind == "csv" and isinstance(exc, duckdb.Error) else None
+        for row in rows(f"SELECT * FROM {_source(path, kind, compression)}", [str(path)], chunk=2048, threads=None):
+            line += 1
+            yield line, row
+    except (FileQueryError, UnicodeDecodeError) as exc:
+        ragged = _ragged_line(path, compression) if kind == "csv" and isinstance(exc, FileQueryError) else None
         if ragged:
             line, fields, header = ragged
             raise DataFormatError(f"this row has {fields} fields, the header {header}; quote values that hold "
                                   f"the delimiter", str(path), line) from None
         raise DataFormatError(f"cannot read {kind}: {str(exc).splitlines()[0]}", str(path)) from None
-    finally:
-        connection.close()
 
 
 def record_from_row(row: Any, path, line: int, id_field: str, text_field: str) -> Record:

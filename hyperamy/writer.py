@@ -187,29 +187,17 @@ def _live_mentions(chosen, verify: bool) -> Mentions | None:
 
 
 def _copy_documents(files, rows: np.ndarray, target) -> None:
-    import duckdb
-
     from hyperamy.store import literal
+    from hyperamy.store.files import copy_parquet
 
     listed = ", ".join(literal(f) for f in files)
-    connection = duckdb.connect(config={"threads": 1})
-    try:
-        connection.execute(f"COPY (SELECT * FROM read_parquet([{listed}], union_by_name = true) "
-                           "WHERE row IN (SELECT unnest(?)) ORDER BY row) "
-                           f"TO '{str(target).replace(chr(39), chr(39) * 2)}' "
-                           f"(FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP}, COMPRESSION zstd)", [rows.tolist()])
-    finally:
-        connection.close()
+    copy_parquet(f"SELECT * FROM read_parquet([{listed}], union_by_name = true) WHERE row IN (SELECT unnest(?)) "
+                 "ORDER BY row", [rows.tolist()], target, ROW_GROUP)
 
 
 def _texts(path):
-    import duckdb
+    from hyperamy.store import literal
+    from hyperamy.store.files import rows
 
-    connection = duckdb.connect(config={"threads": 1})
-    try:
-        result = connection.execute(f"SELECT text FROM read_parquet('{str(path).replace(chr(39), chr(39) * 2)}') "
-                                    "ORDER BY row")
-        while batch := result.fetchmany(4096):
-            yield from (text for (text,) in batch)
-    finally:
-        connection.close()
+    for row in rows(f"SELECT text FROM read_parquet({literal(path)}) ORDER BY row"):
+        yield row["text"]

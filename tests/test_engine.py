@@ -287,3 +287,27 @@ def test_commits_come_about_every_30_seconds_of_encoding_whatever_commit_every_s
     assert pace() == 64
     small = Pace(20)
     assert small() == 20 and (small.measured(20, 1.0) or small()) == 20
+
+
+def test_building_the_onnx_graph_in_a_thread_leaves_the_process_stdout_alone(tmp_path, monkeypatch):
+    """The query encoder's graph is built in a loader thread; swapping sys.stdout there (as a
+    redirect did) sent what the main thread printed meanwhile to stderr, and put back a stale
+    stdout when it ended."""
+    import sys
+    import threading
+
+    from hyperamy.encoder import graph
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    original, seen = sys.stdout, []
+
+    def export(weights, path):
+        seen.append(sys.stdout is original)
+        path.write_bytes(b"graph")
+
+    monkeypatch.setattr(graph, "export", export)
+    builder = threading.Thread(target=graph.ensure_graph, args=(None, "all-MiniLM-L6-v2+stdout"))
+    builder.start()
+    builder.join()
+    assert seen == [True] and sys.stdout is original
+    assert (graph.graph_folder("all-MiniLM-L6-v2+stdout") / graph.GRAPH_FILE).read_bytes() == b"graph"

@@ -14,7 +14,6 @@ to build on 2 cores.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
@@ -61,8 +60,10 @@ def ensure_graph(weights: str | Path | None, model_id: str) -> Path:
         print(f"building the encoder's ONNX graph once, into {folder} (about 10 s)", file=sys.stderr)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
         try:
-            with contextlib.redirect_stdout(sys.stderr):  # the exporter prints its progress
-                export(weights, tmp / GRAPH_FILE)
+            # no redirect of sys.stdout: this may run in a loader thread, and swapping the process's
+            # stdout from there lost what the main thread printed meanwhile (the exporter, verbose=False,
+            # prints nothing to stdout; its warnings go to stderr)
+            export(weights, tmp / GRAPH_FILE)
             for written in tmp.iterdir():
                 with open(written, "rb") as handle:
                     os.fsync(handle.fileno())

@@ -87,24 +87,18 @@ def write_hits(folder: Path, documents) -> None:
 
 
 def hits_from_documents(folder: Path) -> None:
-    """Write a segment's hits file from its docs.parquet (after a merge, or to repair it)."""
-    import duckdb
+    """Write a segment's hits file from its docs.parquet (after a merge, or to repair it).
 
-    connection = duckdb.connect(config={"threads": 1})
-    try:
-        result = connection.execute("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / DOCS_FILE)])
-        names = [d[0] for d in result.description]
-        metadata = [i for i, name in enumerate(names) if name not in FIXED_COLUMNS]
-        id_at, text_at = names.index("id"), names.index("text")
+    Raises:
+        FileQueryError: docs.parquet cannot be read.
+    """
+    from hyperamy.store.files import rows
 
-        def documents():
-            while batch := result.fetchmany(4096):
-                for values in batch:
-                    yield values[id_at], values[text_at], {names[i]: values[i] for i in metadata}
+    def documents():
+        for row in rows("SELECT * FROM read_parquet(?) ORDER BY row", [str(folder / DOCS_FILE)]):
+            yield row["id"], row["text"], {name: v for name, v in row.items() if name not in FIXED_COLUMNS}
 
-        write_hits(folder, documents())
-    finally:
-        connection.close()
+    write_hits(folder, documents())
 
 
 def finish(folder: Path, size: int) -> dict:

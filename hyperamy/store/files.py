@@ -1,0 +1,67 @@
+"""SQL over files outside any snapshot: streaming rows, counting, copying (input files, merges, repairs).
+
+Each call has its own DuckDB connection (one thread), closed when its rows are consumed or the
+caller stops early. DuckDB's errors come out as FileQueryError, so no other module imports DuckDB.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+
+class FileQueryError(Exception):
+    """DuckDB could not read or write a file; str() is its first line."""
+
+
+def rows(sql: str, params: Sequence = (), chunk: int = 4096, threads: int | None = 1) -> Iterator[dict]:
+    """Each row of a query, as {column: value}, fetched `chunk` at a time (large files stream);
+    `threads` None lets DuckDB use every core.
+
+    Raises:
+        FileQueryError: DuckDB refused the query or a file it reads.
+    """
+    import duckdb
+
+    connection = duckdb.connect(config={} if threads is None else {"threads": threads})
+    try:
+        try:
+            result = connection.execute(sql, list(params))
+            columns = [d[0] for d in result.description]
+            while batch := result.fetchmany(chunk):
+                for values in batch:
+                    yield dict(zip(columns, values))
+        except duckdb.Error as exc:
+            raise FileQueryError(str(exc).splitlines()[0]) from None
+    finally:
+        connection.close()
+
+
+def value(sql: str, params: Sequence = ()):
+    """The first column of a query's first row.
+
+    Raises:
+        FileQueryError: DuckDB refused the query or a file it reads.
+    """
+    for row in rows(sql, params, chunk=1):
+        return next(iter(row.values()))
+    return None
+
+
+def copy_parquet(sql: str, params: Sequence, target: Path, row_group: int) -> None:
+    """Write a query's rows to a Parquet file (zstd, `row_group` rows a group).
+
+    Raises:
+        FileQueryError: DuckDB refused the query, a file it reads, or the target.
+    """
+    import duckdb
+
+    from hyperamy.store.sql import literal
+
+    connection = duckdb.connect(config={"threads": 1})
+    try:
+        connection.execute(f"COPY ({sql}) TO {literal(target)} (FORMAT parquet, ROW_GROUP_SIZE {int(row_group)}, "
+                           "COMPRESSION zstd)", list(params))
+    except duckdb.Error as exc:
+        raise FileQueryError(str(exc).splitlines()[0]) from None
+    finally:
+        connection.close()

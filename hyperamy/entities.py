@@ -17,7 +17,7 @@ from hyperamy.emotions import LABELS
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import IndexStateError, InputError, NotFoundError
 from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
-from hyperamy.segments import INTENSITY_COLUMNS
+from hyperamy.segments import INTENSITY_COLUMNS, Feelings
 from hyperamy.store import identifier
 from hyperamy.view import View, require_local
 
@@ -157,7 +157,8 @@ class About:
     def best_mentions(self, candidates: np.ndarray, similarity) -> tuple[np.ndarray, np.ndarray]:
         """For each candidate document, its mention whose feeling best fits (index into this table,
         -1 where it has none) and that fit (`similarity(probs, kappa)` of the mentions)."""
-        fit = similarity(self.feelings[:, 1:29], self.feelings[:, 0])
+        table = Feelings.of(self.feelings)
+        fit = similarity(table.probs, table.kappa)
         chosen = np.full(len(candidates), -1, np.int64)
         value = np.zeros(len(candidates), np.float32)
         order = np.lexsort((-fit, self.rows))  # by document, best fit first
@@ -171,13 +172,14 @@ class About:
 
     def describe(self, i: int) -> dict:
         """One mention as a hit shows it: where it is and how it is felt."""
-        probs, strength = self.feelings[i, 1:29], float(self.feelings[i, 29])
+        row = Feelings.of(self.feelings[i])
+        probs, strength = row.probs, float(row.strength)
         top = np.argsort(-probs)[:3]
-        felt = by_label(strength, probs)
+        per_label = by_label(strength, probs)
         return {"entity": self.name, "text": self.surface[i], "start": int(self.start[i]), "end": int(self.end[i]),
-                "kappa": round(float(self.feelings[i, 0]), 3), "strength": None if felt is None else round(strength, 4),
+                "kappa": round(float(row.kappa), 3), "strength": None if per_label is None else round(strength, 4),
                 "top_emotions": [{"label": LABELS[j], "prob": round(float(probs[j]), 4)} for j in top],
-                "intensity": felt}
+                "intensity": per_label}
 
 
 def about(view: View, name: str, aliases: Sequence[Sequence[str]] = ()) -> About:

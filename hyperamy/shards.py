@@ -14,6 +14,7 @@ import numpy as np
 
 from hyperamy import lexical, persist
 from hyperamy.errors import HyperamyError, IndexStateError
+from hyperamy.segments.feelings import Feelings
 from hyperamy.vectors import best
 
 
@@ -133,11 +134,11 @@ class ShardedView:
 
     def feelings(self, rows: np.ndarray):
         kappa, probs = np.zeros(len(rows), np.float32), np.zeros((len(rows), 28), np.float32)
-        felt, affect = np.zeros(len(rows), np.float32), np.zeros((len(rows), 3), np.float32)
-        for here, part_kappa, part_probs, part_felt, part_affect in self._all("feelings", rows):
-            kappa[here], probs[here], felt[here] = part_kappa[here], part_probs[here], part_felt[here]
+        strength, affect = np.zeros(len(rows), np.float32), np.zeros((len(rows), 3), np.float32)
+        for here, part_kappa, part_probs, part_strength, part_affect in self._all("feelings", rows):
+            kappa[here], probs[here], strength[here] = part_kappa[here], part_probs[here], part_strength[here]
             affect[here] = part_affect[here]
-        return kappa, probs, felt, affect
+        return Feelings(kappa, probs, strength, affect)
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray:
         out = None

@@ -15,7 +15,7 @@ import numpy as np
 from hyperamy import persist
 from hyperamy.errors import IndexStateError
 from hyperamy.lexical import KeywordScorer
-from hyperamy.segments import DOCS_FILE, MENTIONS_FILE, Segment, load_segment
+from hyperamy.segments import DOCS_FILE, FEELING_COLUMNS, MENTIONS_FILE, Feelings, Segment, load_segment
 from hyperamy.store import Store
 from hyperamy.vectors import best
 
@@ -72,15 +72,12 @@ class Snapshot:
                 found[int(rows[index])] = segment.hit(int(position))
         return found
 
-    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Kappa (n,), label probabilities (n, 28), strength (n,) and valence/arousal/dominance
-        (n, 3) of some rows (NaN where not stored)."""
-        from hyperamy.segments import AFFECT_AT, FEELING_COLUMNS, STRENGTH_AT
-
+    def feelings(self, rows: np.ndarray) -> Feelings:
+        """The stored feelings of some rows (NaN where not stored)."""
         table = np.zeros((len(rows), FEELING_COLUMNS), np.float32)
         for segment, positions, here in self._locate(rows):
             table[here] = segment.feelings[positions]
-        return table[:, 0], table[:, 1:29], table[:, STRENGTH_AT], table[:, AFFECT_AT]
+        return Feelings.of(table)
 
     def mentions_of(self, rows: np.ndarray) -> list:
         """The stored entity mentions (segments.Mentions) of some rows, one table per segment holding any."""

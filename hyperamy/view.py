@@ -2,9 +2,12 @@
 and by the same snapshot spread over Ray actors (shards.ShardedView)."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from hyperamy.segments.feelings import Feelings
 
 
 class View(Protocol):
@@ -29,7 +32,7 @@ class View(Protocol):
     def search(self, which: str, query: np.ndarray, k: int, allowed: np.ndarray | None,
                breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def feelings(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    def feelings(self, rows: np.ndarray) -> Feelings: ...
 
     def vectors(self, which: str, rows: np.ndarray) -> np.ndarray: ...
 

@@ -32,7 +32,7 @@ def arc(view: View, by: str | None = None, labels: str = "ekman", window: int | 
         _, probs, strength, rated = view.feelings(rows)
         places = np.arange(len(rows))
     else:  # mentions in the order of their documents (and their place in them)
-        from hyperamy.segments import AFFECT_AT
+        from hyperamy.segments import Feelings
 
         place_of = {int(r): i for i, r in enumerate(rows)}
         inside = np.asarray([int(r) in place_of for r in entity.rows], bool)
@@ -42,8 +42,7 @@ def arc(view: View, by: str | None = None, labels: str = "ekman", window: int | 
         places = np.asarray([place_of[int(r)] for r in entity.rows[inside]])
         order = np.lexsort((entity.start[inside], places))
         places = places[order]
-        probs, strength = entity.feelings[inside][order, 1:29], entity.feelings[inside][order, 29]
-        rated = entity.feelings[inside][order, AFFECT_AT]
+        _, probs, strength, rated = Feelings.of(entity.feelings[inside][order])
     if affect:
         missing = int(np.isnan(rated).any(axis=1).sum())
         if missing:

@@ -2,10 +2,25 @@
 strength, valence, arousal, dominance; NaN where the model has no such head (feelings.npy)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 FEELING_COLUMNS = 33  # kappa, 28 label probabilities, strength, valence, arousal, dominance
 STRENGTH_AT, AFFECT_AT = 29, slice(30, 33)
+
+
+class Feelings(NamedTuple):
+    """The named columns of a feelings table (or of one row of it): views, no copy."""
+
+    kappa: np.ndarray  # (n,) certainty, >= 1
+    probs: np.ndarray  # (n, 28) label probabilities
+    strength: np.ndarray  # (n,) how strongly felt, 0..1; NaN: the model has no intensity head
+    affect: np.ndarray  # (n, 3) valence, arousal, dominance on 1..5; NaN: the model has no such head
+
+    @classmethod
+    def of(cls, table: np.ndarray) -> "Feelings":
+        return cls(table[..., 0], table[..., 1:29], table[..., STRENGTH_AT], table[..., AFFECT_AT])
 
 
 def feelings_table(kappa: np.ndarray, probs: np.ndarray, strength: np.ndarray | None,

@@ -9,7 +9,7 @@ import numpy as np
 from hyperamy.emotions import LABELS
 from hyperamy.file_checks import checksum
 from hyperamy.lexical import TermCounts
-from hyperamy.segments.feelings import AFFECT_AT, STRENGTH_AT
+from hyperamy.segments.feelings import Feelings
 from hyperamy.segments.layout import (COMPLETE, DOCS_FILE, FIXED_COLUMNS, HITS_FILE, MENTION_FEELINGS, MENTIONS_FILE,
                                       OFFSETS_FILE)
 from hyperamy.segments.records import Documents, Mentions
@@ -40,8 +40,7 @@ def write_mentions(folder: Path, mentions: Mentions) -> None:
     feelings.npy) and a flat FAISS index of their emotion directions, ids = places in the table."""
     import pyarrow as pa
 
-    probs, kappa, strength = mentions.feelings[:, 1:29], mentions.feelings[:, 0], mentions.feelings[:, STRENGTH_AT]
-    affect = mentions.feelings[:, AFFECT_AT]
+    kappa, probs, strength, affect = Feelings.of(mentions.feelings)
     columns = {
         "row": pa.array(np.asarray(mentions.rows, np.int64)), "entity": pa.array(mentions.entity, pa.string()),
         "surface": pa.array(mentions.surface, pa.string()), "start": pa.array(np.asarray(mentions.start, np.int64)),

@@ -1,6 +1,8 @@
 """FAISS wrapper (the only import of faiss): inner-product search over unit vectors with int64 ids."""
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +27,35 @@ class VectorIndex:
             raise IndexStateError(f"unknown vector index {kind!r}; choose one of {', '.join(KINDS)}")
         self.dimension, self.kind, self.hnsw_m, self.ef_search = dimension, kind, hnsw_m, ef_search
         self.exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        self.graph = None
+        self._graph = None
+        self._graph_reading: Future | None = None  # a graph file being read in the background (read())
         self._graph_stale = kind == "hnsw"
         self._ids: np.ndarray | None = None  # id of each stored vector, in storage order
         self.mapped = False  # read from a file, memory-mapped: never added to
 
     def __len__(self) -> int:
         return int(self.exact.ntotal)
+
+    @property
+    def graph(self):
+        """The HNSW graph (None: none), once a background read of its file has finished.
+
+        Raises:
+            IndexStateError: its file could not be read.
+        """
+        if self._graph_reading is not None:
+            try:
+                self._graph = self._graph_reading.result()
+            except RuntimeError as exc:
+                raise IndexStateError(f"an HNSW graph file is not a FAISS index: {str(exc).splitlines()[0]}; "
+                                      "run `hyperamy check --repair`") from None
+            finally:
+                self._graph_reading = None
+        return self._graph
+
+    @graph.setter
+    def graph(self, value) -> None:
+        self._graph, self._graph_reading = value, None
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if self.mapped:  # FAISS would abort the process, not raise
@@ -140,7 +164,10 @@ class VectorIndex:
             index.exact = faiss.read_index(str(folder / f"{name}.faiss"), faiss.IO_FLAG_MMAP_IFC)
             graph = folder / f"{name}.hnsw.faiss"
             if config.vector_index == "hnsw" and graph.is_file():
-                index.graph = faiss.read_index(str(graph), faiss.IO_FLAG_MMAP_IFC)
+                # its neighbour lists are copied into memory (about 0.05 s and 260 MB a million
+                # vectors): done in the background (FAISS lets go of the GIL), so opening returns and a
+                # process loads its query encoder meanwhile; the first search that needs it waits
+                index._graph_reading = _reader().submit(faiss.read_index, str(graph), faiss.IO_FLAG_MMAP_IFC)
                 index._graph_stale = False
         except RuntimeError as exc:
             raise ValueError(f"{name}.faiss is not a FAISS index: {str(exc).splitlines()[0]}") from None
@@ -148,6 +175,12 @@ class VectorIndex:
         if np.any(np.diff(index.ids()) <= 0):
             raise ValueError(f"{name}.faiss holds ids out of order")
         return index
+
+
+@functools.lru_cache(maxsize=1)
+def _reader() -> ThreadPoolExecutor:
+    """One thread that reads graph files (exit waits for a read under way, never cuts it)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="hyperamy-graph")
 
 
 def best(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

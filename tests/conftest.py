@@ -1,20 +1,17 @@
 """Shared fixtures. The real MiniLM backbone is local, so model tests use it, loaded once."""
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# What the tests cache (ONNX graphs, eval reports) goes to a folder of this run, never the user's
-# ~/.cache; subprocesses inherit it. The first model test that searches builds the graph (~15 s).
-_CACHE = tempfile.mkdtemp(prefix="hyperamy-test-cache-")
-os.environ["XDG_CACHE_HOME"] = _CACHE
-atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# What the tests cache (ONNX graphs, eval reports) goes to the system's temporary folder, never the
+# user's ~/.cache; subprocesses inherit it. The first run builds the graph there (~10 s); later runs
+# reuse it (graphs are keyed by the weights' fingerprint and the export's version).
+os.environ["XDG_CACHE_HOME"] = os.path.join(tempfile.gettempdir(), f"hyperamy-tests-{os.getuid()}")
 
 
 @pytest.fixture(scope="session")

@@ -201,6 +201,9 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     assert metrics["30"]["documents"] == 30 and metrics["60"]["documents"] == 60  # 2 real passages in, 2 out, each size
     assert metrics["60"]["hnsw_recall_at_10"] == 1.0  # 60 vectors: the graph finds them all
     assert metrics["60"]["first_open_s"] > 0 and metrics["60"]["rss_after_open_mb"] > 0
+    searched = metrics["60"]  # after a search: private and file-backed pages make up what is resident
+    assert searched["anon_searched_mb"] + searched["file_searched_mb"] == pytest.approx(searched["rss_searched_mb"],
+                                                                                         abs=1.0)
     assert sorted(p.name for p in (tmp_path / "idx" / "segments").glob("*/verified.json"))  # opening stamped them
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
                            capture_output=True, text=True)

@@ -59,7 +59,7 @@ def test_1_a_slow_search_reload_never_rolls_a_write_back(tmp_path, fake_encoder,
 
 
 def test_1_searches_in_the_writing_process_lose_no_acknowledged_write(tmp_path, fake_encoder):
-    """serve-like: searches and writes share one engine (20 writes with 2 search threads)."""
+    """serve-like: searches and writes share one engine (12 writes, 3 deletes, with 2 search threads)."""
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
     engine.add(docs(0, 5))
@@ -76,10 +76,10 @@ def test_1_searches_in_the_writing_process_lose_no_acknowledged_write(tmp_path, 
     for thread in threads:
         thread.start()
     acknowledged = {f"d{i}" for i in range(5)}
-    for i in range(5, 25):
+    for i in range(5, 17):
         engine.add(docs(i, i + 1))
         acknowledged.add(f"d{i}")
-        if i % 5 == 0:
+        if i % 4 == 0:
             engine.delete([f"d{i - 5}"])
             acknowledged.discard(f"d{i - 5}")
     stop.set()

@@ -148,6 +148,9 @@ def main() -> None:
                         help="real passages encoded; the synthetic vectors are drawn near theirs (few anchors "
                              "make tight clusters of near-ties: 2,000 for a million gave recall@10 0.550)")
     parser.add_argument("--index", type=Path, help="grow the index here (default: a temp folder)")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="time the reads of the index already at --index (one size: its own); no building, "
+                             "adding, deleting or compacting")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/million.jsonl)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -155,6 +158,8 @@ def main() -> None:
         parser.error("--sizes must be positive and ascending")
     if args.anchors < 1:
         parser.error("--anchors must be at least 1")
+    if args.measure_only and (args.index is None or not (args.index / "manifest.json").is_file()):
+        parser.error("--measure-only needs --index naming an existing index")
 
     from hyperamy import file_checks
     from hyperamy.config import IndexConfig
@@ -162,23 +167,28 @@ def main() -> None:
     from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.engine import HyperAmy
 
-    real = SharedTrunkEncoder.load()
     records = list(read_records(args.corpus))
-    anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
+    if not args.measure_only:
+        real = SharedTrunkEncoder.load()
+        anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
     passages = iter(records)
     queries = [json.loads(line)["question"] for line in args.qa.read_text("utf-8").splitlines() if line.strip()]
     queries = queries[:args.queries]
     folder = args.index or Path(tempfile.mkdtemp(prefix="hyperamy-million-")) / "idx"
     config = IndexConfig(vector_index=args.vector_index)
     grown, made, build_seconds, metrics, rows = 0, 0, 0.0, {}, []
+    if args.measure_only:
+        sizes = [len(HyperAmy.open(folder))]
     for size in sizes:
         started = time.perf_counter()
-        builder = HyperAmy.open(folder, create=True, encoder=NearRealEncoder(real, anchors, seed=size), config=config)
-        builder.add(synthetic(made, size - grown, seed=size), commit_every=100_000)
-        deletable, made = made, made + size - grown
-        builder.compact()
-        builder.close()
-        build_seconds += time.perf_counter() - started
+        if not args.measure_only:
+            builder = HyperAmy.open(folder, create=True, encoder=NearRealEncoder(real, anchors, seed=size),
+                                    config=config)
+            builder.add(synthetic(made, size - grown, seed=size), commit_every=100_000)
+            deletable, made = made, made + size - grown
+            builder.compact()
+            builder.close()
+            build_seconds += time.perf_counter() - started
         grown = size  # the passages added and deleted below stay: the next size grows from there
         for stamp in folder.rglob(file_checks.STAMP):  # as if no reader had opened the segments yet
             stamp.unlink()
@@ -190,10 +200,12 @@ def main() -> None:
         latencies(engine, queries[:3], "hybrid")  # warm the query encoder
         hybrid, semantic = latencies(engine, queries, "hybrid"), latencies(engine, queries, "semantic")
         recall = graph_recall(engine, queries) if args.vector_index == "hnsw" else None
-        add_1 = [_timed(engine.add, [next(passages)]) for _ in range(args.repeats)]
-        delete_1 = [_timed(engine.delete, [f"s{deletable + i}"]) for i in range(args.repeats)]
         check = _timed(engine.check)
-        compact = _timed(engine.compact)
+        add_1 = delete_1 = compact = None  # --measure-only: no writes
+        if not args.measure_only:
+            add_1 = median(_timed(engine.add, [next(passages)]) for _ in range(args.repeats))
+            delete_1 = median(_timed(engine.delete, [f"s{deletable + i}"]) for i in range(args.repeats))
+            compact = _timed(engine.compact)
         metrics[size] = {
             "documents": len(engine), "build_seconds_so_far": round(build_seconds, 1), "bytes_per_passage": disk / size,
             "first_open_s": opens[0]["seconds"], "open_s": median(o["seconds"] for o in opens[1:]),
@@ -205,19 +217,20 @@ def main() -> None:
             "search_process_s": median(processes),
             "hybrid_p50_ms": 1000 * median(hybrid), "hybrid_p95_ms": 1000 * percentile(hybrid, 95),
             "semantic_p50_ms": 1000 * median(semantic), "semantic_p95_ms": 1000 * percentile(semantic, 95),
-            "hnsw_recall_at_10": recall, "add_1_s": median(add_1), "delete_1_s": median(delete_1),
+            "hnsw_recall_at_10": recall, "add_1_s": add_1, "delete_1_s": delete_1,
             "check_s": check, "compact_s": compact}
         engine.close()
         m = metrics[size]
         rows.append([f"{size:,}", round(m["bytes_per_passage"]), m["first_open_s"], m["open_s"], m["rss_after_open_mb"],
                      m["anon_searched_mb"], m["file_searched_mb"], m["search_process_s"], m["hybrid_p50_ms"], m["hybrid_p95_ms"], m["semantic_p50_ms"],
-                     recall if recall is not None else "-", m["add_1_s"], m["delete_1_s"], m["check_s"], m["compact_s"]])
+                     recall if recall is not None else "-",
+                     *("-" if m[key] is None else m[key] for key in ("add_1_s", "delete_1_s", "check_s", "compact_s"))])
         print(f"{size:,} passages done ({build_seconds:.0f} s of building so far)", file=sys.stderr, flush=True)
     print(markdown_table(["passages", "bytes/passage", "first open (s)", "open (s)", "RSS after open (MB)",
                           "after a search: private (MB)", "mapped files (MB)", "`hyperamy search` process (s)", "hybrid p50 (ms)", "hybrid p95", "semantic p50 (ms)",
                           "HNSW recall@10", "add 1 (s)", "delete 1 (s)", "check (s)", "compact (s)"], rows))
     path = write_record("million", {"sizes": sizes, "queries": len(queries), "repeats": args.repeats,
-                                    "vector_index": args.vector_index},
+                                    "vector_index": args.vector_index, "measure_only": args.measure_only},
                         f"synthetic bulk + {args.corpus.name} passages, {args.qa.name} questions",
                         {str(k): v for k, v in metrics.items()}, {"build_seconds": round(build_seconds, 1)}, args.out)
     print(f"\nrecord appended to {path}")

@@ -205,6 +205,10 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     assert searched["anon_searched_mb"] + searched["file_searched_mb"] == pytest.approx(searched["rss_searched_mb"],
                                                                                          abs=1.0)
     assert sorted(p.name for p in (tmp_path / "idx" / "segments").glob("*/verified.json"))  # opening stamped them
+    run_script("million.py", "--measure-only", "--queries", 2, "--repeats", 1, "--index", tmp_path / "idx", "--out", out)
+    measured = json.loads(out.read_text().splitlines()[-1])
+    assert measured["config"]["measure_only"] and list(measured["metrics"]) == ["60"]
+    assert measured["metrics"]["60"]["add_1_s"] is None and measured["metrics"]["60"]["hnsw_recall_at_10"] == 1.0
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
                            capture_output=True, text=True)
     assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr

@@ -90,10 +90,7 @@ def _query_runtime() -> str:
     """What searches encoded their queries with in this run (engine.HyperAmy.query_encoder)."""
     import onnxruntime
 
-    from hyperamy.encoder.fast import query_precision
-
-    return (f"onnxruntime {onnxruntime.__version__} float32; with a loaded torch encoder: "
-            f"{'packed bfloat16' if query_precision() == 'bfloat16' else 'onnxruntime'}")
+    return f"onnxruntime {onnxruntime.__version__} float32"
 
 
 def write_record(script: str, config: dict, dataset: str, metrics: dict, timings: dict, out: Path | None) -> Path:

@@ -155,7 +155,7 @@ def main() -> None:
             if args.recall:
                 metrics["dense_recall@10"] = {name: dense_recall(encoder) for name, encoder in
                                               (("float32", exact), ("int8", int8))}
-            latency = {"torch path (packed layers)": median_ms(shared.encode_query, queries),
+            latency = {"torch path (batch of one)": median_ms(shared.encode_query, queries),
                        "ONNX Runtime float32": median_ms(lambda q: exact.encode([q]), queries),
                        "ONNX Runtime int8": median_ms(lambda q: int8.encode([q]), queries)}
     base = seconds["sentence-transformers"]

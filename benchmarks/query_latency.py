@@ -61,25 +61,16 @@ def main() -> None:
         with single_threaded_blas():
             return rank(parts, engine.settings, alpha, query, 10, "hybrid", None)
 
-    native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     runtime = OnnxQueryEncoder.load()
     steps = {
-        "encode the query, ONNX Runtime (float32; searches of an opened index)": runtime.encode_query,
+        "encode the query, ONNX Runtime (float32; what searches use)": runtime.encode_query,
         "encode the query, torch batch path (float32, as documents are)": lambda q: encoder.encode([q]),
-        "encode the query, packed float32 layers": lambda q: (encoder.query_layers("float32"),
-                                                              encoder.encode_query(q)),
     }
-    if native_bf16:
-        steps["encode the query, packed bfloat16 layers (an index encoder loaded)"] = lambda q: (
-            encoder.query_layers("bfloat16"), encoder.encode_query(q))
-    encoder.query_layers(None)
-    default = "ONNX Runtime" if not native_bf16 else encoder.query_precision
     prepared = {q: as_query(q, runtime.encode_query(q)) for q in questions}
     steps["rank: three legs, candidate scoring"] = lambda q: ranked(prepared[q])
     hits = {q: ranked(prepared[q]).rows for q in questions}
     steps["fetch the 10 hits (hits file)"] = lambda q: parts.fetch(hits[q])
-    steps[f"whole search, Python API, index encoder loaded ({default} queries)"] = lambda q: (
-        encoder.query_layers(None), engine.search(q, k=10))
+    steps["whole search, Python API, index encoder loaded"] = lambda q: engine.search(q, k=10)
     opened = HyperAmy.open(folder)
     steps["whole search, Python API, index opened (ONNX Runtime queries)"] = lambda q: opened.search(q, k=10)
     steps["the same with the hand-set evidence fusion (before the fitted one)"] = lambda q: opened.search(
@@ -100,7 +91,7 @@ def main() -> None:
     rows = [[name, t["p50_ms"], t["p95_ms"]] for name, t in timings.items()]
     print(markdown_table(["step", "p50 ms", "p95 ms"], rows))
     path = write_record("query_latency", {"queries": len(questions), "repeats": args.repeats,
-                                          "native_bfloat16": native_bf16, "threads": torch.get_num_threads()},
+                                          "threads": torch.get_num_threads()},
                         f"{args.corpus.name} ({len(engine)} passages)", {}, timings, args.out)
     print(f"\nrecord appended to {path}")
 

@@ -36,12 +36,6 @@ def index_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("HYPERAMY_INDEX") or DEFAULT_INDEX)
 
 
-def _native_bfloat16() -> bool:
-    from hyperamy.encoder.fast import query_precision
-
-    return query_precision() == "bfloat16"
-
-
 def _load_query_encoder_in_thread(weights):
     """A Future of OnnxQueryEncoder.load(weights), computed in a thread."""
     from concurrent.futures import Future
@@ -76,6 +70,7 @@ class HyperAmy:
         self._weights = weights  # the encoder's weights folder when none is given (None: shipped)
         self._query_encoder = None  # loaded on the first search (or by preload_queries)
         self._pending_queries = None  # a Future of the query encoder while it loads in a thread
+        self._model_id: str | None = None  # of the weights folder (_weights_model_id)
         self.verify, self.wait = verify, wait
         self._refreshing = threading.Lock()  # threads of one process (a server) move on together
         self._loading = threading.Lock()  # concurrent first searches load the query encoder once
@@ -168,15 +163,16 @@ class HyperAmy:
     def query_encoder(self):
         """What encodes queries: the encoder's ONNX graph in ONNX Runtime (encoder/runtime.py).
 
-        It needs neither torch nor transformers once the graph is cached, and encodes a query
-        in about 9 ms here, float32. Two exceptions: an encoder given to `open` that is not the
-        torch encoder (a test's stand-in) encodes queries itself; and a torch encoder given to
-        `open` (a server, or `encoder=SharedTrunkEncoder.load()`) encodes them itself where its packed
-        layers run in bfloat16 (CPUs that compute it natively, encoder/fast.py): about 2 ms
-        faster a search than ONNX Runtime's float32, within a cosine of 0.9999.
+        It needs neither torch nor transformers once the graph is cached. It serves every query of
+        these weights, a torch encoder given to `open` or not: the torch encoder's fastest path
+        (layers packed in bfloat16 on this AMX CPU) took 7.4 ms a query against ONNX Runtime's
+        8.8 ms (medians over 180 questions, 3 runs each, 2026-12-06): 16% faster, under the 20%
+        that would keep a second path, so it was removed. An encoder given to `open` for other
+        weights (a test's stand-in) encodes its own queries, and the torch encoder does where no
+        graph can be made for the backbone.
         """
         given = self._encoder
-        if given is not None and (type(given).__name__ != "SharedTrunkEncoder" or _native_bfloat16()):
+        if given is not None and getattr(given, "model_id", None) != self._weights_model_id():
             return self.encoder
         with self._loading:
             if self._query_encoder is None:
@@ -193,6 +189,15 @@ class HyperAmy:
         if self._query_encoder:
             return self._checked(self._query_encoder)
         return self.encoder
+
+    def _weights_model_id(self) -> str:
+        """The model id of this engine's weights folder (what its ONNX graph encodes with)."""
+        if self._model_id is None:
+            from hyperamy.encoder.weights import SHIPPED, fingerprint, read_config
+
+            folder = Path(self._weights) if self._weights is not None else SHIPPED
+            self._model_id = f"{read_config(folder)[0].backbone}+{fingerprint(folder)}"
+        return self._model_id
 
     def _checked(self, encoder):
         if self.manifest is not None:

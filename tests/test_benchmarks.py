@@ -137,7 +137,7 @@ def test_query_latency_times_every_step(tiny_monte_cristo, tmp_path):
     assert "as `hyperamy search` (ONNX Runtime: no torch, no transformers)" in table
     assert "torch encoder loaded too" in table and "index opened" in table
     assert "hand-set evidence fusion" in table  # the fitted fusion's cost, beside the one it replaced
-    assert len(steps) == (11 if record["config"]["native_bfloat16"] else 10)
+    assert len(steps) == 9
     assert all(0 < t["p50_ms"] <= t["p95_ms"] for t in steps.values())
 
 

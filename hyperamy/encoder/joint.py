@@ -15,10 +15,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from hyperamy.encoder.fast import QueryLayer, query_layers, query_precision
 from hyperamy.encoder.outputs import EmotionBatch, Encoded, MentionBatch
 from hyperamy.encoder.predict import EmotionEncoder
-from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, length_sorted_batches, tokenize
+from hyperamy.encoder.tokens import Span, clause_token_mask, length_sorted_batches
 from hyperamy.errors import InputError
 
 
@@ -29,8 +28,6 @@ class SharedTrunkEncoder:
         self.emotion = emotion
         self.semantic_layers = semantic_layers.eval()
         self.model_id = model_id
-        self._query_layers: tuple[torch.nn.ModuleList, ...] | None = None  # packed on first query
-        self.query_precision: str | None = None  # that of the packed layers, once built
 
     @classmethod
     def load(cls, weights: str | Path | None = None) -> "SharedTrunkEncoder":
@@ -55,49 +52,10 @@ class SharedTrunkEncoder:
     def dimension(self) -> int:
         return self.emotion.model.trunk.model.config.hidden_size
 
-    def query_layers(self, precision: str | None = None) -> tuple[torch.nn.ModuleList, ...]:
-        """(lower, tuned, semantic) layers with packed weights, built on the first query (see fast.py).
-
-        `precision` ("float32" or "bfloat16") rebuilds them in that precision; by default the
-        first build follows HYPERAMY_QUERY_PRECISION, or the CPU.
-        """
-        wanted = query_precision(precision) if precision else None
-        if self._query_layers is None or (wanted and wanted != self.query_precision):
-            self.query_precision, trunk = wanted or query_precision(), self.emotion.model.trunk
-            config = trunk.model.config
-            self._query_layers = (query_layers(trunk.layers[: trunk.split], config, self.query_precision),
-                                  query_layers(trunk.layers[trunk.split:], config, self.query_precision),
-                                  query_layers(self.semantic_layers, config, self.query_precision))
-        return self._query_layers
-
-    @torch.inference_mode()
     def encode_query(self, text: str, span: Span = None) -> Encoded:
-        """One query's semantic vector and emotion, through the packed layers (the search path).
-
-        Gives what `encode([text], [span])` gives, to float32 precision or, on CPUs that compute
-        bfloat16 natively, to a cosine of at least 0.9999 (fast.py), in about half the time.
-        """
-        model, trunk = self.emotion.model, self.emotion.model.trunk
-        lower_layers, tuned_layers, semantic_layers = self.query_layers()
-        batch = tokenize(self.emotion.tokenizer, check_texts([text]), [span], self.emotion.config.max_length)
-        attention = batch["attention_mask"]
-
-        def run(hidden, layers):
-            if all(isinstance(layer, QueryLayer) for layer in layers):  # one unpadded text: no mask to build
-                for layer in layers:
-                    hidden = layer(hidden)
-                return hidden
-            return trunk.run_layers(hidden, attention, layers)
-
-        hidden = run(trunk.model.embeddings(input_ids=batch["input_ids"]), lower_layers)
-        semantic = F.normalize(run(hidden, semantic_layers).mean(1), dim=-1)
-        tuned = run(hidden, tuned_layers)
-        mu, kappa, _ = model.heads(tuned, batch["token_mask"])
-        strength = model.strength(tuned, batch["token_mask"]).numpy() if model.has_intensity else None
-        affect = model.affect(tuned, batch["token_mask"]).numpy() if model.has_affect else None
-        emotion = EmotionBatch(mu=mu.numpy(), kappa=kappa.numpy(), probs=model.label_probabilities(mu, kappa).numpy(),
-                               strength=strength, affect=affect)
-        return Encoded(semantic.numpy().astype(np.float32), emotion, batch["truncated"])
+        """One query through the batch path (float32). Searches use ONNX Runtime instead
+        (runtime.py); this serves a backbone that has no ONNX graph."""
+        return self.encode([text], [span])
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64,

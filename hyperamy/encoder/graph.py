@@ -100,6 +100,8 @@ def _joint_module(shared):
     import torch
     from torch.nn import functional as F
 
+    from hyperamy.encoder.model import masked_mean
+
     model = shared.emotion.model
     trunk = model.trunk
 
@@ -124,8 +126,7 @@ def _joint_module(shared):
                 semantic = layer(semantic, additive)
             for layer in self.tuned:
                 tuned = layer(tuned, additive)
-            weights = attention_mask.unsqueeze(-1).to(semantic.dtype)
-            pooled = F.normalize((semantic * weights).sum(1) / weights.sum(1).clamp_min(1.0), dim=-1)
+            pooled = F.normalize(masked_mean(semantic, attention_mask), dim=-1)
             mu, kappa, _ = self.model.heads(tuned, token_mask)
             strength = (self.model.strength(tuned, token_mask) if self.model.has_intensity
                         else torch.full_like(kappa, float("nan")))

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from hyperamy.encoder.model import masked_mean
 from hyperamy.encoder.outputs import EmotionBatch, Encoded, MentionBatch
 from hyperamy.encoder.predict import EmotionEncoder
 from hyperamy.encoder.tokens import Span, clause_token_mask, length_sorted_batches
@@ -81,8 +82,7 @@ class SharedTrunkEncoder:
             attention = batch["attention_mask"]
             lower = trunk.lower(batch["input_ids"], attention)
             top = trunk.run_layers(lower, attention, self.semantic_layers)
-            mask = attention.unsqueeze(-1).to(top.dtype)
-            semantic.append(F.normalize((top * mask).sum(1) / mask.sum(1).clamp_min(1.0), dim=-1))
+            semantic.append(F.normalize(masked_mean(top, attention), dim=-1))
             tuned = trunk.upper(lower, attention)
             batch_mu, batch_kappa, _ = model.heads(tuned, batch["token_mask"])
             if model.has_intensity:

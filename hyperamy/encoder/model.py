@@ -13,6 +13,14 @@ from hyperamy.encoder.weights import resolve_backbone
 from hyperamy.errors import WeightsError
 
 
+def masked_mean(hidden: torch.Tensor, weights: torch.Tensor, floor: float = 1.0) -> torch.Tensor:
+    """(batch, dim) mean of token states under per-token weights (a 0/1 attention mask, or a
+    span's weights), the weights' sum floored at `floor`: the one pooling of every path (the
+    semantic vector, mu, valence/arousal/dominance; batch, ONNX graph and training alike)."""
+    weights = weights.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp_min(floor)
+
+
 def load_backbone(backbone: str):
     """Load tokenizer and transformer from a local folder, never from the network."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -119,10 +127,7 @@ class EmotionModel(nn.Module):
         token_mask is boolean, or float weights (a span's own tokens 1, the rest of its clause
         less): mu is the weighted mean, kappa the largest energy of any token weighted above 0.
         """
-        mask = token_mask.unsqueeze(-1).to(hidden.dtype)
-        vectors = self.project(hidden)
-        pooled = (vectors * mask).sum(1) / mask.sum(1).clamp_min(1.0)
-        mu = F.normalize(pooled, dim=-1)
+        mu = F.normalize(masked_mean(self.project(hidden), token_mask), dim=-1)
         energies = F.softplus(self.energy(hidden).squeeze(-1))
         energies = energies.masked_fill(token_mask <= 0, 0.0)  # softplus >= 0, so 0 never wins over a real token
         kappa = 1.0 + self.config.alpha * energies.max(dim=1).values
@@ -135,9 +140,7 @@ class EmotionModel(nn.Module):
 
     def affect(self, hidden: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
         """(n, 3) valence, arousal, dominance in 1..5: a linear read of the masked mean token state."""
-        mask = token_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-6)
-        return 3.0 + 2.0 * torch.tanh(self.affect_head(pooled))
+        return 3.0 + 2.0 * torch.tanh(self.affect_head(masked_mean(hidden, token_mask, floor=1e-6)))
 
     def infer(self, input_ids, attention_mask, token_mask):
         """mu, kappa, label probabilities, strength and valence/arousal/dominance of a batch (None

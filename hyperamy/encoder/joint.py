@@ -7,6 +7,7 @@ sentence-transformers embedding) and the tuned ones (mu, kappa, probs).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from pathlib import Path
 from typing import Callable, Sequence
@@ -17,6 +18,7 @@ from torch.nn import functional as F
 
 from hyperamy.encoder.model import masked_mean
 from hyperamy.encoder.outputs import EmotionBatch, Encoded, MentionBatch
+from hyperamy.encoder.precision import BATCH, document_precision
 from hyperamy.encoder.predict import EmotionEncoder
 from hyperamy.encoder.tokens import Span, clause_token_mask, length_sorted_batches
 from hyperamy.errors import InputError
@@ -25,29 +27,33 @@ from hyperamy.errors import InputError
 class SharedTrunkEncoder:
     """One tokenisation, one pass of the lower layers, two upper branches."""
 
-    def __init__(self, emotion: EmotionEncoder, semantic_layers: torch.nn.ModuleList, model_id: str):
+    def __init__(self, emotion: EmotionEncoder, semantic_layers: torch.nn.ModuleList, model_id: str,
+                 precision: str | None = None):
         self.emotion = emotion
         self.semantic_layers = semantic_layers.eval()
         self.model_id = model_id
+        self.precision = document_precision(precision)  # of the transformer layers (precision.py)
 
     @classmethod
-    def load(cls, weights: str | Path | None = None) -> "SharedTrunkEncoder":
+    def load(cls, weights: str | Path | None = None, precision: str | None = None) -> "SharedTrunkEncoder":
         """The encoder of a weights folder (default: the shipped one), sharing its lower layers
-        with its backbone's semantic model (MiniLM for the shipped one).
+        with its backbone's semantic model (MiniLM for the shipped one); `precision` as
+        precision.document_precision takes it (default: the CPU's).
 
         Raises:
             WeightsError: the folder is missing, incomplete or corrupt.
+            InputError: an unknown precision.
         """
-        return cls.from_backbone(EmotionEncoder.load(weights))
+        return cls.from_backbone(EmotionEncoder.load(weights), precision)
 
     @classmethod
-    def from_backbone(cls, emotion: EmotionEncoder) -> "SharedTrunkEncoder":
+    def from_backbone(cls, emotion: EmotionEncoder, precision: str | None = None) -> "SharedTrunkEncoder":
         """Rebuild the backbone's original top layers beside the tuned ones of `emotion`."""
         from hyperamy.encoder.model import load_backbone, transformer_layers
 
         _, original = load_backbone(emotion.config.backbone)
         layers = transformer_layers(original)[emotion.model.trunk.split:]
-        return cls(emotion, copy.deepcopy(layers), model_id=emotion.model_id)
+        return cls(emotion, copy.deepcopy(layers), model_id=emotion.model_id, precision=precision)
 
     @property
     def dimension(self) -> int:
@@ -59,7 +65,7 @@ class SharedTrunkEncoder:
         return self.encode([text], [span])
 
     @torch.inference_mode()
-    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int = 64,
+    def encode(self, texts: Sequence[str], spans: Sequence[Span] | None = None, batch_size: int | None = None,
                on_batch: Callable[[int], None] | None = None,
                mentions: Sequence[Sequence[tuple[int, int]]] | None = None) -> Encoded:
         """Semantic vectors (whole text) and emotions (whole text or span) for each text.
@@ -67,10 +73,14 @@ class SharedTrunkEncoder:
         `mentions` gives, per text, character spans (entity mentions) whose emotions are read
         from the same forward pass, each pooled over its clause as a span is; those past the
         token window are left out (Encoded.mentions says which were read).
-        `on_batch(n)` is called after each batch of n texts (for progress bars).
+        `on_batch(n)` is called after each batch of n texts (for progress bars). `batch_size`
+        None takes the precision's (precision.BATCH).
         """
         model, trunk = self.emotion.model, self.emotion.model.trunk
         max_length = self.emotion.config.max_length
+        batch_size = batch_size or BATCH[self.precision]
+        layers_in = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16"
+                     else contextlib.nullcontext())
         inverse, batches = length_sorted_batches(self.emotion.tokenizer, texts, spans, max_length, batch_size,
                                                  offsets=mentions is not None)
         if mentions is not None and len(mentions) != len(inverse):
@@ -80,10 +90,11 @@ class SharedTrunkEncoder:
         for batch in batches:
             truncated += batch["truncated"]
             attention = batch["attention_mask"]
-            lower = trunk.lower(batch["input_ids"], attention)
-            top = trunk.run_layers(lower, attention, self.semantic_layers)
+            with layers_in:  # the transformer layers; pooling and heads below stay float32
+                lower = trunk.lower(batch["input_ids"], attention)
+                top = trunk.run_layers(lower, attention, self.semantic_layers).float()
+                tuned = trunk.upper(lower, attention).float()
             semantic.append(F.normalize(masked_mean(top, attention), dim=-1))
-            tuned = trunk.upper(lower, attention)
             batch_mu, batch_kappa, _ = model.heads(tuned, batch["token_mask"])
             if model.has_intensity:
                 strength.append(model.strength(tuned, batch["token_mask"]))

@@ -92,12 +92,13 @@ class IndexConfig:
     semantic_share: float | None = None  # share of relevance from meaning, the rest from BM25 (None: per query)
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
     fusion: str = "fitted"  # hybrid's fusion: "fitted" (hyperamy/fusion.json) or "evidence" (hand-set shares)
-    batch_size: int = 64  # texts per encoder batch while indexing
+    batch_size: int | None = None  # texts per encoder batch while indexing (None: the encoder's, 16 in bfloat16, 64 in float32)
 
     def __post_init__(self) -> None:
         if self.vector_index not in ("flat", "hnsw"):
             raise InputError(f"vector_index must be 'flat' or 'hnsw', not {self.vector_index!r}")
-        if self.candidates < 1 or self.batch_size < 1 or self.hnsw_m < 2 or self.hnsw_ef_search < 1:
+        if self.candidates < 1 or (self.batch_size is not None and self.batch_size < 1) or self.hnsw_m < 2 \
+                or self.hnsw_ef_search < 1:
             raise InputError("candidates, batch_size, hnsw_m and hnsw_ef_search must be positive")
         if (self.semantic_share is not None and not 0.0 <= self.semantic_share <= 1.0) or self.emotion_weight < 0:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")

@@ -26,7 +26,7 @@ class SegmentWriter:
     """A Ray Data actor: one encoder, loaded once; each batch is one chunk, written as one segment."""
 
     def __init__(self, folder: str, config: dict, fields: dict, encoder_factory: Callable | None,
-                 weights: str | None, batch_size: int, mentions: dict | None = None):
+                 weights: str | None, batch_size: int | None, mentions: dict | None = None):
         from hyperamy.config import IndexConfig, from_dict
         from hyperamy.encoder.joint import SharedTrunkEncoder
         from hyperamy.mentions import MentionSettings

@@ -132,7 +132,7 @@ def _as_record(value, position: int) -> Record:
 
 
 def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts: list[str], hashes: list[str],
-                     metadata: list[dict], batch_size: int, on_batch: Callable[[int], None] | None = None):
+                     metadata: list[dict], batch_size: int | None, on_batch: Callable[[int], None] | None = None):
     """(Documents for a new segment, what the encoder returned): vectors, feelings and, when the
     index looks for them (`settings`, mentions.MentionSettings), entity mentions read in the
     same forward pass."""

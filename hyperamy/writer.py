@@ -37,7 +37,7 @@ class IndexWriter:
     """
 
     def __init__(self, folder: Path, config, base: snapshot.Snapshot, encoder: Callable[[], object],
-                 mentions, batch_size: int, verify: bool = True,
+                 mentions, batch_size: int | None, verify: bool = True,
                  publish: Callable[[snapshot.Snapshot], None] | None = None, versions: dict | None = None):
         self.folder, self.config, self.base = folder, config, base
         self._encoder_source, self._encoder = encoder, None

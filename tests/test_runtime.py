@@ -25,7 +25,7 @@ def runtime():
 def torch_encoder():
     from hyperamy.encoder.joint import SharedTrunkEncoder
 
-    return SharedTrunkEncoder.load()
+    return SharedTrunkEncoder.load(precision="float32")  # the graph is float32: compared like for like
 
 
 @pytest.mark.parametrize("text, span", TEXTS)

@@ -108,7 +108,10 @@ def opening_problems(folder, manifest: dict, tombstones) -> list[dict]:
                 f"({', '.join(orphans[:3])}): the index would open empty")
     if manifest["segments"]:
         try:
-            read = readable_documents(folder, [root / e["name"] for e in manifest["segments"]])
+            folders = [root / e["name"] for e in manifest["segments"]]
+            read = readable_documents(folder, [f / segments.DOCS_FILE for f in folders],
+                                      [f / segments.MENTIONS_FILE for f in folders
+                                       if (f / segments.MENTIONS_FILE).is_file()])
             if read != stored:
                 problem(f"DuckDB reads {read} documents, the manifest says {stored}")
         except IndexStateError as exc:

@@ -214,17 +214,14 @@ class Store:
         return self.query("SELECT * FROM documents WHERE _row = ANY(?) ORDER BY _row", [[int(r) for r in rows]])
 
 
-def readable_documents(root: Path, segments: Sequence[Path]) -> int:
-    """How many documents DuckDB reads from some segment folders (their texts and mentions), read
-    as a snapshot reads them.
+def readable_documents(root: Path, files: Sequence[Path], mention_files: Sequence[Path]) -> int:
+    """How many documents DuckDB reads from some segments' files (texts, and mentions), read as a
+    snapshot reads them.
 
     Raises:
-        duckdb.Error or IndexStateError: DuckDB cannot read them.
+        IndexStateError: DuckDB cannot read them.
     """
-    from hyperamy.segments import DOCS_FILE, MENTIONS_FILE
-
-    store = Store(root, [folder / DOCS_FILE for folder in segments],
-                  [folder / MENTIONS_FILE for folder in segments if (folder / MENTIONS_FILE).is_file()])
+    store = Store(root, files, mention_files)
     try:
         found, _ = store.query("SELECT count(*) FROM docs")
     finally:

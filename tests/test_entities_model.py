@@ -22,7 +22,7 @@ def test_mentions_are_felt_as_the_same_spans_read_alone(shipped_encoder):
     from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.mentions import detect
 
-    encoder = SharedTrunkEncoder.from_backbone(shipped_encoder)
+    encoder = SharedTrunkEncoder.from_backbone(shipped_encoder, precision="float32")  # like for like
     texts = [p["text"] for p in PASSAGES]
     spans = [[(f.start, f.end) for f in detect(t)] for t in texts]
     encoded = encoder.encode(texts, mentions=spans, batch_size=2)

@@ -45,7 +45,8 @@ def test_bfloat16_documents_read_as_float32_ones(joint, shipped_encoder):
     cosine = lambda a, b: np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)  # noqa: E731
     assert cosine(full.semantic, reduced.semantic).min() > 0.9999
     assert cosine(full.emotion.mu, reduced.emotion.mu).min() > 0.9999
-    assert (full.emotion.probs.argmax(1) == reduced.emotion.probs.argmax(1)).all()
+    # near-ties may swap (the top label agreed for 99.9% of 10,000 passages, document_precision.py)
+    assert np.abs(full.emotion.probs - reduced.emotion.probs).max() < 0.02
     assert reduced.semantic.dtype == np.float32 and reduced.emotion.kappa.dtype == np.float32
 
 

@@ -198,9 +198,9 @@ def create_app(engine, token: str | None = None, limits: Limits = Limits(), acce
             raise ServiceError(400, f"give 1 to {limits.max_batch} texts")
         if body.spans is not None and len(body.spans) != len(body.texts):
             raise ServiceError(400, f"got {len(body.spans)} spans for {len(body.texts)} texts")
-        encoder = engine.encoder
-        batch = encoder.encode(body.texts, spans=body.spans).emotion
-        thresholds, intensities = encoder.emotion.thresholds, batch.intensity
+        encoder = engine.encoder.emotion  # float32, as `hyperamy predict` reads (documents may be bfloat16)
+        batch = encoder.encode(body.texts, spans=body.spans)
+        thresholds, intensities = encoder.thresholds, batch.intensity
         return {"predictions": [{
             "text": text, "span": body.spans[i] if body.spans else None, "kappa": float(batch.kappa[i]),
             "top": [{"label": name, "prob": round(p, 6)} for name, p in batch.top(i, 5)],

@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000, help="Monte Cristo passages timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes (medians)")
     parser.add_argument("--goemotions", type=int, default=0, help="GoEmotions test texts scored (0: all)")
+    parser.add_argument("--passages", type=int, default=0,
+                        help="Monte Cristo passages searched for dense recall (0: all 10,000; fewer for a smoke run)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/document_precision.jsonl)")
     args = parser.parse_args()
 
@@ -66,6 +68,7 @@ def main() -> None:
     from hyperamy.training.metrics import gold_matrix, multilabel_metrics
 
     corpus = [json.loads(line) for line in (SHARED / "monte_cristo" / "corpus.jsonl").open(encoding="utf-8")]
+    corpus = corpus[: args.passages] if args.passages else corpus
     texts = [row["text"] for row in corpus]
     timed = texts[: args.limit]
     encoders = {precision: SharedTrunkEncoder.load(precision=precision) for precision in ("float32", "bfloat16")}

@@ -266,3 +266,17 @@ def test_long_text_adds_one_long_text_and_measures_its_memory(tmp_path):
     assert metrics["characters"] == 500_000 and metrics["stored_whole"] is True
     assert metrics["peak_rss_mb"] >= metrics["rss_before_mb"] > 0
     assert metrics["mentions"] > 0  # the names within the encoder's reach were found and read
+
+
+def test_document_precision_compares_bfloat16_with_float32_and_sentence_transformers(tmp_path):
+    out = tmp_path / "d.jsonl"
+    table = run_script("document_precision.py", "--limit", 40, "--repeats", 1, "--goemotions", 40, "--passages", 200,
+                       "--out", out)
+    assert "sentence-transformers (float32, batch 64)" in table and "hyperamy bfloat16 (batch 16)" in table
+    record = json.loads(out.read_text().splitlines()[-1])
+    assert record["metrics"]["fidelity"]["semantic_min_cos"] > 0.9999
+    recall = record["metrics"]["dense_recall@10"]
+    assert set(recall) == {"float32", "bfloat16"} and set(recall["float32"]) == {"public", "paraphrased test"}
+    assert abs(record["metrics"]["goemotions_macro_f1"]["float32"]
+               - record["metrics"]["goemotions_macro_f1"]["bfloat16"]) < 0.05
+    assert record["timings"]["ratio_to_sentence_transformers"]["sentence-transformers (float32, batch 64)"] == 1.0

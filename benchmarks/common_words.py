@@ -1,4 +1,4 @@
-"""Derive hyperamy/mention_words/common.txt: words people write in lower case, which a capital
+"""Derive hyperamy/entities/words/common.txt: words people write in lower case, which a capital
 inside a sentence does not make a name ("Yeah", "Lol", "Im", "Hope" in comments), and measure
 what refusing them does to automatic entity detection.
 
@@ -33,7 +33,7 @@ from common import DATA, write_record  # noqa: E402
 MIN_LOWER = 10
 RATIO = 3
 WORD = re.compile(r"[^\W\d_](?:[^\W_]|[’'](?=[^\W\d_]))*")
-LIST = Path(__file__).resolve().parents[1] / "hyperamy" / "mention_words" / "common.txt"
+LIST = Path(__file__).resolve().parents[1] / "hyperamy" / "entities" / "words" / "common.txt"
 HEADER = f"""# Words written in lower case at least {MIN_LOWER} times, and {RATIO}x as often as capitalised inside a
 # sentence, in GoEmotions train (Reddit comments, CC BY 4.0): a capital inside a sentence does
 # not make them a name ("Yeah", "Lol", "Im", "Hope"). Written by benchmarks/common_words.py --write.
@@ -60,7 +60,7 @@ def derive(texts: list[str]) -> list[str]:
 
 def entities(texts: list[str]) -> collections.Counter:
     """{entity: mentions} an index of these texts would list (mentions.MIN_EVIDENCE inside a sentence)."""
-    from hyperamy.mentions import MIN_EVIDENCE, detect
+    from hyperamy.entities.detect import MIN_EVIDENCE, detect
 
     inside, mentions = collections.Counter(), collections.Counter()
     for text in texts:

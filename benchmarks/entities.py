@@ -62,7 +62,7 @@ def build(folder: Path, records: list[dict], encoder, mentions: bool) -> float:
 
 def detection(corpus: list[dict], holdout: float) -> dict:
     from hyperamy.training.data import _passage_bucket
-    from hyperamy.mentions import MIN_EVIDENCE, detect
+    from hyperamy.entities.detect import MIN_EVIDENCE, detect
 
     rows = read_jsonl(DATA / "entity_granularity" / "entity_granularity_v2.jsonl")
     held = [r for r in rows if _passage_bucket(r["text"]) < holdout]

@@ -125,7 +125,7 @@ class HyperAmy:
     def mention_settings(self):
         """Which entity mentions writes look for (mentions.MentionSettings): those given to
         `find_mentions`, else the index's own, else (a new index) automatic detection."""
-        from hyperamy.mentions import MentionSettings
+        from hyperamy.entities.detect import MentionSettings
 
         if self._mentions is not None:
             return self._mentions
@@ -142,7 +142,7 @@ class HyperAmy:
         `field`: a metadata field listing each document's entities; `detect`: also find
         capitalised names automatically. Documents already stored keep the mentions they have.
         """
-        from hyperamy.mentions import MentionSettings, read_entity_file
+        from hyperamy.entities.detect import MentionSettings, read_entity_file
 
         if isinstance(entities, (str, Path)):
             names = read_entity_file(entities)

@@ -137,7 +137,7 @@ def encode_documents(encoder, settings, rows: np.ndarray, ids: list[str], texts:
     index looks for them (`settings`, mentions.MentionSettings), entity mentions read in the
     same forward pass."""
     from hyperamy.encoder.tokens import CHARS_PER_TOKEN
-    from hyperamy.mentions import Finder
+    from hyperamy.entities.detect import Finder
     from hyperamy.segments import Documents, Mentions, feelings_table
 
     finder = Finder(settings) if settings.enabled else None

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from hyperamy.cli import main
 from hyperamy.errors import IndexStateError, InputError
-from hyperamy.mentions import Finder, MentionSettings, detect, read_entity_file
+from hyperamy.entities.detect import Finder, MentionSettings, detect, read_entity_file
 
 DOCS = [
     {"id": "a", "text": "That night Danglars was happy, while Villefort was terrified of the letter.", "chapter": 1},
@@ -258,7 +258,7 @@ def test_a_long_text_full_of_names_is_indexed_and_only_the_window_is_searched_fo
 
     from hyperamy import HyperAmy
     from hyperamy.encoder.tokens import CHARS_PER_TOKEN
-    from hyperamy.mentions import _without_overlaps
+    from hyperamy.entities.detect import _without_overlaps
 
     # ~200,000 names in 4 MB: finding them all and dropping overlaps pairwise took hours
     text = "Dantès met Mercédès at the harbour. " * 110_000

@@ -20,7 +20,7 @@ PASSAGES = [
 
 def test_mentions_are_felt_as_the_same_spans_read_alone(shipped_encoder):
     from hyperamy.encoder.joint import SharedTrunkEncoder
-    from hyperamy.mentions import detect
+    from hyperamy.entities.detect import detect
 
     encoder = SharedTrunkEncoder.from_backbone(shipped_encoder, precision="float32")  # like for like
     texts = [p["text"] for p in PASSAGES]

@@ -11,7 +11,7 @@ from hyperamy.emotions import LABELS, affect_fields, label_index
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy.lexical import words
-from hyperamy.mentions import name_pattern
+from hyperamy.entities.detect import name_pattern
 from hyperamy.rerank import MODES, certainty
 from hyperamy.search.hit import Hit
 from hyperamy.search.ranking import Query, rank, single_threaded_blas
@@ -33,7 +33,7 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
     allowed = view.store.filter_rows(where, labels)
     entity = None
     if about is not None:
-        from hyperamy.entities import about as mentions_of
+        from hyperamy.entities.ask import about as mentions_of
 
         entity = mentions_of(view, about, engine.mention_settings.names)
         allowed = entity.documents() if allowed is None else np.intersect1d(allowed, entity.documents())

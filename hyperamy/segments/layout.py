@@ -4,7 +4,7 @@ from __future__ import annotations
 from hyperamy.emotions import AFFECT, LABELS
 
 DOCS_FILE = "docs.parquet"
-MENTIONS_FILE, MENTION_FEELINGS = "mentions.parquet", "mention_feelings.npy"  # entity mentions (mentions.py)
+MENTIONS_FILE, MENTION_FEELINGS = "mentions.parquet", "mention_feelings.npy"  # entity mentions (entities/detect.py)
 MENTION_FILES = (MENTIONS_FILE, MENTION_FEELINGS, "mention.faiss")  # read when entities are asked about
 HITS_FILE, OFFSETS_FILE = "hits.jsonl", "hits_offsets.npy"  # [id, text, metadata] per line, for fetching hits
 COMPLETE = "complete"  # written last: a folder without it was never finished

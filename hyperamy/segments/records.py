@@ -60,7 +60,7 @@ class Mentions:
     surface: list[str]  # the text as written
     start: np.ndarray  # (m,) character offsets in the document's text
     end: np.ndarray
-    source: list[str]  # "list", "field" or "auto" (mentions.py)
+    source: list[str]  # "list", "field" or "auto" (entities/detect.py)
     initial: np.ndarray  # (m,) bool: opens a sentence
     mu: np.ndarray  # (m, dim) emotion directions
     feelings: np.ndarray  # (m, 33): like a segment's feelings.npy (feelings_table)

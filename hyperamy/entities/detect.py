@@ -82,7 +82,7 @@ CONTRACTION = re.compile(r"[’'](?:re|ve|ll|d|m|t)$")  # "You're", "Can't", "I'
 # Words people write in lower case ("Yeah", "Lol", "Im", "Hope" in comments), from GoEmotions
 # train (benchmarks/common_words.py): capitalised alone, without a title, they are not names.
 COMMON_WORDS = frozenset(
-    line for line in (Path(__file__).parent / "mention_words" / "common.txt").read_text(encoding="utf-8").split("\n")
+    line for line in (Path(__file__).parent / "words" / "common.txt").read_text(encoding="utf-8").split("\n")
     if line and not line.startswith("#"))
 # Written capitalised in the middle of comments, yet never a name.
 CHAT_WORDS = {"edit", "edited", "update", "source", "tldr", "tl", "dr", "eta", "ps", "nsfw", "imo", "imho", "tbh",

@@ -1,6 +1,6 @@
 """Asking about entities: which are mentioned, how each is felt, and where.
 
-Mentions are found and felt at index time (mentions.py, encoder/joint.py) and stored per
+Mentions are found and felt at index time (detect.py, encoder/joint.py) and stored per
 segment (segments.write_mentions): a table DuckDB reads as the `mentions` view, joined to
 `documents` by row, and a FAISS index of their emotion directions. Deleted documents' mentions
 stay in their segments until compaction and are left out here.
@@ -16,14 +16,14 @@ import numpy as np
 from hyperamy.emotions import LABELS
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import IndexStateError, InputError, NotFoundError
-from hyperamy.mentions import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
+from hyperamy.entities.detect import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
 from hyperamy.segments import INTENSITY_COLUMNS, Feelings
 from hyperamy.store import identifier
 from hyperamy.view import View, require_local
 
 FELT = [name.removeprefix("intensity_") for name in INTENSITY_COLUMNS]
 MEAN_FELT = ", ".join(f"avg({identifier(c)}) AS {identifier(c)}" for c in INTENSITY_COLUMNS)
-# An entity counts when it was listed, or was seen inside a sentence MIN_EVIDENCE times (mentions.py)
+# An entity counts when it was listed, or was seen inside a sentence MIN_EVIDENCE times (detect.py)
 COUNTED = "min(source) <> 'auto' OR count(*) FILTER (WHERE NOT initial) >= ?"
 LIVE = "row NOT IN (SELECT unnest(?::BIGINT[]))"  # with _dead(view): mentions of documents not deleted
 
@@ -46,7 +46,7 @@ def entities(view: View, limit: int | None = None, min_mentions: int = 1) -> lis
     """The entities mentioned in the live documents, most mentioned first.
 
     A name found automatically counts once it is seen capitalised inside a sentence at least
-    MIN_EVIDENCE times (mentions.py); listed names always count. Each entry: name, mentions,
+    MIN_EVIDENCE times (detect.py); listed names always count. Each entry: name, mentions,
     documents, source ("list", "field" or "auto"), strength (mean), emotion (the label felt most
     on average, by intensity) and emotions (the top three with their mean intensity).
     """

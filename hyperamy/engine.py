@@ -14,13 +14,7 @@ import numpy as np
 from hyperamy import persist, snapshot
 from hyperamy.config import IndexConfig, SearchSettings
 from hyperamy.corpus import Record
-from hyperamy.errors import (
-    AddInterrupted,
-    ExportError,
-    HyperamyError,
-    IndexStateError,
-    InputError,
-)
+from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
 from hyperamy.frames import Results
 from hyperamy.indexing import COMMIT_EVERY, AddReport
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
@@ -166,7 +160,8 @@ class HyperAmy:
         It needs neither torch nor transformers once the graph is cached. It serves every query of
         these weights, a torch encoder given to `open` or not: the torch encoder's fastest path
         (layers packed in bfloat16 on this AMX CPU) took 7.4 ms a query against ONNX Runtime's
-        8.8 ms (medians over 180 questions, 3 runs each, 2026-12-06): 16% faster, under the 20%
+        8.8 ms (commit 5e03678; medians of 60 questions x 3 passes, each path in its own process,
+        three processes each, alternating): 16% faster, under the 20%
         that would keep a second path, so it was removed. An encoder given to `open` for other
         weights (a test's stand-in) encodes its own queries, and the torch encoder does where no
         graph can be made for the backbone.
@@ -193,10 +188,9 @@ class HyperAmy:
     def _weights_model_id(self) -> str:
         """The model id of this engine's weights folder (what its ONNX graph encodes with)."""
         if self._model_id is None:
-            from hyperamy.encoder.weights import SHIPPED, fingerprint, read_config
+            from hyperamy.encoder.weights import model_id
 
-            folder = Path(self._weights) if self._weights is not None else SHIPPED
-            self._model_id = f"{read_config(folder)[0].backbone}+{fingerprint(folder)}"
+            self._model_id = model_id(self._weights)
         return self._model_id
 
     def _checked(self, encoder):

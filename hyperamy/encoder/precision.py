@@ -3,9 +3,11 @@ AVX-512 BF16), float32 elsewhere.
 
 In bfloat16 the transformer layers run under torch's CPU autocast: matrix products take bfloat16
 inputs and accumulate in float32, while softmax, layer norms and everything after the layers
-(pooling, the heads) stay float32. On this machine (AMX) that encoded 2,000 Monte Cristo passages
-at 1.71x plain sentence-transformers against 0.85x in float32 (16 texts a batch), with a semantic
-cosine of at least 0.99995 to the float32 vectors (benchmarks/onnx_runtime.py records the fidelity).
+(pooling, the heads) stay float32. On this machine (AMX), benchmarks/document_precision.py
+(commit e1756a2) encoded 2,000 Monte Cristo passages at 1.37x plain sentence-transformers against
+0.85x in float32 (16 texts a batch), with a semantic cosine of at least 0.99995 to the float32
+vectors and the same dense Recall@10 and GoEmotions macro-F1; whole indexing ran at 1.51x
+(benchmarks/speed.py, commit 2d049bc).
 Without native bfloat16 it would be slower than float32, so it is never used there.
 HYPERAMY_PRECISION=float32 keeps float32 everywhere (vectors exactly those of sentence-transformers).
 """

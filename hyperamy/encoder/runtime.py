@@ -16,7 +16,7 @@ import numpy as np
 from hyperamy.encoder.graph import OUTPUTS, ensure_graph
 from hyperamy.encoder.outputs import EmotionBatch, Encoded
 from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, resolve_span
-from hyperamy.encoder.weights import (SHIPPED, fingerprint, has_intensity_head, read_config, read_thresholds,
+from hyperamy.encoder.weights import (SHIPPED, has_intensity_head, model_id, read_config, read_thresholds,
                                       resolve_backbone)
 from hyperamy.errors import InputError
 
@@ -49,8 +49,8 @@ class OnnxQueryEncoder:
         backbone = resolve_backbone(config.backbone)
         if not (backbone / TOKENIZER_FILE).is_file():
             return None
-        model_id = f"{config.backbone}+{fingerprint(folder)}"
-        graph = ensure_graph(path, model_id)
+        model = model_id(folder)
+        graph = ensure_graph(path, model)
         options = onnxruntime.SessionOptions()
         # 0: ONNX Runtime's default, one per core; a server runs one thread per request instead
         options.intra_op_num_threads = threads or _threads_from_environment()
@@ -59,7 +59,7 @@ class OnnxQueryEncoder:
         tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
         tokenizer.enable_truncation(config.max_length)
         tokenizer.no_padding()
-        return cls(session, tokenizer, config, model_id, read_thresholds(folder), has_intensity_head(folder))
+        return cls(session, tokenizer, config, model, read_thresholds(folder), has_intensity_head(folder))
 
     def encode_query(self, text: str, span: Span = None) -> Encoded:
         """One text's semantic vector and emotion (pooled over the text, or a span and its clause)."""

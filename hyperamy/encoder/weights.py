@@ -135,6 +135,13 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def model_id(path: str | Path | None = None) -> str:
+    """Backbone name and weights fingerprint of a weights folder (default: the shipped one), as an
+    index's manifest records the model that encoded it, e.g. 'all-MiniLM-L6-v2+3f9c0a1b2c4d'."""
+    folder = Path(path) if path is not None else SHIPPED
+    return f"{read_config(folder)[0].backbone}+{fingerprint(folder)}"
+
+
 def read_thresholds(folder: Path) -> np.ndarray:
     """Per-label decision thresholds chosen on dev (0.5 for every label when absent)."""
     path = folder / THRESHOLDS_FILE

@@ -168,9 +168,6 @@ def main() -> None:
     from hyperamy.engine import HyperAmy
 
     records = list(read_records(args.corpus))
-    if not args.measure_only:
-        real = SharedTrunkEncoder.load()
-        anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
     passages = iter(records)
     queries = [json.loads(line)["question"] for line in args.qa.read_text("utf-8").splitlines() if line.strip()]
     queries = queries[:args.queries]
@@ -179,6 +176,9 @@ def main() -> None:
     grown, made, build_seconds, metrics, rows = 0, 0, 0.0, {}, []
     if args.measure_only:
         sizes = [len(HyperAmy.open(folder))]
+    else:
+        real = SharedTrunkEncoder.load()
+        anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
     for size in sizes:
         started = time.perf_counter()
         if not args.measure_only:
@@ -193,8 +193,8 @@ def main() -> None:
         for stamp in folder.rglob(file_checks.STAMP):  # as if no reader had opened the segments yet
             stamp.unlink()
         disk = folder_bytes(folder)
-        opens = [open_in_process(folder, queries[i % len(queries)]) for i in range(args.repeats + 1)]  # the first
-        # checksums every file
+        # the first open checksums every file
+        opens = [open_in_process(folder, queries[i % len(queries)]) for i in range(args.repeats + 1)]
         processes = [search_process(folder, queries[i % len(queries)]) for i in range(args.repeats)]
         engine = HyperAmy.open(folder)  # queries through ONNX Runtime, as `hyperamy search` and serve have them
         latencies(engine, queries[:3], "hybrid")  # warm the query encoder

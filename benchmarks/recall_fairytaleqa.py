@@ -10,6 +10,11 @@ one run: BM25 per story (bm25s over lower-cased `\\w+` tokens, as ../shared/PEER
     python benchmarks/recall_fairytaleqa.py                     # val: 23 stories, 1,025 questions
     python benchmarks/recall_fairytaleqa.py --split train       # train: where defaults are chosen
     python benchmarks/recall_fairytaleqa.py --stories 3 --no-txtai   # a smoke run
+    python benchmarks/recall_fairytaleqa.py --chunk 128         # sections cut as `hyperamy index` cuts text
+
+With `--chunk TOKENS`, hyperamy indexes each section as the passages its chunker cuts (at most TOKENS
+word pieces, sentences kept whole: what `hyperamy index` does to a user's files) and a section
+ranks where its best passage ranks. The peers still read whole sections, as ../shared/PEERS.md.
 
 Choose on train, report val; the dataset's test split is kept out of this project.
 """
@@ -56,6 +61,25 @@ def scores(rankings: list[list[str]], questions: list[dict]) -> dict:
     for kind in TYPES:
         result[kind] = of([(r, q) for r, q in pairs if kind in q["attributes"]])
     return result
+
+
+def records(sections: list[dict], chunk: int) -> list[dict]:
+    """The records hyperamy indexes: each section whole, or cut into passages of at most `chunk` tokens
+    (ids `SECTION|N`), each with its story and section as metadata."""
+    from hyperamy.books.chunking import Chunking
+
+    out = []
+    for s in sections:
+        spans = Chunking(chunk).split(s["text"]) if chunk else [(0, len(s["text"]))]
+        for n, (a, b) in enumerate(spans):
+            out.append({"id": f"{s['id']}|{n}" if chunk else s["id"], "text": s["text"][a:b], "story": s["story"],
+                        "section": s["section"]})
+    return out
+
+
+def sections_of(hits) -> list[str]:
+    """Section ids in the order of their best passage among the hits."""
+    return list(dict.fromkeys(h.id.rsplit("|", 1)[0] if "|" in h.id else h.id for h in hits))
 
 
 class PerStory:
@@ -128,6 +152,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["train", "val"], default="val")
     parser.add_argument("--stories", type=int, default=0, help="only the first N stories (smoke runs)")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="index each section as passages of at most this many tokens (0: whole sections)")
     parser.add_argument("--index", type=Path, help="reuse or build the hyperamy index here (default: a temp folder)")
     parser.add_argument("--weights", type=weights_folder, help="encoder weights folder (default: shipped)")
     parser.add_argument("--modes", default="hybrid,semantic,lexical", help="hyperamy modes to run")
@@ -141,11 +167,11 @@ def main() -> None:
     from hyperamy.store import literal
 
     sections, questions = read(args.split, args.stories)
-    depth = max(collections.Counter(s["story"] for s in sections).values())
+    depth = max(collections.Counter(r["story"] for r in records(sections, args.chunk)).values())
     folder = args.index or Path(tempfile.mkdtemp(prefix="hyperamy-ftqa-"))
     engine = HyperAmy.open(folder, create=True, weights=args.weights)
     started = time.perf_counter()
-    engine.add([{"id": s["id"], "text": s["text"], "story": s["story"], "section": s["section"]} for s in sections])
+    engine.add(records(sections, args.chunk))
     timings = {"hyperamy_index_seconds": round(time.perf_counter() - started, 1)}
     metrics, rankings = {}, {}
 
@@ -156,12 +182,11 @@ def main() -> None:
         metrics[name] = scores(rankings[name], questions)
 
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
-        evaluate(f"hyperamy {mode}", lambda q, m=mode: [
-            h.id for h in engine.search(q["question"], k=depth, mode=m, where=f"story = {literal(q['story'])}")])
+        evaluate(f"hyperamy {mode}", lambda q, m=mode: sections_of(
+            engine.search(q["question"], k=depth, mode=m, where=f"story = {literal(q['story'])}")))
     if "hybrid" in args.modes:
-        evaluate("hyperamy hybrid, fusion=evidence (hand-set)", lambda q: [
-            h.id for h in engine.search(q["question"], k=depth, fusion="evidence",
-                                        where=f"story = {literal(q['story'])}")])
+        evaluate("hyperamy hybrid, fusion=evidence (hand-set)", lambda q: sections_of(
+            engine.search(q["question"], k=depth, fusion="evidence", where=f"story = {literal(q['story'])}")))
     reason = None
     if not args.no_peers:
         from peers import BM25Peer, DensePeer, txtai_or_reason
@@ -190,7 +215,7 @@ def main() -> None:
         print(f"txtai hybrid: {reason}")
     if args.rankings:
         args.rankings.write_text(json.dumps({"questions": [q["id"] for q in questions], "rankings": rankings}))
-    path = write_record("recall_fairytaleqa", {"split": args.split, "stories": args.stories,
+    path = write_record("recall_fairytaleqa", {"split": args.split, "stories": args.stories, "chunk": args.chunk,
                                                "index_config": engine.config.__dict__, "txtai": reason or "ran",
                                                "weights": str(args.weights or "shipped")},
                         f"FairytaleQA {args.split} ({len(sections)} sections, {len(questions)} questions)",

@@ -47,6 +47,7 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
     candidate scoring (`hyperamy.search.rank`, hybrid mode); left out: query encoding, keyword
     scores (there are no texts) and fetching the hits' fields.
     """
+    from hyperamy.analyzer import analyzer
     from hyperamy.lexical import KeywordScorer, TermCounts
     from hyperamy.search import Query, rank
     from hyperamy.segments import Segment
@@ -84,9 +85,9 @@ def synthetic_search(engine, questions: list[str], count: int, ef_values: list[i
         for index in legs.values():
             index.ef_search = ef or index.ef_search
         segment = Segment("synthetic", Path("."), np.arange(count), legs["semantic"], legs["emotion"],
-                          np.column_stack(feelings), TermCounts.build([]), pin=None)
+                          np.column_stack(feelings), TermCounts.build([], analyzer(None)), pin=None)
         view = Snapshot(Path("."), real.manifest, None, [segment], [np.ones(count, bool)], np.zeros(0, np.int64),
-                        store=None, keyword=KeywordScorer([]))
+                        store=None, keyword=KeywordScorer([], analyzer(None)))
         search = lambda q, v=view: rank(v, engine.settings, alpha, q, 10, "hybrid", None)  # noqa: E731
         timed = latencies(search, queries)
         results[f"{kind}_p50_ms"], results[f"{kind}_p95_ms"] = percentile(timed, 50), percentile(timed, 95)

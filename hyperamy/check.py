@@ -13,6 +13,7 @@ import numpy as np
 
 from hyperamy import file_checks, persist, segments
 from hyperamy.errors import HyperamyError, IndexStateError
+from hyperamy.analyzer import analyzer
 from hyperamy.lexical import TermCounts
 from hyperamy.store import files
 
@@ -228,6 +229,6 @@ def _rebuild(transaction, root, entry: dict, damaged: set[str]) -> dict:
             if name in DERIVED_BY_ENCODING:
                 shutil.copy2(source / name, folder / name)
         np.save(folder / "rows.npy", rows)
-    TermCounts.build(texts).save(folder)
+    TermCounts.build(texts, analyzer(transaction.config.analyzer)).save(folder)
     segments.hits_from_documents(folder)
     return segments.finish(folder, len(rows))

@@ -5,6 +5,7 @@ import dataclasses
 import math
 from typing import Any, TypeVar
 
+from hyperamy.analyzer import ANALYZERS
 from hyperamy.errors import InputError
 
 T = TypeVar("T")
@@ -93,6 +94,10 @@ class IndexConfig:
     emotion_weight: float = 0.5  # most the emotion term adds, at full query certainty (see README)
     fusion: str = "fitted"  # hybrid's fusion: "fitted" (hyperamy/fusion.json) or "evidence" (hand-set shares)
     batch_size: int | None = None  # texts per encoder batch while indexing (None: the encoder's, 16 in bfloat16, 64 in float32)
+    # how keyword search reads words (hyperamy/analyzer.py): "english" (stems, function words
+    # dropped) or "words" (as written: indexes built before analyzers); None: "english" for a new
+    # index, what is stored for an existing one
+    analyzer: str | None = None
 
     def __post_init__(self) -> None:
         if self.vector_index not in ("flat", "hnsw"):
@@ -104,6 +109,8 @@ class IndexConfig:
             raise InputError("semantic_share must be in [0, 1] and emotion_weight >= 0")
         if self.fusion not in FUSIONS:
             raise InputError(f"fusion must be 'fitted' or 'evidence', not {self.fusion!r}")
+        if self.analyzer is not None and self.analyzer not in ANALYZERS:
+            raise InputError(f"analyzer must be one of {', '.join(ANALYZERS)}, not {self.analyzer!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -12,6 +13,7 @@ from typing import Callable, Collection, Iterable, Sequence
 import numpy as np
 
 from hyperamy import persist, snapshot
+from hyperamy.analyzer import DEFAULT as DEFAULT_ANALYZER
 from hyperamy.config import IndexConfig, SearchSettings
 from hyperamy.corpus import Record
 from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
@@ -22,7 +24,7 @@ from hyperamy.locking import DEFAULT_WAIT, WriterLock
 log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
 # Settings baked into the stored files; the others (config.RANKING_SETTINGS) only steer ranking.
-STORAGE_FIELDS = ("vector_index", "hnsw_m")
+STORAGE_FIELDS = ("vector_index", "hnsw_m", "analyzer")
 
 
 def index_path(path: str | Path | None = None) -> Path:
@@ -104,6 +106,7 @@ class HyperAmy:
             engine._pending_queries = pending
             return engine
         config = config or IndexConfig()
+        config = dataclasses.replace(config, analyzer=config.analyzer or DEFAULT_ANALYZER)
         return cls(folder, config, config, snapshot.empty(folder), encoder, weights, verify, wait)
 
     @property
@@ -521,7 +524,8 @@ class HyperAmy:
                 "metadata_fields": list(view.manifest.get("fields", {})),
                 "mentions": self.mention_settings.to_dict(),
                 "size_bytes": persist.folder_size(self.folder),
-                **{k: view.manifest[k] for k in ("config", "models", "versions", "created", "updated")}}
+                "config": dataclasses.asdict(persist.stored_config(self.folder, view.manifest)),
+                **{k: view.manifest[k] for k in ("models", "versions", "created", "updated")}}
 
 
 def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:
@@ -530,11 +534,11 @@ def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> I
     if config is None:
         return stored
     fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
-             if getattr(stored, name) != getattr(config, name)}
+             if getattr(config, name) is not None and getattr(stored, name) != getattr(config, name)}
     if fixed:
         raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
                          f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
-    return config
+    return dataclasses.replace(config, **{name: getattr(stored, name) for name in STORAGE_FIELDS})
 
 
 def _versions() -> dict:

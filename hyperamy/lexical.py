@@ -6,33 +6,27 @@ length. A query's BM25 scores are computed at search time from the live document
 segment together: the document count, the average length and each query word's document
 frequency are global, so adding or deleting documents needs no rebuild of the others, and the
 scores equal those of one BM25 index over the live documents (Lucene's variant, as bm25s and
-Lucene compute it: tests/test_lexical.py checks them against bm25s).
+Lucene compute it: tests/test_lexical.py checks them against bm25s). What a word is, and BM25's
+k1 and b, come from the index's analyzer (hyperamy/analyzer.py).
 """
 from __future__ import annotations
 
 import collections
 import json
 import math
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from hyperamy.analyzer import WORD, Analyzer
 from hyperamy.errors import IndexStateError
-
-WORD = re.compile(r"\w+")
-K1, B = 1.5, 0.75  # Lucene's and bm25s's defaults
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, the unit BM25 matches on."""
+    """Lower-cased words as written (what a query asks, what a snippet highlights); BM25 counts
+    an analyzer's terms of them instead."""
     return WORD.findall(text.lower())
-
-
-def word_counts(text: str) -> collections.Counter:
-    """How often each word occurs; streams, so a very long text never becomes a list of words."""
-    return collections.Counter(match.group().lower() for match in WORD.finditer(text))
 
 
 class TermCounts:
@@ -46,11 +40,11 @@ class TermCounts:
         self.counts, self.lengths = counts, lengths
 
     @classmethod
-    def build(cls, texts: Iterable[str]) -> "TermCounts":
+    def build(cls, texts: Iterable[str], analyzer: Analyzer) -> "TermCounts":
         vocabulary: dict[str, int] = {}
         columns, documents, counts, lengths = [], [], [], []
         for position, text in enumerate(texts):
-            found = word_counts(text)
+            found = analyzer.counts(text)
             lengths.append(sum(found.values()))
             for word, count in found.items():
                 columns.append(vocabulary.setdefault(word, len(vocabulary)))
@@ -100,10 +94,11 @@ class TermCounts:
 
 
 class KeywordScorer:
-    """BM25 over the live documents of some segments, each given as (term counts, rows, live mask)."""
+    """BM25 over the live documents of some segments, each given as (term counts, rows, live mask),
+    their terms made by `analyzer`."""
 
-    def __init__(self, segments: Sequence[tuple[TermCounts, np.ndarray, np.ndarray]]):
-        self.segments = segments
+    def __init__(self, segments: Sequence[tuple[TermCounts, np.ndarray, np.ndarray]], analyzer: Analyzer):
+        self.segments, self.analyzer = segments, analyzer
         self.documents = int(sum(live.sum() for _, _, live in segments))
         self.total_length = float(sum(terms.lengths[live].sum() for terms, _, live in segments))
         self.average_length = self.total_length / self.documents if self.documents else 1.0
@@ -112,7 +107,7 @@ class KeywordScorer:
         """What BM25 needs from these segments for a query: live documents, their total length, and
         each query word's document frequency. Shards add theirs up (`combine`) into global ones."""
         frequencies = {}
-        for word in set(words(query)):
+        for word in set(self.analyzer.terms(query)):
             frequencies[word] = int(sum(live[terms.postings(word)[0]].sum() for terms, _, live in self.segments))
         return {"documents": self.documents, "length": self.total_length, "frequencies": frequencies}
 
@@ -125,13 +120,14 @@ class KeywordScorer:
         documents = statistics["documents"] if statistics else self.documents
         average = (statistics["length"] / documents if statistics and documents else self.average_length)
         found_rows, found_scores = [], []
-        for word, repeats in collections.Counter(words(query)).items():
+        k1, b = self.analyzer.k1, self.analyzer.b
+        for word, repeats in collections.Counter(self.analyzer.terms(query)).items():
             postings = []
             for terms, rows, live in self.segments:
                 positions, counts = terms.postings(word)
                 keep = live[positions]
                 positions, counts = positions[keep], counts[keep]
-                norm = K1 * (1 - B + B * terms.lengths[positions] / average)
+                norm = k1 * (1 - b + b * terms.lengths[positions] / average)
                 postings.append((rows[positions], counts / (counts + norm)))
             frequency = statistics["frequencies"][word] if statistics else sum(len(r) for r, _ in postings)
             if not frequency or not sum(len(r) for r, _ in postings):

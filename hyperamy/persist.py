@@ -61,8 +61,10 @@ def stored_config(folder: Path, manifest: dict):
     from hyperamy.config import IndexConfig, from_dict
     from hyperamy.errors import InputError
 
-    try:
-        return from_dict(IndexConfig, manifest["config"])
+    from hyperamy.analyzer import BEFORE_ANALYZERS
+
+    try:  # a manifest from before analyzers names none: its words were stored as written
+        return from_dict(IndexConfig, {"analyzer": BEFORE_ANALYZERS, **manifest["config"]})
     except InputError as exc:
         raise IndexStateError(f"{folder / MANIFEST} stores settings hyperamy refuses: {exc}") from None
 

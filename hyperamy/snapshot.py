@@ -14,6 +14,7 @@ import numpy as np
 
 from hyperamy import persist
 from hyperamy.errors import IndexStateError
+from hyperamy.analyzer import Analyzer, analyzer
 from hyperamy.lexical import KeywordScorer
 from hyperamy.segments import DOCS_FILE, FEELING_COLUMNS, MENTIONS_FILE, Feelings, Segment, load_segment
 from hyperamy.store import Store
@@ -140,7 +141,7 @@ def load(folder: Path, config, previous: Snapshot | None = None, verify: bool = 
                                       "the manifest names it; run `hyperamy check --repair`") from None
             time.sleep(0.01)
             continue
-        return _assemble(folder, manifest, seen, segments, tombstones, whole=only is None)
+        return _assemble(folder, manifest, seen, segments, tombstones, analyzer(config.analyzer), whole=only is None)
     raise IndexStateError(f"index {folder} changed {ATTEMPTS} times while it was being opened; try again")
 
 
@@ -158,13 +159,13 @@ def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: 
     known = {segment.name: segment for segment in previous.segments}
     segments = [known.get(entry["name"]) or load_segment(folder / persist.SEGMENTS, entry, config, verify)
                 for entry in manifest["segments"]]
-    built = _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64))
+    built = _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64), analyzer(config.analyzer))
     built.store.bind()
     return built
 
 
 def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,
-              whole: bool = True) -> Snapshot:
+              words: Analyzer, whole: bool = True) -> Snapshot:
     live = [~np.isin(segment.rows, tombstones) for segment in segments]
     count = int(sum(mask.sum() for mask in live))
     if whole and count != manifest["counts"]["documents"]:
@@ -173,7 +174,7 @@ def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombs
     store = Store(folder, [segment.folder / DOCS_FILE for segment in segments],
                   [segment.folder / MENTIONS_FILE for segment in segments if MENTIONS_FILE in segment.entry["files"]],
                   tombstones)
-    keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)])
+    keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)], words)
     return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
 
 
@@ -183,4 +184,4 @@ def empty(folder: Path, manifest: dict | None = None) -> Snapshot:
     seen = persist.stamp(folder) if manifest is not None else None
     manifest = manifest or {"segments": [], "counts": {"documents": 0}, "next_row": 0, "commit": 0, "fields": {}}
     return Snapshot(folder, manifest, seen, [], [], np.zeros(0, np.int64), Store(folder, []),
-                    KeywordScorer([]))
+                    KeywordScorer([], analyzer(None)))

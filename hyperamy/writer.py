@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from hyperamy import persist, snapshot
+from hyperamy.analyzer import analyzer
 from hyperamy.lexical import TermCounts
 from hyperamy.segments import DOCS_FILE, ROW_GROUP, Mentions, finish, hits_from_documents, write_arrays, write_mentions
 
@@ -143,7 +144,7 @@ class IndexWriter:
                 write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], self.config)
                 if mentions is not None:
                     write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))
-                TermCounts.build(_texts(folder / DOCS_FILE)).save(folder)
+                TermCounts.build(_texts(folder / DOCS_FILE), analyzer(self.config.analyzer)).save(folder)
                 kept.append(finish(folder, len(piece)))
         tombstones = np.setdiff1d(view.tombstones, merged_rows)
         self.commit(kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)

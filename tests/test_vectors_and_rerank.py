@@ -86,40 +86,45 @@ def test_certainty_and_emotion_weight_follow_the_query_kappa():
     assert weight == 3.0 and felt.argmax() == 1  # 3.0 x 0.9 outweighs the relevance gap of 2
 
 
-def keyword_scorer(texts_by_segment, deleted=()):
+def keyword_scorer(texts_by_segment, deleted=(), analyzer="words"):
+    from hyperamy.analyzer import analyzer as named
     from hyperamy.lexical import KeywordScorer, TermCounts
 
     segments, first = [], 0
     for texts in texts_by_segment:
         rows = np.arange(first, first + len(texts)) * 2  # rows need not be contiguous
         first += len(texts)
-        segments.append((TermCounts.build(texts), rows, ~np.isin(rows, deleted)))
-    return KeywordScorer(segments)
+        segments.append((TermCounts.build(texts, named(analyzer)), rows, ~np.isin(rows, deleted)))
+    return KeywordScorer(segments, named(analyzer))
 
 
 TEXTS = ["the prisoner in his cell, the cell of the prisoner", "a ball at the count's house",
-         "the count in the cell", "nothing here matches", "the cell", "a prisoner's ball"]
-QUERIES = ["prisoner cell", "the count the count", "house of the count", "zebra", "cell zebra cell"]
+         "the count in the cell", "nothing here matches", "the cell", "a prisoner's ball",
+         "prisoners counted the cells"]
+QUERIES = ["prisoner cell", "the count the count", "house of the count", "zebra", "cell zebra cell",
+           "counting prisoners", "what is in the cell"]
 
 
-@pytest.mark.parametrize("split", [[6], [2, 4], [1, 1, 1, 3]])
-def test_keyword_scores_over_segments_equal_one_bm25s_index_of_the_live_documents(split):
+@pytest.mark.parametrize("analyzer", ["words", "english"])
+@pytest.mark.parametrize("split", [[7], [2, 5], [1, 1, 1, 4]])
+def test_keyword_scores_over_segments_equal_one_bm25s_index_of_the_live_documents(split, analyzer):
     import bm25s
 
-    from hyperamy.lexical import words
+    from hyperamy.analyzer import analyzer as named
 
+    terms = named(analyzer).terms
     deleted = [2]  # row 2 is the second text: a deleted document counts in no statistic
     live_texts = [t for i, t in enumerate(TEXTS) if i * 2 not in deleted]
-    reference = bm25s.BM25()  # Lucene's variant, k1 1.5, b 0.75
-    reference.index([words(t) for t in live_texts], show_progress=False)
+    reference = bm25s.BM25(k1=named(analyzer).k1, b=named(analyzer).b)  # Lucene's variant
+    reference.index([terms(t) for t in live_texts], show_progress=False)
     parts, start = [], 0
     for size in split:
         parts.append(TEXTS[start:start + size])
         start += size
-    scorer = keyword_scorer(parts, deleted)
+    scorer = keyword_scorer(parts, deleted, analyzer)
     live_rows = np.array([i * 2 for i in range(len(TEXTS)) if i * 2 not in deleted])
     for query in QUERIES:
-        tokens = [t for t in words(query) if t in reference.vocab_dict]
+        tokens = [t for t in terms(query) if t in reference.vocab_dict]
         expected = reference.get_scores(tokens) if tokens else np.zeros(len(live_texts), np.float32)
         rows, scores = scorer.scores(query)
         ours = np.zeros(len(live_rows), np.float32)
@@ -131,7 +136,7 @@ def test_keyword_scores_over_segments_equal_one_bm25s_index_of_the_live_document
 def test_keyword_top_and_lookup():
     from hyperamy.lexical import lookup, top
 
-    rows, scores = keyword_scorer([TEXTS]).scores("prisoner cell")
+    rows, scores = keyword_scorer([TEXTS[:6]]).scores("prisoner cell")
     assert rows.tolist() == [0, 4, 8, 10]  # "the cell" and "a prisoner's ball" match one word each
     assert top(rows, scores, 2)[1].tolist() == [0, 10]  # prisoner is rarer than cell
     assert top(rows, scores, 5, allowed=np.array([4, 8, 6]))[1].tolist() == [8, 4]  # shorter first
@@ -139,10 +144,11 @@ def test_keyword_top_and_lookup():
 
 
 def test_damaged_term_files_are_named_not_tracebacks(tmp_path):
+    from hyperamy.analyzer import analyzer
     from hyperamy.errors import IndexStateError
     from hyperamy.lexical import TermCounts
 
-    TermCounts.build(["the prisoner in his cell", "a ball"]).save(tmp_path)
+    TermCounts.build(["the prisoner in his cell", "a ball"], analyzer("words")).save(tmp_path)
     assert TermCounts.load(tmp_path, 2).postings("cell")[0].tolist() == [0]
     with pytest.raises(IndexStateError, match="its arrays disagree"):
         TermCounts.load(tmp_path, 3)

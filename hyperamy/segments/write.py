@@ -8,6 +8,7 @@ import numpy as np
 
 from hyperamy.emotions import LABELS
 from hyperamy.file_checks import checksum
+from hyperamy.analyzer import analyzer
 from hyperamy.lexical import TermCounts
 from hyperamy.segments.feelings import Feelings
 from hyperamy.segments.layout import (COMPLETE, DOCS_FILE, FIXED_COLUMNS, HITS_FILE, MENTION_FEELINGS, MENTIONS_FILE,
@@ -30,7 +31,7 @@ def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, co
                   documents.feelings(), config)
     if documents.mentions is not None:
         write_mentions(folder, documents.mentions)
-    TermCounts.build(documents.texts).save(folder)
+    TermCounts.build(documents.texts, analyzer(config.analyzer)).save(folder)
     return finish(folder, len(documents.rows))
 
 

@@ -71,6 +71,23 @@ def test_recall_fairytaleqa_searches_each_question_within_its_story(tmp_path):
         assert 0 < system["all"]["R@1"] <= system["all"]["R@3"] <= 1 and system["all"]["MRR"] > 0
 
 
+def test_recall_fairytaleqa_ranks_sections_by_their_best_passage_when_chunked(tmp_path):
+    out = tmp_path / "c.jsonl"
+    run_script("recall_fairytaleqa.py", "--stories", 1, "--chunk", 48, "--no-peers", "--modes", "lexical", "--out", out)
+    record = json.loads(out.read_text().splitlines()[-1])
+    lexical = record["metrics"]["hyperamy lexical"]["all"]
+    assert record["config"]["chunk"] == 48 and lexical["n"] > 0  # hits name sections, not passages
+    assert 0 < lexical["R@1"] <= lexical["R@3"] <= 1
+
+
+def test_analyzers_each_change_reads_fairytaleqa_questions_better_on_the_first_stories(tmp_path):
+    out = tmp_path / "a.jsonl"
+    table = run_script("analyzers.py", "--stories", 5, "--out", out)
+    found = [m["R@1"] for m in json.loads(out.read_text().splitlines()[-1])["metrics"].values()]
+    assert "(english)" in table and len(found) == 4
+    assert found[0] < found[1] < found[2]  # words, stems, stems without function words (0.768, 0.795, 0.834)
+
+
 def test_speed_reports_throughput_and_latency(tiny_monte_cristo, tmp_path):
     corpus, qa = tiny_monte_cristo
     out = tmp_path / "s.jsonl"

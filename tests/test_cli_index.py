@@ -72,6 +72,9 @@ def test_info_reports_documents_and_models(built):
     details = json.loads(result.stdout)
     assert details["documents"] == 4 and details["metadata_fields"] == ["chapter"]
     assert details["models"]["encoder"].startswith("all-MiniLM-L6-v2+") and len(details["models"]["thresholds"]) == 28
+    assert details["config"]["analyzer"] == "english"
+    found = run("search", "swearing revenges", "--index", folder / "idx", "--mode", "lexical", "--json").stdout
+    assert [json.loads(line)["id"] for line in found.splitlines()] == ["rage"]  # "swore revenge": one stem matches
 
 
 def test_bad_line_names_file_and_line_and_changes_nothing(built, tmp_path):
@@ -96,7 +99,9 @@ def test_missing_index_says_how_to_create_one(tmp_path):
 
 def test_delete_then_search(tmp_path):
     corpus = write_corpus(tmp_path / "c.jsonl", PASSAGES)
-    assert run("index", corpus, "--index", tmp_path / "idx").exit_code == 0
+    assert run("index", corpus, "--index", tmp_path / "idx", "--analyzer", "words").exit_code == 0
+    assert json.loads(run("info", "--index", tmp_path / "idx", "--json").stdout)["config"]["analyzer"] == "words"
+    assert run("search", "revenges", "--index", tmp_path / "idx", "--mode", "lexical", "--json").stdout == ""
     result = run("delete", "rage", "nope", "--index", tmp_path / "idx")
     assert result.stdout.strip() == "removed 1 of 2 ids; 3 documents left"
     assert result.stderr.strip() == "not found: nope"

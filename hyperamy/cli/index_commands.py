@@ -35,6 +35,9 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
 @click.option("--skip-invalid", is_flag=True, help="Index the valid rows and report the invalid ones.")
 @click.option("--vector-index", type=click.Choice(["flat", "hnsw"]),
               help="Vector search for a new index: exact flat (default) or approximate HNSW.")
+@click.option("--analyzer", type=click.Choice(["english", "words"]),
+              help="How keyword search reads words, for a new index: English stems without function words "
+                   "(default), or words as written (for text in other languages).")
 @click.option("--commit-every", default=COMMIT_EVERY, show_default=True, type=click.IntRange(1),
               help="Documents per commit at most (one also comes about every 30 s of encoding): an interrupted "
                    "run keeps what it committed, and rerunning skips it.")
@@ -52,7 +55,8 @@ index_option = click.option("--index", "-i", "index", type=click.Path(file_okay=
               help="Also find capitalised names (people, places) automatically.")
 @weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip_invalid, vector_index, commit_every, wait, ray_address,
+def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip_invalid, vector_index, analyzer,
+                  commit_every, wait, ray_address,
                   ray_actors, ray_gpus_per_actor, entity_file, entity_field, detect_entities, weights,
                   as_json) -> None:
     """Add books, or JSONL, JSON, CSV or Parquet files, to an index (created if missing).
@@ -83,7 +87,8 @@ def index_command(corpus, index, chunk, stdin_format, id_field, text_field, skip
     from hyperamy.engine import HyperAmy
 
     chunking = Chunking.parse(chunk) if chunk else None
-    config = IndexConfig(vector_index=vector_index) if vector_index else None
+    chosen = {name: value for name, value in (("vector_index", vector_index), ("analyzer", analyzer)) if value}
+    config = IndexConfig(**chosen) if chosen else None
     engine = HyperAmy.open(index, create=True, config=config, weights=weights, wait=wait)
     if entity_file or entity_field or not detect_entities:
         engine.find_mentions(entity_file, entity_field, detect_entities)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, markdown_table, write_record  # noqa: E402
+from common import markdown_table, write_record  # noqa: E402
+from recall_fairytaleqa import read  # noqa: E402
 
 
 def main() -> None:
@@ -34,13 +34,7 @@ def main() -> None:
     from hyperamy.analyzer import analyzer
     from hyperamy.lexical import KeywordScorer, TermCounts, top
 
-    folder = DATA / "fairytaleqa" / "train"
-    sections = [json.loads(line) for line in (folder / "sections.jsonl").open(encoding="utf-8")]
-    questions = [json.loads(line) for line in (folder / "questions.jsonl").open(encoding="utf-8")]
-    if args.stories:
-        keep = set(sorted({s["story"] for s in sections})[:args.stories])
-        sections = [s for s in sections if s["story"] in keep]
-        questions = [q for q in questions if q["story"] in keep]
+    sections, questions = read("train", args.stories)
     of_story = collections.defaultdict(list)
     for row, s in enumerate(sections):
         of_story[s["story"]].append(row)

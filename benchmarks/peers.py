@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperamy.lexical import words
+from hyperamy.analyzer import words
 
 
 class BM25Peer:

@@ -49,6 +49,12 @@ not no
 STREAM_BATCH = 10_000  # words stemmed together while counting a long text
 
 
+def words(text: str) -> list[str]:
+    """Lower-cased words as written (what a query asks, what a snippet highlights); BM25 counts
+    an analyzer's terms of them instead."""
+    return WORD.findall(text.lower())
+
+
 @dataclasses.dataclass(frozen=True)
 class Analyzer:
     """Text to BM25 terms, and the BM25 constants the terms are scored with."""
@@ -61,7 +67,7 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The terms of a text (a query's, or a short passage's), in order."""
-        return self._finish(WORD.findall(text.lower()))
+        return self._finish(words(text))
 
     def counts(self, text: str) -> collections.Counter:
         """How often each term occurs; streams, so a very long text never becomes one list of words."""
@@ -70,10 +76,10 @@ class Analyzer:
             found.update(self._finish(batch))
         return found
 
-    def _finish(self, words: list[str]) -> list[str]:
+    def _finish(self, found: list[str]) -> list[str]:
         if self.dropped:
-            words = [w for w in words if w not in self.dropped]
-        return _stemmer().stemWords(words) if self.stem and words else words
+            found = [w for w in found if w not in self.dropped]
+        return _stemmer().stemWords(found) if self.stem and found else found
 
 
 def _batches(matches) -> Iterator[list[str]]:

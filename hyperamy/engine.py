@@ -13,7 +13,7 @@ from typing import Callable, Collection, Iterable, Sequence
 import numpy as np
 
 from hyperamy import persist, snapshot
-from hyperamy.analyzer import DEFAULT as DEFAULT_ANALYZER
+from hyperamy.analyzer import analyzer
 from hyperamy.config import IndexConfig, SearchSettings
 from hyperamy.corpus import Record
 from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
@@ -106,7 +106,7 @@ class HyperAmy:
             engine._pending_queries = pending
             return engine
         config = config or IndexConfig()
-        config = dataclasses.replace(config, analyzer=config.analyzer or DEFAULT_ANALYZER)
+        config = dataclasses.replace(config, analyzer=analyzer(config.analyzer).name)  # None: the default
         return cls(folder, config, config, snapshot.empty(folder), encoder, weights, verify, wait)
 
     @property

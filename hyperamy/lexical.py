@@ -6,7 +6,7 @@ length. A query's BM25 scores are computed at search time from the live document
 segment together: the document count, the average length and each query word's document
 frequency are global, so adding or deleting documents needs no rebuild of the others, and the
 scores equal those of one BM25 index over the live documents (Lucene's variant, as bm25s and
-Lucene compute it: tests/test_lexical.py checks them against bm25s). What a word is, and BM25's
+Lucene compute it: tests/test_vectors_and_rerank.py checks them against bm25s). What a word is, and BM25's
 k1 and b, come from the index's analyzer (hyperamy/analyzer.py).
 """
 from __future__ import annotations
@@ -19,14 +19,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from hyperamy.analyzer import WORD, Analyzer
+from hyperamy.analyzer import Analyzer
 from hyperamy.errors import IndexStateError
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased words as written (what a query asks, what a snippet highlights); BM25 counts
-    an analyzer's terms of them instead."""
-    return WORD.findall(text.lower())
 
 
 class TermCounts:

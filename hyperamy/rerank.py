@@ -104,7 +104,7 @@ START = {"meaning_by_evidence": 1.0, "keywords_by_evidence": 1.0, "emotion": 0.5
 
 def asks_feeling(query: str) -> bool:
     """Whether a query asks how someone feels (one of ASKING_FEELING among its words)."""
-    from hyperamy.lexical import words
+    from hyperamy.analyzer import words
 
     return not ASKING_FEELING.isdisjoint(words(query))
 

@@ -165,7 +165,7 @@ def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: 
 
 
 def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,
-              words: Analyzer, whole: bool = True) -> Snapshot:
+              reader: Analyzer, whole: bool = True) -> Snapshot:
     live = [~np.isin(segment.rows, tombstones) for segment in segments]
     count = int(sum(mask.sum() for mask in live))
     if whole and count != manifest["counts"]["documents"]:
@@ -174,7 +174,7 @@ def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombs
     store = Store(folder, [segment.folder / DOCS_FILE for segment in segments],
                   [segment.folder / MENTIONS_FILE for segment in segments if MENTIONS_FILE in segment.entry["files"]],
                   tombstones)
-    keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)], words)
+    keyword = KeywordScorer([(segment.terms, segment.rows, mask) for segment, mask in zip(segments, live)], reader)
     return Snapshot(folder, manifest, seen, segments, live, tombstones, store, keyword)
 
 

@@ -56,7 +56,7 @@ class FakeEncoder:
         from hyperamy.emotions import LABELS
         from hyperamy.encoder.outputs import EmotionBatch, Encoded
         from hyperamy.encoder.tokens import resolve_span
-        from hyperamy.lexical import words
+        from hyperamy.analyzer import words
 
         spans = spans or [None] * len(texts)
         semantic = np.zeros((len(texts), 32), np.float32)

@@ -10,7 +10,7 @@ import numpy as np
 from hyperamy.emotions import LABELS, affect_fields, label_index
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
-from hyperamy.lexical import words
+from hyperamy.analyzer import words
 from hyperamy.entities.detect import name_pattern
 from hyperamy.rerank import MODES, certainty
 from hyperamy.search.hit import Hit

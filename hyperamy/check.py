@@ -196,7 +196,7 @@ def _rebuild(transaction, root, entry: dict, damaged: set[str]) -> dict:
     """A new segment with the same documents, its derived files made again from docs.parquet
     (encoding the texts once when vectors, feelings or mentions were damaged)."""
     from hyperamy.indexing import encode_documents
-    from hyperamy.entities.detect import MentionSettings
+    from hyperamy.entities.names import MentionSettings
 
     source = root / entry["name"]
     folder = persist.new_segment_folder(transaction.folder)

@@ -1,4 +1,12 @@
-"""Explicit, frozen configuration objects. Unknown keys are rejected by name."""
+"""Explicit, frozen configuration objects. Unknown keys are rejected by name.
+
+An index's settings (IndexConfig) are of three kinds, each written down once here:
+- fixed when it is built, since the stored files depend on them (STORAGE_FIELDS: vector_index,
+  hnsw_m, analyzer); a later open that asks for others is refused (`opened_config`);
+- how it ranks (SearchSettings, RANKING_SETTINGS): kept in its manifest, changeable when it is
+  opened (`HyperAmy.open(config=...)`) and per search (`search(..., candidates=200)`, `--set`);
+- how a write runs (batch_size): used by the process that writes, never stored.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -165,3 +173,19 @@ class SearchSettings:
 
 
 RANKING_SETTINGS = tuple(field.name for field in dataclasses.fields(SearchSettings))
+# Settings baked into the stored files; the others (RANKING_SETTINGS) only steer ranking.
+STORAGE_FIELDS = ("vector_index", "hnsw_m", "analyzer")
+
+
+def opened_config(stored: IndexConfig, config: IndexConfig | None, where: object) -> IndexConfig:
+    """The settings to search an index with: its own as stored in its manifest (what `info`
+    shows), or `config`, which may change ranking but not what is stored (`where` names the index
+    in the error)."""
+    if config is None:
+        return stored
+    fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
+             if getattr(config, name) is not None and getattr(stored, name) != getattr(config, name)}
+    if fixed:
+        raise InputError(f"index {where} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
+                         f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
+    return dataclasses.replace(config, **{name: getattr(stored, name) for name in STORAGE_FIELDS})

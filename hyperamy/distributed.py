@@ -29,7 +29,7 @@ class SegmentWriter:
                  weights: str | None, batch_size: int | None, mentions: dict | None = None):
         from hyperamy.config import IndexConfig, from_dict
         from hyperamy.encoder.joint import SharedTrunkEncoder
-        from hyperamy.entities.detect import MentionSettings
+        from hyperamy.entities.names import MentionSettings
 
         self.mentions = MentionSettings.from_dict(mentions)
         self.folder, self.fields, self.batch_size = Path(folder), fields, batch_size

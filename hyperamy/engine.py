@@ -3,53 +3,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import os
 import shutil
 import threading
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Sequence
 
-import numpy as np
-
 from hyperamy import persist, snapshot
 from hyperamy.analyzer import analyzer
-from hyperamy.config import IndexConfig, SearchSettings
+from hyperamy.config import IndexConfig, SearchSettings, opened_config
 from hyperamy.corpus import Record
-from hyperamy.errors import AddInterrupted, ExportError, HyperamyError, IndexStateError, InputError
+from hyperamy.encoder.loading import Encoders
+from hyperamy.errors import AddInterrupted, HyperamyError, IndexStateError, InputError
 from hyperamy.frames import Results
 from hyperamy.indexing import COMMIT_EVERY, AddReport
 from hyperamy.locking import DEFAULT_WAIT, WriterLock
 
-log = logging.getLogger(__name__)
 DEFAULT_INDEX = Path("indexes") / "default"
-# Settings baked into the stored files; the others (config.RANKING_SETTINGS) only steer ranking.
-STORAGE_FIELDS = ("vector_index", "hnsw_m", "analyzer")
 
 
 def index_path(path: str | Path | None = None) -> Path:
     """The index folder: the argument, else $HYPERAMY_INDEX, else indexes/default."""
     return Path(path or os.environ.get("HYPERAMY_INDEX") or DEFAULT_INDEX)
-
-
-def _load_query_encoder_in_thread(weights):
-    """A Future of OnnxQueryEncoder.load(weights), computed in a thread."""
-    from concurrent.futures import Future
-
-    from hyperamy.encoder.runtime import OnnxQueryEncoder
-
-    future: Future = Future()
-
-    def load() -> None:
-        try:
-            future.set_result(OnnxQueryEncoder.load(weights))
-        except BaseException as exc:  # handed to whoever asks for the encoder
-            future.set_exception(exc)
-
-    # not a daemon: a process that ends while ONNX Runtime is loading would abort in C++
-    # ("terminate called without an active exception", exit 134); exit waits for the load instead
-    threading.Thread(target=load, name="hyperamy-query-encoder", daemon=False).start()
-    return future
 
 
 class HyperAmy:
@@ -59,17 +34,12 @@ class HyperAmy:
     lock in turn, and an open HyperAmy moves to the newest committed state between searches.
     """
 
-    def __init__(self, folder: Path, config: IndexConfig, stored: IndexConfig, view, encoder=None,
-                 weights: str | Path | None = None, verify: bool = True, wait: float = DEFAULT_WAIT):
+    def __init__(self, folder: Path, config: IndexConfig, stored: IndexConfig, view, encoders: Encoders,
+                 verify: bool = True, wait: float = DEFAULT_WAIT):
         self.folder, self.config, self.stored_config, self.snapshot = folder, config, stored, view
-        self._encoder = encoder
-        self._weights = weights  # the encoder's weights folder when none is given (None: shipped)
-        self._query_encoder = None  # loaded on the first search (or by preload_queries)
-        self._pending_queries = None  # a Future of the query encoder while it loads in a thread
-        self._model_id: str | None = None  # of the weights folder (_weights_model_id)
+        self._encoders = encoders  # the encoder given to open, else the weights folder's (None: shipped)
         self.verify, self.wait = verify, wait
         self._refreshing = threading.Lock()  # threads of one process (a server) move on together
-        self._loading = threading.Lock()  # concurrent first searches load the query encoder once
         self._closed = False
         self._sharded = None  # a shards.ShardedView once use_shards is called
         self._mentions = None  # MentionSettings given to this engine (else the manifest's, else defaults)
@@ -99,15 +69,15 @@ class HyperAmy:
         folder = index_path(path)
         if (folder / persist.MANIFEST).is_file() or not create:
             manifest = persist.read_manifest(folder, checksum=load)  # no index: says how to create one
-            pending = _load_query_encoder_in_thread(weights) if preload_queries and encoder is None else None
+            encoders = Encoders(encoder, weights)
+            if preload_queries:
+                encoders.preload_queries()
             stored = persist.stored_config(folder, manifest)
             view = snapshot.load(folder, stored, verify=verify) if load else snapshot.empty(folder, manifest)
-            engine = cls(folder, _ranking(folder, stored, config), stored, view, encoder, weights, verify, wait)
-            engine._pending_queries = pending
-            return engine
+            return cls(folder, opened_config(stored, config, folder), stored, view, encoders, verify, wait)
         config = config or IndexConfig()
         config = dataclasses.replace(config, analyzer=analyzer(config.analyzer).name)  # None: the default
-        return cls(folder, config, config, snapshot.empty(folder), encoder, weights, verify, wait)
+        return cls(folder, config, config, snapshot.empty(folder), Encoders(encoder, weights), verify, wait)
 
     @property
     def settings(self) -> SearchSettings:
@@ -122,7 +92,7 @@ class HyperAmy:
     def mention_settings(self):
         """Which entity mentions writes look for (mentions.MentionSettings): those given to
         `find_mentions`, else the index's own, else (a new index) automatic detection."""
-        from hyperamy.entities.detect import MentionSettings
+        from hyperamy.entities.names import MentionSettings
 
         if self._mentions is not None:
             return self._mentions
@@ -139,7 +109,7 @@ class HyperAmy:
         `field`: a metadata field listing each document's entities; `detect`: also find
         capitalised names automatically. Documents already stored keep the mentions they have.
         """
-        from hyperamy.entities.detect import MentionSettings, read_entity_file
+        from hyperamy.entities.names import MentionSettings, read_entity_file
 
         if isinstance(entities, (str, Path)):
             names = read_entity_file(entities)
@@ -149,52 +119,13 @@ class HyperAmy:
 
     @property
     def encoder(self):
-        """The encoder that indexes (and, once loaded, also encodes queries)."""
-        if self._encoder is None:
-            from hyperamy.encoder.joint import SharedTrunkEncoder
-
-            self._encoder = SharedTrunkEncoder.load(self._weights)
-        return self._checked(self._encoder)
+        """The encoder that indexes (the one given to `open`, else the weights' torch encoder)."""
+        return self._checked(self._encoders.documents)
 
     @property
     def query_encoder(self):
-        """What encodes queries: the encoder's ONNX graph in ONNX Runtime (encoder/runtime.py).
-
-        It needs neither torch nor transformers once the graph is cached. It serves every query of
-        these weights, a torch encoder given to `open` or not: the torch encoder's fastest path
-        (layers packed in bfloat16 on this AMX CPU) took 7.4 ms a query against ONNX Runtime's
-        8.8 ms (commit 5e03678; medians of 60 questions x 3 passes, each path in its own process,
-        three processes each, alternating): 16% faster, under the 20%
-        that would keep a second path, so it was removed. An encoder given to `open` for other
-        weights (a test's stand-in) encodes its own queries, and the torch encoder does where no
-        graph can be made for the backbone.
-        """
-        given = self._encoder
-        if given is not None and getattr(given, "model_id", None) != self._weights_model_id():
-            return self.encoder
-        with self._loading:
-            if self._query_encoder is None:
-                from hyperamy.encoder.runtime import OnnxQueryEncoder
-
-                pending, self._pending_queries = self._pending_queries, None
-                # False: no runtime for this backbone; the torch encoder encodes queries
-                try:
-                    self._query_encoder = (pending.result() if pending else OnnxQueryEncoder.load(self._weights)) \
-                        or False
-                except ExportError as exc:
-                    log.warning("%s; queries are encoded by the torch encoder instead", exc)
-                    self._query_encoder = False
-        if self._query_encoder:
-            return self._checked(self._query_encoder)
-        return self.encoder
-
-    def _weights_model_id(self) -> str:
-        """The model id of this engine's weights folder (what its ONNX graph encodes with)."""
-        if self._model_id is None:
-            from hyperamy.encoder.weights import model_id
-
-            self._model_id = model_id(self._weights)
-        return self._model_id
+        """What encodes queries (encoder/loading.py): the weights' graph in ONNX Runtime."""
+        return self._checked(self._encoders.queries)
 
     def _checked(self, encoder):
         if self.manifest is not None:
@@ -219,7 +150,7 @@ class HyperAmy:
                 return self.snapshot
             if self.snapshot.stamp is None:  # another process created the index since we opened it
                 stored = persist.stored_config(self.folder, persist.read_manifest(self.folder))
-                self.config, self.stored_config = _ranking(self.folder, stored, self.config), stored
+                self.config, self.stored_config = opened_config(stored, self.config, self.folder), stored
             self._move_forward(snapshot.load(self.folder, self.stored_config, self.snapshot, self.verify))
         return self.snapshot
 
@@ -258,7 +189,7 @@ class HyperAmy:
             persist.remove_unused(self.folder)
             transaction = IndexWriter(self.folder, self.stored_config, base, lambda: self.encoder,
                                       self.mention_settings, self.config.batch_size, self.verify,
-                                      publish=self._advance, versions=_versions())
+                                      publish=self._advance)
             del base  # held here, it would pin segments that the transaction's merges replace
             try:
                 yield transaction
@@ -291,10 +222,6 @@ class HyperAmy:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    @staticmethod
-    def versions() -> dict:
-        return _versions()
 
     def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None,
             commit_every: int = COMMIT_EVERY, text_field: str = "text", id_field: str = "id") -> AddReport:
@@ -345,7 +272,7 @@ class HyperAmy:
         with self._writing() as transaction:
             return distributed.add(transaction, records, ray, actors=actors, gpus_per_actor=gpus_per_actor,
                                    segment_size=segment_size, encoder_factory=encoder_factory,
-                                   weights=None if self._weights is None else str(self._weights))
+                                   weights=None if self._encoders.weights is None else str(self._encoders.weights))
 
     def delete(self, ids: Sequence[str]) -> int:
         """Remove documents by id; returns how many were there."""
@@ -356,14 +283,7 @@ class HyperAmy:
         if isinstance(ids, str):
             ids = [ids]
         with self._writing() as transaction:
-            view = transaction.base
-            versions = view.store.versions([str(i) for i in ids])
-            rows = view.alive(np.asarray([row for _, row, _ in versions], np.int64))
-            if len(rows):
-                transaction.commit(view.manifest["segments"], np.concatenate([view.tombstones, rows]),
-                                   view.manifest["next_row"], view.manifest.get("fields", {}))
-        removed = set(rows.tolist())
-        return [i for i, row, _ in versions if row in removed]
+            return transaction.remove([str(i) for i in ids])
 
     def compact(self) -> dict:
         """Merge every segment into one, without deleted documents; returns before and after counts."""
@@ -422,27 +342,10 @@ class HyperAmy:
         """Remove the documents whose metadata `field` holds one of kept's keys but whose id is not
         among that key's ids: the passages a re-indexed book (`source`) or re-cut record (`parent`)
         no longer has. Returns the ids removed."""
-        from hyperamy.segments import metadata_column
-        from hyperamy.store import identifier
-
         if not kept:
             return []
         with self._writing() as transaction:
-            view = transaction.base
-            column = metadata_column(field)
-            _, fields = view.store.query("SELECT * FROM documents LIMIT 0") if view.segments else ([], [])
-            if column not in fields:
-                return []
-            found, _ = view.store.query(
-                f"SELECT id, _row, CAST({identifier(column)} AS VARCHAR) FROM documents "
-                f"WHERE CAST({identifier(column)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))", [list(kept)])
-            alive = set(view.alive(np.asarray([row for _, row, _ in found], np.int64)).tolist())
-            stale = [(i, row) for i, row, value in found if row in alive and i not in kept[value]]
-            if stale:
-                transaction.commit(view.manifest["segments"],
-                                   np.concatenate([view.tombstones, np.asarray([r for _, r in stale], np.int64)]),
-                                   view.manifest["next_row"], view.manifest.get("fields", {}))
-        return [i for i, _ in stale]
+            return transaction.remove_others(field, kept)
 
     def get(self, id: str) -> dict | None:
         """One document (id, text, kappa, emotion, emotions, strength, intensity, metadata, row), or None."""
@@ -526,27 +429,3 @@ class HyperAmy:
                 "size_bytes": persist.folder_size(self.folder),
                 "config": dataclasses.asdict(persist.stored_config(self.folder, view.manifest)),
                 **{k: view.manifest[k] for k in ("models", "versions", "created", "updated")}}
-
-
-def _ranking(folder: Path, stored: IndexConfig, config: IndexConfig | None) -> IndexConfig:
-    """The settings to search with: the index's own as stored in its manifest (what `info` shows),
-    or `config`, which may change ranking but not what is stored."""
-    if config is None:
-        return stored
-    fixed = {name: (getattr(stored, name), getattr(config, name)) for name in STORAGE_FIELDS
-             if getattr(config, name) is not None and getattr(stored, name) != getattr(config, name)}
-    if fixed:
-        raise InputError(f"index {folder} was built with {', '.join(f'{k}={v[0]!r}' for k, v in fixed.items())}; "
-                         f"build a new index to use {', '.join(f'{k}={v[1]!r}' for k, v in fixed.items())}")
-    return dataclasses.replace(config, **{name: getattr(stored, name) for name in STORAGE_FIELDS})
-
-
-def _versions() -> dict:
-    from importlib import metadata
-
-    names = ("hyperamy", "torch", "transformers", "faiss-cpu", "duckdb", "onnxruntime")
-    found = {}
-    for name in names:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found[name] = metadata.version(name)
-    return found

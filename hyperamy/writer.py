@@ -8,10 +8,11 @@ first and then one new manifest.json (atomic rename), and hands the new snapshot
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class IndexWriter:
         self._encoder_source, self._encoder = encoder, None
         self.mentions, self.batch_size, self.verify = mentions, batch_size, verify
         self._publish = publish or (lambda view: None)
-        self._versions = versions or {}
+        self._versions = library_versions() if versions is None else versions
 
     @property
     def encoder(self):
@@ -104,6 +105,40 @@ class IndexWriter:
             raise DataFormatError(f"these documents cannot be read back as an index stores them "
                                   f"({str(exc).splitlines()[0]}); nothing was committed") from None
 
+    def remove(self, ids: list[str]) -> list[str]:
+        """Delete documents by id and commit; returns the ids that were there."""
+        view = self.base
+        versions = view.store.versions(ids)
+        rows = view.alive(np.asarray([row for _, row, _ in versions], np.int64))
+        self._delete_rows(rows)
+        removed = set(rows.tolist())
+        return [i for i, row, _ in versions if row in removed]
+
+    def remove_others(self, field: str, kept: dict[str, Collection[str]]) -> list[str]:
+        """Delete the documents whose metadata `field` holds one of kept's keys but whose id is not
+        among that key's ids, and commit; returns their ids."""
+        from hyperamy.segments import metadata_column
+        from hyperamy.store import identifier
+
+        view = self.base
+        column = metadata_column(field)
+        _, fields = view.store.query("SELECT * FROM documents LIMIT 0") if view.segments else ([], [])
+        if column not in fields:
+            return []
+        found, _ = view.store.query(
+            f"SELECT id, _row, CAST({identifier(column)} AS VARCHAR) FROM documents "
+            f"WHERE CAST({identifier(column)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))", [list(kept)])
+        alive = set(view.alive(np.asarray([row for _, row, _ in found], np.int64)).tolist())
+        stale = [(i, row) for i, row, value in found if row in alive and i not in kept[value]]
+        self._delete_rows(np.asarray([row for _, row in stale], np.int64))
+        return [i for i, _ in stale]
+
+    def _delete_rows(self, rows: np.ndarray) -> None:
+        view = self.base
+        if len(rows):
+            self.commit(view.manifest["segments"], np.concatenate([view.tombstones, rows]),
+                        view.manifest["next_row"], view.manifest.get("fields", {}))
+
     def merge_new(self, before: set[str]) -> None:
         """Merge the segments this transaction committed (those not in `before`) into one, when
         they are several and small together (END_MERGE_DOCUMENTS)."""
@@ -148,6 +183,17 @@ class IndexWriter:
                 kept.append(finish(folder, len(piece)))
         tombstones = np.setdiff1d(view.tombstones, merged_rows)
         self.commit(kept, tombstones, view.manifest["next_row"], view.manifest.get("fields", {}), shards)
+
+
+def library_versions() -> dict:
+    """The versions of the libraries an index's files depend on (kept in its manifest)."""
+    from importlib import metadata
+
+    found = {}
+    for name in ("hyperamy", "torch", "transformers", "faiss-cpu", "duckdb", "onnxruntime"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
 
 
 def tier(documents: int) -> int:

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from hyperamy.cli import main
 from hyperamy.errors import IndexStateError, InputError
-from hyperamy.entities.detect import Finder, MentionSettings, detect, read_entity_file
+from hyperamy.entities.detect import Finder, detect
+from hyperamy.entities.names import MentionSettings, read_entity_file
 
 DOCS = [
     {"id": "a", "text": "That night Danglars was happy, while Villefort was terrified of the letter.", "chapter": 1},

@@ -16,7 +16,8 @@ import numpy as np
 from hyperamy.emotions import LABELS
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import IndexStateError, InputError, NotFoundError
-from hyperamy.entities.detect import KEPT_TITLES, MIN_EVIDENCE, PARTICLES, fold
+from hyperamy.entities.detect import KEPT_TITLES, MIN_EVIDENCE, PARTICLES
+from hyperamy.entities.names import fold
 from hyperamy.segments import INTENSITY_COLUMNS, Feelings
 from hyperamy.store import identifier
 from hyperamy.view import View, require_local

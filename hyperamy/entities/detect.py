@@ -19,11 +19,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
-import unicodedata
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from hyperamy.errors import InputError
+from hyperamy.entities.names import MentionSettings, alias_pattern, field_names, fold
 
 MIN_EVIDENCE = 2  # mentions inside a sentence before an automatically found name counts as an entity
 MAX_WORDS = 6  # longest name a run of capitalised words may form
@@ -92,29 +91,6 @@ ABBREVIATED = {"mme.": "Madame", "mme": "Madame", "mlle.": "Mademoiselle", "mlle
 
 
 @dataclasses.dataclass(frozen=True)
-class MentionSettings:
-    """Which mentions an index looks for; kept in its manifest, so later writes find the same."""
-
-    names: tuple[tuple[str, ...], ...] = ()  # per entity: its name, then its aliases
-    field: str | None = None  # a metadata field listing each document's entities
-    detect: bool = True  # find capitalised names automatically
-
-    def to_dict(self) -> dict:
-        return {"names": [list(n) for n in self.names], "field": self.field, "detect": self.detect}
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "MentionSettings":
-        if values is None:  # an index written before mentions existed: it has none
-            return cls(detect=False)
-        return cls(tuple(tuple(n) for n in values.get("names", ())), values.get("field"),
-                   bool(values.get("detect", True)))
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.names or self.field or self.detect)
-
-
-@dataclasses.dataclass(frozen=True)
 class Found:
     """One mention in one text: its characters, the entity it names and how it was found."""
 
@@ -125,44 +101,12 @@ class Found:
     initial: bool = False  # opens a sentence (weak evidence that a word is a name)
 
 
-def read_entity_file(path: str | Path) -> tuple[tuple[str, ...], ...]:
-    """Entities from a text file: one per line, `Name | alias | alias`; blank lines and # comments skipped.
-
-    Raises:
-        InputError: the file is missing, empty, or an alias is given to two entities.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"entity file {path} not found")
-    entities, owner = [], {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        names = tuple(dict.fromkeys(n.strip() for n in line.split("|") if n.strip()))
-        for name in names:
-            if fold(name) in owner and owner[fold(name)] != names[0]:
-                raise InputError(f"{path}:{number}: {name!r} is already an alias of {owner[fold(name)]!r}")
-            owner[fold(name)] = names[0]
-        entities.append(names)
-    if not entities:
-        raise InputError(f"entity file {path} lists no entities (one per line: Name | alias | alias)")
-    return tuple(entities)
-
-
-def fold(name: str) -> str:
-    """A name compared without case, accents or spacing: "Dantès" and "dantes" are one name."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.replace("’", "'").casefold().split())
-
-
 class Finder:
     """Finds the mentions of one index's settings in texts."""
 
     def __init__(self, settings: MentionSettings):
         self.settings = settings
-        self.listed = _alias_pattern(settings.names)
+        self.listed = alias_pattern(settings.names)
 
     def find(self, text: str, metadata: dict[str, Any] | None = None) -> list[Found]:
         """Mentions in a text, in text order; a listed name wins over what overlaps it."""
@@ -171,8 +115,8 @@ class Finder:
             pattern, owner = self.listed
             found += [Found(m.start(), m.end(), owner[m.group()], "list") for m in pattern.finditer(text)]
         if self.settings.field and metadata:
-            names = _field_names(metadata.get(self.settings.field))
-            pattern = _alias_pattern(tuple((n,) for n in names))
+            names = field_names(metadata.get(self.settings.field))
+            pattern = alias_pattern(tuple((n,) for n in names))
             if pattern is not None:
                 found += [Found(m.start(), m.end(), pattern[1][m.group()], "field") for m in pattern[0].finditer(text)]
         if self.settings.detect:
@@ -259,40 +203,6 @@ def _shouting(word: str) -> bool:
     """A word in capitals (headings: "CHAPTER", "THE COUNT"), not a name's capital letter."""
     letters = [c for c in word if c.isalpha()]
     return len(letters) > 1 and all(c.isupper() for c in letters)
-
-
-def _alias_pattern(entities: Sequence[Sequence[str]]):
-    """(regex matching every alias as a whole word, folded alias -> entity name), or None."""
-    owner = {}
-    for names in entities:
-        for name in names:
-            owner.setdefault(fold(name), names[0])
-    aliases = sorted({n for names in entities for n in names if n.strip()}, key=len, reverse=True)
-    if not aliases:
-        return None
-    body = "|".join(name_pattern(a) for a in aliases)
-    return re.compile(rf"(?<!\w)(?:{body})(?!\w)"), _FoldedLookup(owner)
-
-
-def name_pattern(name: str) -> str:
-    """A regex of a name as it may be written: its words apart by any white space ("Edmond\nDantès")."""
-    return r"\s+".join(re.escape(word) for word in name.split())
-
-
-class _FoldedLookup(dict):
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(fold(key))
-
-
-def _field_names(value) -> list[str]:
-    """A metadata value naming entities: a list of names, or one string separated by `|` or `;`."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [n.strip() for n in re.split(r"[|;]", value) if n.strip()]
-    if isinstance(value, Iterable):
-        return [str(n).strip() for n in value if str(n).strip()]
-    return [str(value)]
 
 
 def _without_overlaps(found: list[Found]) -> list[Found]:

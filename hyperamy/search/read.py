@@ -11,7 +11,7 @@ from hyperamy.emotions import LABELS, affect_fields, label_index
 from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy.analyzer import words
-from hyperamy.entities.detect import name_pattern
+from hyperamy.entities.names import name_pattern
 from hyperamy.rerank import MODES, certainty
 from hyperamy.search.hit import Hit
 from hyperamy.search.ranking import Query, rank, single_threaded_blas

@@ -223,6 +223,13 @@ class HyperAmy:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @staticmethod
+    def versions() -> dict:
+        """The versions of the libraries an index's files depend on, as a write records them."""
+        from hyperamy.writer import library_versions
+
+        return dict(library_versions())
+
     def add(self, records: Iterable[Record | dict], progress: Callable[[int], None] | None = None,
             commit_every: int = COMMIT_EVERY, text_field: str = "text", id_field: str = "id") -> AddReport:
         """Insert or replace documents by id; unchanged ones (same content hash) are not re-encoded.

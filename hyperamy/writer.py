@@ -41,12 +41,12 @@ class IndexWriter:
 
     def __init__(self, folder: Path, config, base: snapshot.Snapshot, encoder: Callable[[], object],
                  mentions, batch_size: int | None, verify: bool = True,
-                 publish: Callable[[snapshot.Snapshot], None] | None = None, versions: dict | None = None):
+                 publish: Callable[[snapshot.Snapshot], None] | None = None):
         self.folder, self.config, self.base = folder, config, base
         self._encoder_source, self._encoder = encoder, None
         self.mentions, self.batch_size, self.verify = mentions, batch_size, verify
         self._publish = publish or (lambda view: None)
-        self._versions = dict(library_versions()) if versions is None else versions
+        self._versions = dict(library_versions())  # a copy: the cached dict is never handed out
 
     @property
     def encoder(self):

@@ -65,7 +65,7 @@ def documents(view, rows: np.ndarray) -> Iterator[dict]:
 
 def get(view, ids: Sequence[str]) -> dict[str, dict]:
     """{id: document} of the ids that are in the index."""
-    rows = view.alive(np.asarray(sorted(row for _, row, _ in view.store.versions(list(ids))), np.int64))
+    rows = view.alive(np.asarray(sorted(row for _, row, _ in view.versions(list(ids))), np.int64))
     return {document["id"]: document for document in documents(view, rows)}
 
 

@@ -100,7 +100,7 @@ def planned(transaction, records: Iterable[Record], size: int | Callable[[], int
             latest[record.id] = record
         seen.update(latest)
         view = transaction.base
-        versions = view.store.versions(list(latest))
+        versions = view.versions(list(latest))
         alive = set(view.alive(np.asarray([row for _, row, _ in versions], np.int64)).tolist())
         existing = {i: (row, h) for i, row, h in versions if row in alive}
         earlier = pending if pending is not None else {}

@@ -64,6 +64,20 @@ class Snapshot:
             if len(here):
                 yield segment, position[here], here
 
+    def versions(self, ids: list[str]) -> list[tuple[str, int, str]]:
+        """(id, row, content hash) of every stored version of these ids, deleted ones included: a
+        binary search of each segment's ids.npy, or a scan of docs.parquet when a segment was
+        written without one."""
+        from hyperamy.segments import id_keys
+
+        ids = list(dict.fromkeys(ids))
+        if not ids or not self.segments:
+            return []
+        if any(segment.ids is None for segment in self.segments):
+            return self.store.versions(ids)
+        keys = id_keys(ids)
+        return [found for segment in self.segments for found in segment.versions(ids, keys)]
+
     def fetch(self, rows) -> dict[int, dict]:
         """{"id", "text", "metadata"} of some rows, keyed by row."""
         rows = np.asarray(rows, np.int64)

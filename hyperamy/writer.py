@@ -20,7 +20,8 @@ import numpy as np
 from hyperamy import persist, snapshot
 from hyperamy.analyzer import analyzer
 from hyperamy.lexical import TermCounts
-from hyperamy.segments import DOCS_FILE, ROW_GROUP, Mentions, finish, hits_from_documents, write_arrays, write_mentions
+from hyperamy.segments import (DOCS_FILE, ROW_GROUP, Mentions, finish, hits_from_documents, ids_from_documents,
+                               write_arrays, write_mentions)
 
 MERGE_FACTOR = 10  # this many segments of one size tier are merged into one
 DEAD_SHARE = 0.5  # a segment with at least this share deleted is rewritten without them
@@ -109,7 +110,7 @@ class IndexWriter:
     def remove(self, ids: list[str]) -> list[str]:
         """Delete documents by id and commit; returns the ids that were there."""
         view = self.base
-        versions = view.store.versions(ids)
+        versions = view.versions(ids)
         rows = view.alive(np.asarray([row for _, row, _ in versions], np.int64))
         self._delete_rows(rows)
         removed = set(rows.tolist())
@@ -177,6 +178,7 @@ class IndexWriter:
                 folder.mkdir(parents=True)
                 _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
                 hits_from_documents(folder)
+                ids_from_documents(folder, folder / DOCS_FILE)
                 write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], self.config)
                 if mentions is not None:
                     write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))

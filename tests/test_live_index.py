@@ -123,6 +123,53 @@ def test_writes_add_segments_that_merge_as_they_pile_up(tmp_path, fake_encoder):
     assert len(list((folder / "segments").iterdir())) == 1
 
 
+def test_ids_are_found_through_each_segments_sorted_ids_as_docs_parquet_would_find_them(tmp_path, fake_encoder):
+    from hyperamy.segments import IDS_FILE, id_keys
+
+    folder = tmp_path / "idx"
+    engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
+    engine.add(records(0, 30))
+    engine.add([Record("d3", "Document 3 rewritten", {}), Record("é 🙂 \"quoted\"", "An odd id", {})])
+    engine.delete(["d7"])
+    asked = ["d3", "d7", "d12", "é 🙂 \"quoted\"", "d999", "d3"]
+
+    def both(view):
+        return sorted(view.versions(asked)), sorted(view.store.versions(asked))
+
+    through_ids, through_sql = both(engine.refresh())
+    assert through_ids == through_sql and len(engine.snapshot.segments) == 2
+    assert [(i, r) for i, r, _ in through_ids] == [("d12", 12), ("d3", 3), ("d3", 30), ("d7", 7),
+                                                   ("é 🙂 \"quoted\"", 31)]  # deleted and replaced ones too
+    assert engine.get("d3")["text"] == "Document 3 rewritten" and engine.get("d7") is None
+    engine.compact()
+    through_ids, through_sql = both(engine.refresh())
+    assert through_ids == through_sql and [r for _, r, _ in through_ids] == [12, 30, 31]
+    segment = engine.snapshot.segments[0]
+    assert segment.ids.shape == (4, 30) and isinstance(segment.ids, np.memmap)
+    assert segment.versions(["d5"], id_keys(["d12"])) == []  # a key shared by another id is not taken for it
+    report = engine.add([*records(12, 13), Record("d13", "Changed", {})])
+    assert (report.unchanged, report.updated) == (1, 1)
+    assert IDS_FILE in json.loads((folder / "manifest.json").read_text())["segments"][0]["files"]
+
+
+def test_segments_written_before_sorted_ids_are_still_found(tmp_path, fake_encoder):
+    from hyperamy import persist
+    from hyperamy.segments import IDS_FILE
+
+    folder = tmp_path / "idx"
+    HyperAmy.open(folder, create=True, encoder=fake_encoder).add(records(0, 10))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = manifest["segments"][0]
+    del entry["files"][IDS_FILE]
+    (folder / "segments" / entry["name"] / IDS_FILE).unlink()
+    persist.write_manifest(folder, manifest)  # as an index written before ids.npy was
+    engine = HyperAmy.open(folder, encoder=fake_encoder)
+    assert engine.snapshot.segments[0].ids is None
+    report = engine.add([Record("d4", "Document 4 changed", {}), *records(5, 6)])
+    assert (report.updated, report.unchanged, len(engine)) == (1, 1, 10)
+    assert engine.get("d4")["text"] == "Document 4 changed" and engine.check()["problems"] == []
+
+
 def test_a_write_costs_what_it_adds(tmp_path, fake_encoder):
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
@@ -135,7 +182,8 @@ def test_a_write_costs_what_it_adds(tmp_path, fake_encoder):
 
 
 @pytest.mark.parametrize("name", ["semantic.faiss", "emotion.faiss", "feelings.npy", "rows.npy", "terms.json",
-                                  "term_counts.npy", "lengths.npy", "hits.jsonl", "hits_offsets.npy", "docs.parquet"])
+                                  "term_counts.npy", "lengths.npy", "hits.jsonl", "hits_offsets.npy", "ids.npy",
+                                  "docs.parquet"])
 def test_a_damaged_file_is_named_and_derived_files_are_repaired(tmp_path, fake_encoder, name):
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)

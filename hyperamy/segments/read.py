@@ -15,6 +15,7 @@ from hyperamy.file_checks import check_file
 from hyperamy.lexical import TermCounts
 from hyperamy.locking import Pin
 from hyperamy.segments.feelings import widen_feelings
+from hyperamy.segments.ids import IDS_FILE, find, stored_id
 from hyperamy.segments.layout import (COMPLETE, HITS_FILE, MENTION_FEELINGS, MENTION_FILES, MENTIONS_FILE,
                                       OFFSETS_FILE)
 from hyperamy.segments.records import Mentions
@@ -66,6 +67,7 @@ class Segment:
     hits: Any = None  # the hits file, memory-mapped
     offsets: np.ndarray | None = None
     entry: dict | None = None  # its manifest entry (to check the files read later)
+    ids: np.ndarray | None = None  # ids.npy, memory-mapped (None: written before it existed)
     _mentions: Any = dataclasses.field(default=False, repr=False)  # False: not read yet
 
     def __len__(self) -> int:
@@ -85,6 +87,25 @@ class Segment:
         if self._mentions is False:
             self._mentions = read_mentions(self.folder, self.entry, verify)
         return self._mentions
+
+    def versions(self, ids: list[str], keys: np.ndarray) -> list[tuple[str, int, str]]:
+        """(id, row, content hash) of the documents here with one of these ids (`keys`: their
+        segments.ids.id_keys), deleted ones included. Needs `self.ids`."""
+        which, positions, hashes = find(self.ids, keys)
+        found = []
+        for index, position, content in zip(which, positions, hashes):
+            if position >= len(self.rows):
+                raise IndexStateError(f"segment {self.folder} is damaged: {IDS_FILE} names position {position} "
+                                      f"of {len(self.rows)}; run `hyperamy check --repair`")
+            start, end = self.offsets[position], self.offsets[position + 1]
+            try:
+                same = stored_id(self.hits[start:end]) == ids[index]
+            except ValueError:
+                raise IndexStateError(f"segment {self.folder} is damaged: {HITS_FILE} line {position + 1} does not "
+                                      "start with an id; run `hyperamy check --repair`") from None
+            if same:
+                found.append((ids[index], int(self.rows[position]), content))
+        return found
 
     def hit(self, position: int) -> dict:
         """{"id", "text", "metadata"} of the document at a position."""
@@ -131,5 +152,14 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
     if len(offsets) != size + 1 or offsets[-1] != len(hits):
         raise IndexStateError(f"segment {folder} is inconsistent: {HITS_FILE} does not match {OFFSETS_FILE}; "
                               "run `hyperamy check --repair`")
+    ids = None
+    if IDS_FILE in entry["files"]:
+        try:
+            ids = np.load(folder / IDS_FILE, mmap_mode="r")
+        except (ValueError, OSError) as exc:
+            raise IndexStateError(f"segment {folder} is damaged: {exc}; run `hyperamy check --repair`") from exc
+        if ids.shape != (4, size) or ids.dtype != np.uint64:
+            raise IndexStateError(f"segment {folder} is inconsistent: {IDS_FILE} does not match its "
+                                  f"{size} documents; run `hyperamy check --repair`")
     file_checks.record(folder, files, unchecked)
-    return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin, hits, offsets, entry)
+    return Segment(entry["name"], folder, rows, semantic, emotion, feelings, terms, pin, hits, offsets, entry, ids)

@@ -11,6 +11,7 @@ from hyperamy.file_checks import checksum
 from hyperamy.analyzer import analyzer
 from hyperamy.lexical import TermCounts
 from hyperamy.segments.feelings import Feelings
+from hyperamy.segments.ids import write_ids
 from hyperamy.segments.layout import (COMPLETE, DOCS_FILE, FIXED_COLUMNS, HITS_FILE, MENTION_FEELINGS, MENTIONS_FILE,
                                       OFFSETS_FILE)
 from hyperamy.segments.records import Documents, Mentions
@@ -27,6 +28,7 @@ def write_segment(folder: Path, documents: Documents, thresholds: np.ndarray, co
     metadata = table.select(fields_written).to_pylist() if fields_written else [{}] * table.num_rows  # as stored
     del table  # the texts are in `documents` already: no second copy of a long one
     write_hits(folder, zip(documents.ids, documents.texts, metadata))
+    write_ids(folder, documents.ids, documents.hashes)
     write_arrays(folder, documents.rows, documents.semantic, documents.mu,
                   documents.feelings(), config)
     if documents.mentions is not None:

@@ -54,7 +54,9 @@ def test_shipped_weights_are_small_and_carry_thresholds(shipped_encoder):
     assert shipped_encoder.thresholds.shape == (28,) and not np.all(shipped_encoder.thresholds == 0.5)
 
 
-def test_eval_on_dev_beats_every_baseline(tmp_path):
+def test_eval_writes_json_and_its_per_label_report(tiny_data, tmp_path):
+    """`eval --json --report` on a small data folder (what the shipped weights score on the real
+    test split, beside the baselines, is checked where README's `hyperamy eval` runs: test_readme)."""
     import json
 
     from click.testing import CliRunner
@@ -62,16 +64,11 @@ def test_eval_on_dev_beats_every_baseline(tmp_path):
     from hyperamy.cli import main
 
     report = tmp_path / "report.md"
-    result = CliRunner().invoke(main, ["eval", "--split", "dev", "--json", "--report", str(report)])
+    result = CliRunner().invoke(main, ["eval", "--split", "dev", "--data", str(tiny_data), "--json",
+                                       "--report", str(report)])
     assert result.exit_code == 0, result.stderr
     metrics = json.loads(result.stdout)
-    assert metrics["n"] == 5426 and metrics["entity_n"] == 360
-    assert metrics["macro_f1"] > 0.44 and metrics["kappa_spearman"] > 0.40
-    assert metrics["top1_accuracy"] > metrics["majority_baseline"] + 0.2
-    assert metrics["group_accuracy"] > metrics["group_majority_baseline"] + 0.2
-    assert metrics["ekman_accuracy"] > metrics["ekman_majority_baseline"] + 0.2
-    # the entity labels are 87% neutral: reading characters as feeling something costs a little top-1
-    # against always-neutral and is what the non-neutral macro-F1 (0 for always-neutral) rewards
-    assert metrics["entity_top1_accuracy"] >= metrics["entity_majority_baseline"] - 0.03
-    assert metrics["entity_macro_f1_non_neutral"] > 0.12
+    assert (metrics["split"], metrics["n"], metrics["entity_n"], metrics["report"]) == ("dev", 8, 1, str(report))
+    assert metrics["majority_baseline"] == 0.125  # 8 texts, one neutral
+    assert 0 < metrics["macro_f1"] <= 1 and "emobank_valence_r" not in metrics  # the folder has no EmoBank dev
     assert report.read_text().count("\n| ") == 30  # header, 28 labels and the macro row

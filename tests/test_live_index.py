@@ -170,6 +170,20 @@ def test_segments_written_before_sorted_ids_are_still_found(tmp_path, fake_encod
     assert engine.get("d4")["text"] == "Document 4 changed" and engine.check()["problems"] == []
 
 
+def test_a_commit_reads_back_only_the_tables_it_adds(tmp_path, fake_encoder, monkeypatch):
+    from hyperamy.store import database
+
+    folder = tmp_path / "idx"
+    engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)
+    engine.add(records(0, 30))
+    bound, real = [], database.Store._connect
+    monkeypatch.setattr(database.Store, "_connect", lambda self: bound.append(self._files) or real(self))
+    engine.add(records(30, 31))
+    new = {s.name for s in engine.snapshot.segments} - {s.folder.name for s in engine.snapshot.segments[:1]}
+    assert [[f.parent.name for f in files] for files in bound] == [sorted(new)]  # no DuckDB for the lookup either
+    assert engine.count("n >= 29") == 2  # a query still binds every segment
+
+
 def test_a_write_costs_what_it_adds(tmp_path, fake_encoder):
     folder = tmp_path / "idx"
     engine = HyperAmy.open(folder, create=True, encoder=fake_encoder)

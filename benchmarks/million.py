@@ -151,6 +151,9 @@ def main() -> None:
     parser.add_argument("--measure-only", action="store_true",
                         help="time the reads of the index already at --index (one size: its own); no building, "
                              "adding, deleting or compacting")
+    parser.add_argument("--writes", action="store_true",
+                        help="with --measure-only: also time adding 1 real passage the index lacks and deleting "
+                             "1 synthetic one it holds, --repeats times each (no compaction)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/million.jsonl)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -160,6 +163,8 @@ def main() -> None:
         parser.error("--anchors must be at least 1")
     if args.measure_only and (args.index is None or not (args.index / "manifest.json").is_file()):
         parser.error("--measure-only needs --index naming an existing index")
+    if args.writes and not args.measure_only:
+        parser.error("--writes goes with --measure-only (a build times its writes anyway)")
 
     from hyperamy import file_checks
     from hyperamy.config import IndexConfig
@@ -202,7 +207,12 @@ def main() -> None:
         recall = graph_recall(engine, queries) if args.vector_index == "hnsw" else None
         check = _timed(engine.check)
         add_1 = delete_1 = compact = None  # --measure-only: no writes
-        if not args.measure_only:
+        if args.writes:  # on an index grown earlier: passages it lacks, synthetic ones it still holds
+            fresh = (r for r in passages if engine.get(r.id) is None)
+            held = (f"s{i}" for i in range(size) if engine.get(f"s{i}") is not None)
+            add_1 = median(_timed(engine.add, [next(fresh)]) for _ in range(args.repeats))
+            delete_1 = median(_timed(engine.delete, [next(held)]) for _ in range(args.repeats))
+        elif not args.measure_only:
             add_1 = median(_timed(engine.add, [next(passages)]) for _ in range(args.repeats))
             delete_1 = median(_timed(engine.delete, [f"s{deletable + i}"]) for i in range(args.repeats))
             compact = _timed(engine.compact)
@@ -230,7 +240,8 @@ def main() -> None:
                           "after a search: private (MB)", "mapped files (MB)", "`hyperamy search` process (s)", "hybrid p50 (ms)", "hybrid p95", "semantic p50 (ms)",
                           "HNSW recall@10", "add 1 (s)", "delete 1 (s)", "check (s)", "compact (s)"], rows))
     path = write_record("million", {"sizes": sizes, "queries": len(queries), "repeats": args.repeats,
-                                    "vector_index": args.vector_index, "measure_only": args.measure_only},
+                                    "vector_index": args.vector_index, "measure_only": args.measure_only,
+                                    "writes": args.writes},
                         f"synthetic bulk + {args.corpus.name} passages, {args.qa.name} questions",
                         {str(k): v for k, v in metrics.items()}, {"build_seconds": round(build_seconds, 1)}, args.out)
     print(f"\nrecord appended to {path}")

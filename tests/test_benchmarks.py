@@ -255,6 +255,14 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     measured = json.loads(out.read_text().splitlines()[-1])
     assert measured["config"]["measure_only"] and list(measured["metrics"]) == ["60"]
     assert measured["metrics"]["60"]["add_1_s"] is None and measured["metrics"]["60"]["hnsw_recall_at_10"] == 1.0
+    run_script("million.py", "--measure-only", "--writes", "--queries", 2, "--repeats", 2, "--index",
+               tmp_path / "idx", "--out", out)
+    written = json.loads(out.read_text().splitlines()[-1])["metrics"]["60"]
+    assert written["add_1_s"] > 0 and written["delete_1_s"] > 0 and written["compact_s"] is None
+    assert written["documents"] == 60  # counted before its writes: 2 real passages in, 2 synthetic ones out
+    from hyperamy.engine import HyperAmy
+
+    assert len(HyperAmy.open(tmp_path / "idx")) == 60
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
                            capture_output=True, text=True)
     assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr

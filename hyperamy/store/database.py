@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from hyperamy.errors import CancelledError, IndexStateError, InputError
+from hyperamy.store.files import connect
 from hyperamy.store.sql import condition, literal
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class Store:
         import duckdb
 
         try:
-            db = duckdb.connect(config={"threads": 1, "memory_limit": MEMORY_LIMIT})
+            db = connect({"threads": 1, "memory_limit": MEMORY_LIMIT})
         except duckdb.Error as exc:
             raise IndexStateError(f"the index's documents cannot be read: {str(exc).splitlines()[0]}") from None
         try:

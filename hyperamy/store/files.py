@@ -9,6 +9,16 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 
+def connect(config: dict):
+    """A new in-memory DuckDB connection that draws no progress bar of its own (on a terminal
+    DuckDB draws one for any query over 2 s, across hyperamy's progress line: seen in a merge)."""
+    import duckdb
+
+    connection = duckdb.connect(config=config)
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
 class FileQueryError(Exception):
     """DuckDB could not read or write a file; str() is its first line."""
 
@@ -22,7 +32,7 @@ def rows(sql: str, params: Sequence = (), chunk: int = 4096, threads: int | None
     """
     import duckdb
 
-    connection = duckdb.connect(config={} if threads is None else {"threads": threads})
+    connection = connect({} if threads is None else {"threads": threads})
     try:
         try:
             result = connection.execute(sql, list(params))
@@ -57,7 +67,7 @@ def copy_parquet(sql: str, params: Sequence, target: Path, row_group: int) -> No
 
     from hyperamy.store.sql import literal
 
-    connection = duckdb.connect(config={"threads": 1})
+    connection = connect({"threads": 1})
     try:
         connection.execute(f"COPY ({sql}) TO {literal(target)} (FORMAT parquet, ROW_GROUP_SIZE {int(row_group)}, "
                            "COMPRESSION zstd)", list(params))

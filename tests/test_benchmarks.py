@@ -230,6 +230,18 @@ def test_a_missing_weights_folder_is_a_usage_error(name, option, tmp_path):
     assert f"weights folder {missing} does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_query_precision_compares_int8_query_graphs_with_float32(tmp_path):
+    out = tmp_path / "q.jsonl"
+    table = run_script("query_precision.py", "--texts", 4, "--questions", 4, "--passages", 40, "--out", out)
+    assert "| int8 per-channel |" in table and "| float32 (shipped) |" in table
+    record = json.loads(out.read_text().splitlines()[-1])
+    assert record["config"] == {"texts": 8, "passages": 40}
+    for name in ("int8 per-tensor", "int8 per-channel"):
+        assert 0.5 < record["metrics"][name]["semantic_cosine_median"] < 1.0  # close to float32, not the same graph
+        assert record["timings"][name]["int8_p50_ms"] > 0
+    assert set(record["metrics"]["dense_recall@10"]) == {"float32", "int8 per-tensor", "int8 per-channel"}
+
+
 def test_write_cost_times_writes_at_each_size(tmp_path):
     out = tmp_path / "w.jsonl"
     table = run_script("write_cost.py", "--sizes", "30,60", "--repeats", 3, "--out", out)

@@ -231,5 +231,5 @@ def _rebuild(transaction, root, entry: dict, damaged: set[str]) -> dict:
         np.save(folder / "rows.npy", rows)
     TermCounts.build(texts, analyzer(transaction.config.analyzer)).save(folder)
     segments.hits_from_documents(folder)
-    segments.ids_from_documents(folder, folder / segments.DOCS_FILE)
+    segments.ids_from_documents(folder)
     return segments.finish(folder, len(rows))

@@ -17,7 +17,7 @@ from hyperamy.errors import IndexStateError
 from hyperamy.analyzer import Analyzer, analyzer
 from hyperamy.lexical import KeywordScorer
 from hyperamy.segments import DOCS_FILE, FEELING_COLUMNS, MENTIONS_FILE, Feelings, Segment, load_segment
-from hyperamy.store import Store
+from hyperamy.store import Store, readable_documents
 from hyperamy.vectors import best
 
 ATTEMPTS = 50  # manifest reads before giving up on an index that keeps changing under us
@@ -178,13 +178,9 @@ def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: 
                 for entry in manifest["segments"]]
     built = _assemble(folder, manifest, None, segments, np.asarray(tombstones, np.int64), analyzer(config.analyzer))
     new = [segment for segment in segments if segment.name not in known]
-    if new:
-        tables = Store(folder, [segment.folder / DOCS_FILE for segment in new],
-                       [segment.folder / MENTIONS_FILE for segment in new if MENTIONS_FILE in segment.entry["files"]])
-        try:
-            tables.bind()
-        finally:
-            tables.close()
+    if new:  # raises when DuckDB refuses one of their files
+        readable_documents(folder, [segment.folder / DOCS_FILE for segment in new],
+                           [segment.folder / MENTIONS_FILE for segment in new if MENTIONS_FILE in segment.entry["files"]])
     return built
 
 

@@ -178,7 +178,7 @@ class IndexWriter:
                 folder.mkdir(parents=True)
                 _copy_documents([s.folder / DOCS_FILE for s, _ in chosen], rows[piece], folder / DOCS_FILE)
                 hits_from_documents(folder)
-                ids_from_documents(folder, folder / DOCS_FILE)
+                ids_from_documents(folder)
                 write_arrays(folder, rows[piece], semantic[piece], mu[piece], feelings[piece], self.config)
                 if mentions is not None:
                     write_mentions(folder, mentions.take(np.flatnonzero(np.isin(mentions.rows, rows[piece]))))

@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from hyperamy.segments.layout import DOCS_FILE
+
 IDS_FILE = "ids.npy"
 _DECODER = json.JSONDecoder()
 
@@ -31,11 +33,11 @@ def id_keys(ids: Sequence[str]) -> np.ndarray:
 def write_ids(folder: Path, ids: Sequence[str], hashes: Sequence[str]) -> None:
     """Write `ids.npy` for the documents at positions 0..n-1 of a segment. Written only when
     every content hash is 32 hex digits (as hyperamy writes them); else lookups scan docs.parquet."""
+    if len(hashes) != len(ids) or not all(isinstance(h, str) and len(h) == 32 for h in hashes):
+        return
     try:
         digests = np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), ">u8").reshape(-1, 2)
-    except (ValueError, TypeError):
-        return
-    if len(digests) != len(ids) or any(len(h) != 32 for h in hashes):
+    except ValueError:  # not hex
         return
     keys = id_keys(ids)
     order = np.argsort(keys, kind="stable")
@@ -43,11 +45,11 @@ def write_ids(folder: Path, ids: Sequence[str], hashes: Sequence[str]) -> None:
     np.save(folder / IDS_FILE, np.ascontiguousarray(table, np.uint64))
 
 
-def ids_from_documents(folder: Path, docs_file: Path) -> None:
+def ids_from_documents(folder: Path) -> None:
     """Write `ids.npy` from a segment's docs.parquet (ordered by row, as its positions are)."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(docs_file, columns=["row", "id", "hash"]).sort_by("row")
+    table = pq.read_table(folder / DOCS_FILE, columns=["row", "id", "hash"]).sort_by("row")
     write_ids(folder, table.column("id").to_pylist(), table.column("hash").to_pylist())
 
 

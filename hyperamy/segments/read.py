@@ -97,9 +97,8 @@ class Segment:
             if position >= len(self.rows):
                 raise IndexStateError(f"segment {self.folder} is damaged: {IDS_FILE} names position {position} "
                                       f"of {len(self.rows)}; run `hyperamy check --repair`")
-            start, end = self.offsets[position], self.offsets[position + 1]
             try:
-                same = stored_id(self.hits[start:end]) == ids[index]
+                same = stored_id(self._line(position)) == ids[index]
             except ValueError:
                 raise IndexStateError(f"segment {self.folder} is damaged: {HITS_FILE} line {position + 1} does not "
                                       "start with an id; run `hyperamy check --repair`") from None
@@ -109,9 +108,12 @@ class Segment:
 
     def hit(self, position: int) -> dict:
         """{"id", "text", "metadata"} of the document at a position."""
-        start, end = self.offsets[position], self.offsets[position + 1]
-        id_, text, metadata = json.loads(self.hits[start:end])
+        id_, text, metadata = json.loads(self._line(position))
         return {"id": id_, "text": text, "metadata": metadata}
+
+    def _line(self, position: int):
+        """The hits file's line of the document at a position."""
+        return self.hits[self.offsets[position]:self.offsets[position + 1]]
 
 
 def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segment:

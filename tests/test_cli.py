@@ -78,6 +78,7 @@ def test_set_takes_numbers_and_the_fusions_word():
         parse_settings(["emotion_weight=lots"])
 
 
+@pytest.mark.model
 def test_predict_json_shape_and_span_errors(shipped_encoder):
     result = run("predict", "I can't believe they cancelled it, I'm furious", "--json")
     assert result.exit_code == 0, result.stderr

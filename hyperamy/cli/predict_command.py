@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import emit_json, weights_option
-from hyperamy.errors import InputError
+from hyperamy.errors import DataFormatError, InputError
 
 
 @main.command()
@@ -83,10 +84,13 @@ def predict(text: str | None, span: str | None, corpus: str | None, output: str 
 
 def _predict_file(corpus, output, out_format, text_field, id_field, label_names, top, with_mu, weights) -> None:
     from hyperamy.cli.common import progress
-    from hyperamy.encoder import EmotionEncoder
     from hyperamy.labelling import LabelView, Sink, count_texts, label_file, output_format
 
     kind = output_format(output, out_format)
+    if corpus != "-" and not Path(corpus).is_file():  # before torch and the model load: named at once
+        raise DataFormatError("file not found", corpus)
+    from hyperamy.encoder import EmotionEncoder
+
     encoder = EmotionEncoder.load(weights)
     sink = Sink(output, kind, LabelView(label_names, encoder.thresholds))
     finished = False

@@ -90,7 +90,7 @@ def _query_runtime() -> str:
     """What searches encoded their queries with in this run (engine.HyperAmy.query_encoder)."""
     import onnxruntime
 
-    return f"onnxruntime {onnxruntime.__version__} float32"
+    return f"onnxruntime {onnxruntime.__version__} {os.environ.get('HYPERAMY_QUERY_PRECISION') or 'float32'}"
 
 
 def write_record(script: str, config: dict, dataset: str, metrics: dict, timings: dict, out: Path | None) -> Path:

@@ -1,10 +1,15 @@
 """Query encoding in int8: ONNX Runtime's dynamic quantization of the query graph, against the
-float32 graph `hyperamy search` runs, for speed and fidelity. A probe: nothing here is shipped.
+float32 graph `hyperamy search` runs by default, for speed and fidelity. The per-channel graph is
+what $HYPERAMY_QUERY_PRECISION=int8 runs (hyperamy/encoder/graph.py); per-tensor is a probe.
 onnx_runtime.py quantized documents and queries together (dense Recall@10 moved by 0.04 either
 way); here documents stay float32, as indexes store them, and only the query is int8.
 
     python benchmarks/query_precision.py                        # 200 questions + 300 GoEmotions dev texts
     python benchmarks/query_precision.py --texts 20 --passages 200   # smoke
+    python benchmarks/query_precision.py --index DIR            # also whole hybrid searches of an index
+
+With --index, whole hybrid searches through the Python API (k = 10, the --questions) are timed
+with each precision's query encoder, alternating question by question in one process.
 
 Each graph is timed alternately with float32 in one run (medians of single queries, ONNX Runtime's
 default threads). Fidelity to float32: the cosine of the semantic vector and of the emotion
@@ -43,8 +48,12 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=300, help="GoEmotions dev texts timed and compared")
     parser.add_argument("--questions", type=int, default=200, help="Monte Cristo questions timed and compared")
     parser.add_argument("--passages", type=int, default=0, help="use only the first N corpus passages (0: all)")
+    parser.add_argument("--index", type=Path, help="an index to time whole hybrid searches on, both ways")
+    parser.add_argument("--repeats", type=int, default=3, help="with --index: passes over the questions")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/query_precision.jsonl)")
     args = parser.parse_args()
+    if args.index is not None and not (args.index / "manifest.json").is_file():
+        parser.error(f"argument --index: {args.index} is not a hyperamy index")
 
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -113,6 +122,8 @@ def main() -> None:
                 found.append(bool(top & set(row["gold_ids"])))
             recall.setdefault(name, {})[label] = float(np.mean(found))
     metrics["dense_recall@10"] = recall
+    if args.index is not None:
+        timings["search"] = _searches(args.index, questions[:args.questions], args.repeats)
 
     table = [["float32 (shipped)", "-", "1", "1", "1", *(f"{recall['float32'][s]:.3f}" for s in recall["float32"])]]
     for name in sessions:
@@ -125,10 +136,44 @@ def main() -> None:
     print(markdown_table(["query graph", "p50 a query (float32 in the same run)", "semantic cosine median / min",
                           "mu cosine median / min", "same top label",
                           *(f"dense R@10 {s}" for s in recall["float32"])], table))
-    path = write_record("query_precision", {"texts": len(texts), "passages": len(records)},
+    if "search" in timings:
+        searched = timings["search"]
+        print(f"\nwhole hybrid searches of {args.index} (Python API, k = 10, {searched['n']} each, alternating): "
+              f"p50 {searched['float32_p50_ms']:.2f} ms with float32 queries, {searched['int8_p50_ms']:.2f} ms "
+              f"with int8 ({searched['float32_p50_ms'] / searched['int8_p50_ms']:.2f}x); p95 "
+              f"{searched['float32_p95_ms']:.2f} / {searched['int8_p95_ms']:.2f} ms")
+    path = write_record("query_precision", {"texts": len(texts), "passages": len(records),
+                                            "index": str(args.index) if args.index else None},
                         f"{args.qa.name}, {args.goemotions.name}, {args.paraphrased.name}, {args.corpus.name}",
                         metrics, timings, args.out)
     print(f"\nrecord appended to {path}")
+
+
+def _searches(index: Path, questions: list[str], repeats: int) -> dict:
+    """Whole hybrid searches with each precision's query encoder, alternating question by question."""
+    from common import percentile
+
+    from hyperamy.engine import HyperAmy
+
+    engines = {}
+    for precision in ("float32", "int8"):
+        os.environ["HYPERAMY_QUERY_PRECISION"] = precision  # read when the engine loads its query encoder
+        engines[precision] = HyperAmy.open(index)
+        engines[precision].search(questions[0], k=10)  # loads it, out of the timing
+        assert engines[precision].query_encoder.precision == precision
+    del os.environ["HYPERAMY_QUERY_PRECISION"]
+    seconds = {precision: [] for precision in engines}
+    for _ in range(repeats):
+        for question in questions:
+            for precision, engine in engines.items():
+                started = time.perf_counter()
+                engine.search(question, k=10)
+                seconds[precision].append(time.perf_counter() - started)
+    result = {"n": len(seconds["int8"])}
+    for precision, values in seconds.items():
+        result[f"{precision}_p50_ms"] = 1000 * statistics.median(values)
+        result[f"{precision}_p95_ms"] = 1000 * percentile(values, 95)
+    return result
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:

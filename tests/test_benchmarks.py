@@ -2,6 +2,7 @@
 import contextlib
 import io
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -231,11 +232,20 @@ def test_a_missing_weights_folder_is_a_usage_error(name, option, tmp_path):
 
 
 def test_query_precision_compares_int8_query_graphs_with_float32(tmp_path):
-    out = tmp_path / "q.jsonl"
-    table = run_script("query_precision.py", "--texts", 4, "--questions", 4, "--passages", 40, "--out", out)
+    from hyperamy import HyperAmy
+
+    out, index = tmp_path / "q.jsonl", tmp_path / "idx"
+    HyperAmy.open(index, create=True).add([{"id": str(i), "text": f"The sailor wept with joy on day {i}."}
+                                           for i in range(5)])
+    table = run_script("query_precision.py", "--texts", 4, "--questions", 4, "--passages", 40, "--out", out,
+                       "--index", index, "--repeats", 1)
     assert "| int8 per-channel |" in table and "| float32 (shipped) |" in table
+    assert "whole hybrid searches of" in table and "with int8" in table
     record = json.loads(out.read_text().splitlines()[-1])
-    assert record["config"] == {"texts": 8, "passages": 40}
+    assert record["config"] == {"texts": 8, "passages": 40, "index": str(index)}
+    searched = record["timings"]["search"]
+    assert searched["n"] == 4 and searched["int8_p50_ms"] > 0 and searched["float32_p50_ms"] > 0
+    assert "HYPERAMY_QUERY_PRECISION" not in os.environ  # the script set it only while loading
     for name in ("int8 per-tensor", "int8 per-channel"):
         assert 0.5 < record["metrics"][name]["semantic_cosine_median"] < 1.0  # close to float32, not the same graph
         assert record["timings"][name]["int8_p50_ms"] > 0

@@ -1,4 +1,5 @@
-"""Queries through ONNX Runtime: the same numbers as the torch encoder, a graph built once."""
+"""Queries through ONNX Runtime: the float32 graph gives the torch encoder's numbers, the int8 one
+(opt-in) reads close to it, and each graph is built once."""
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ TEXTS = [("I can't believe they cancelled it, I'm furious", None),
 def runtime():
     from hyperamy.encoder.runtime import OnnxQueryEncoder
 
-    return OnnxQueryEncoder.load()
+    return OnnxQueryEncoder.load(precision="float32")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,52 @@ def test_the_runtime_gives_what_torch_gives(runtime, torch_encoder, text, span):
     assert np.abs(ours.emotion.probs - theirs.emotion.probs).max() < 1e-4
     assert ours.emotion.strength[0] == pytest.approx(theirs.emotion.strength[0], abs=1e-4)
     assert ours.truncated == theirs.truncated and ours.semantic.dtype == np.float32
+
+
+FELT = ["I can't believe they cancelled it, I'm furious", "Thank you so much, this made my day!",
+        "I miss her every single day since she died", "That spider in the bath terrified me",
+        "Wow, I never expected that to happen!", "The meeting is at 3 pm in room 4."]
+
+
+def test_the_int8_graph_on_request_reads_what_float32_reads(runtime, monkeypatch):
+    from hyperamy.encoder.graph import GRAPH_FILE, QUERY_GRAPH_FILE
+    from hyperamy.encoder.runtime import OnnxQueryEncoder
+    from hyperamy.errors import InputError
+
+    monkeypatch.delenv("HYPERAMY_QUERY_PRECISION", raising=False)
+    assert OnnxQueryEncoder.load().precision == "float32"  # the default
+    monkeypatch.setenv("HYPERAMY_QUERY_PRECISION", "int8")
+    int8 = OnnxQueryEncoder.load()
+    assert int8.precision == "int8" and runtime.precision == "float32"
+    assert int8.graph.name == QUERY_GRAPH_FILE and runtime.graph.name == GRAPH_FILE
+    for text in FELT:
+        ours, full = int8.encode_query(text), runtime.encode_query(text)
+        assert float(ours.semantic[0] @ full.semantic[0]) > 0.97, text
+        assert float(ours.emotion.mu[0] @ full.emotion.mu[0]) > 0.97, text
+        assert ours.emotion.top(0, 1)[0][0] == full.emotion.top(0, 1)[0][0], text
+    assert [int8.encode_query(t).emotion.top(0, 1)[0][0] for t in FELT] == [
+        "anger", "gratitude", "sadness", "fear", "surprise", "neutral"]
+    graphs = {p.name: p.stat().st_size for p in int8.graph.parent.iterdir()}
+    assert graphs[QUERY_GRAPH_FILE] < graphs[GRAPH_FILE + ".data"] / 3  # int8 weights: about a quarter
+    assert OnnxQueryEncoder.load(precision="float32").precision == "float32"  # predict's, whatever the setting
+    monkeypatch.setenv("HYPERAMY_QUERY_PRECISION", "float16")
+    with pytest.raises(InputError, match="HYPERAMY_QUERY_PRECISION must be one of float32, int8, not 'float16'"):
+        OnnxQueryEncoder.load()
+
+
+def test_an_int8_graph_that_cannot_be_made_leaves_queries_in_float32(monkeypatch, caplog):
+    from hyperamy.encoder import runtime as module
+    from hyperamy.errors import ExportError
+
+    def fails(weights, model):
+        raise ExportError("could not quantize the query graph x: ValueError: no")
+
+    monkeypatch.setattr(module, "ensure_query_graph", fails)
+    monkeypatch.setenv("HYPERAMY_QUERY_PRECISION", "int8")
+    loaded = module.OnnxQueryEncoder.load()
+    assert loaded.precision == "float32" and loaded.graph.name == "encoder.onnx"
+    assert "could not quantize the query graph x: ValueError: no; queries run the float32 graph instead" in caplog.text
+    assert loaded.encode_query("I am so happy").emotion.top(0, 1)[0][0] == "joy"
 
 
 def test_a_search_process_imports_neither_torch_nor_transformers(runtime, tmp_path):
@@ -65,3 +112,17 @@ def test_two_processes_build_one_graph_once(tmp_path):
     (graph,) = cache.glob("*/encoder.onnx")
     assert (graph.parent / "encoder.onnx.data").stat().st_size > 50 * 2**20  # the weights, beside the graph
     assert not list(cache.glob(".*"))  # no half-built folder left
+
+
+def test_two_processes_share_one_int8_graph(tmp_path):
+    code = ("from hyperamy.encoder.runtime import OnnxQueryEncoder; "
+            "print(OnnxQueryEncoder.load().encode_query('I am so happy').emotion.top(0, 1)[0][0])")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "HYPERAMY_QUERY_PRECISION": "int8"}
+    runs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert [out.strip() for out, _ in outputs] == ["joy", "joy"]
+    assert not any("pre-processing" in err for _, err in outputs)  # the quantizer's advice is not the user's
+    (folder,) = (tmp_path / "hyperamy" / "graphs").glob("*-v*[0-9]")
+    assert sorted(p.name for p in folder.iterdir()) == ["encoder.int8.onnx", "encoder.onnx", "encoder.onnx.data"]

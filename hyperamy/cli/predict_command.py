@@ -57,7 +57,8 @@ def predict(text: str | None, span: str | None, corpus: str | None, output: str 
     from hyperamy.encoder.runtime import OnnxQueryEncoder
     from hyperamy.labelling import LabelView
 
-    runtime = OnnxQueryEncoder.load(weights)  # no torch import once the graph is cached (seconds sooner)
+    # float32 even where $HYPERAMY_QUERY_PRECISION=int8 speeds searches: predict shows the reading itself
+    runtime = OnnxQueryEncoder.load(weights, precision="float32")  # no torch once the graph is cached
     if runtime is not None:
         batch, thresholds = runtime.encode_query(text, span).emotion, runtime.thresholds
     else:

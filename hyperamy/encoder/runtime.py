@@ -1,45 +1,56 @@
 """Queries through ONNX Runtime: the encoder's graph (graph.py), run without torch.
 
 A search or a `hyperamy predict` encodes one short text. This runs the cached graph of the
-weights folder in ONNX Runtime (float32; CPU kernels with fused attention and layer norms),
+weights folder in ONNX Runtime (CPU kernels with fused attention and layer norms): the float32
+graph, or for searches its int8 one where $HYPERAMY_QUERY_PRECISION=int8 asks (graph.py says what
+int8 gains and costs; `predict` always reads in float32),
 with the backbone's `tokenizers` tokenizer, so a process that only searches imports neither
 torch nor transformers once the graph is built. It gives what the torch encoder gives
-(`SharedTrunkEncoder.encode`, cosine >= 0.9999; tests/test_runtime.py).
+(float32: `SharedTrunkEncoder.encode`'s numbers, cosine >= 0.9999; tests/test_runtime.py).
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
-from hyperamy.encoder.graph import OUTPUTS, ensure_graph
+from hyperamy.encoder.graph import OUTPUTS, PRECISIONS, ensure_graph, ensure_query_graph
 from hyperamy.encoder.outputs import EmotionBatch, Encoded
 from hyperamy.encoder.tokens import Span, check_texts, clause_token_mask, resolve_span
 from hyperamy.encoder.weights import (SHIPPED, has_intensity_head, model_id, read_config, read_thresholds,
                                       resolve_backbone)
-from hyperamy.errors import InputError
+from hyperamy.errors import ExportError, InputError
 
 TOKENIZER_FILE = "tokenizer.json"
+log = logging.getLogger(__name__)
 
 
 class OnnxQueryEncoder:
     """Encodes one query at a time: semantic vector, mu, kappa, label probabilities and strength."""
 
-    def __init__(self, session, tokenizer, config, model_id: str, thresholds: np.ndarray, has_strength: bool):
+    def __init__(self, session, tokenizer, config, model_id: str, thresholds: np.ndarray, has_strength: bool,
+                 precision: str = "float32", graph: Path | None = None):
         self.session, self.tokenizer = session, tokenizer
+        self.precision, self.graph = precision, graph  # the graph file's weights (int8 or float32), and the file
         self.config, self.model_id = config, model_id
         self.thresholds = thresholds  # per-label decision thresholds chosen on dev
         self.has_strength = has_strength
 
     @classmethod
-    def load(cls, path: str | Path | None = None, threads: int | None = None) -> "OnnxQueryEncoder | None":
+    def load(cls, path: str | Path | None = None, threads: int | None = None,
+             precision: str | None = None) -> "OnnxQueryEncoder | None":
         """The runtime for a weights folder (default: the shipped model), building its graph on first use.
+
+        `precision`: "float32" or "int8" (None: $HYPERAMY_QUERY_PRECISION, else float32).
 
         Returns None for a backbone without a fast tokenizer file (tokenizer.json).
 
         Raises:
-            WeightsError: the weights folder is missing, incomplete or corrupt, or cannot be exported.
+            WeightsError: the weights folder is missing, incomplete or corrupt.
+            ExportError: the model cannot be exported (an int8 graph that cannot be made falls back
+                to float32, with a warning).
         """
         import onnxruntime
         from tokenizers import Tokenizer
@@ -50,7 +61,14 @@ class OnnxQueryEncoder:
         if not (backbone / TOKENIZER_FILE).is_file():
             return None
         model = model_id(folder)
+        precision = precision or _precision_from_environment()
         graph = ensure_graph(path, model)
+        if precision == "int8":
+            try:
+                graph = ensure_query_graph(path, model)
+            except ExportError as exc:  # the float32 graph still reads queries right, a few ms slower
+                log.warning("%s; queries run the float32 graph instead", exc)
+                precision = "float32"
         options = onnxruntime.SessionOptions()
         # 0: ONNX Runtime's default, one per core; a server runs one thread per request instead
         options.intra_op_num_threads = threads or _threads_from_environment()
@@ -59,7 +77,8 @@ class OnnxQueryEncoder:
         tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
         tokenizer.enable_truncation(config.max_length)
         tokenizer.no_padding()
-        return cls(session, tokenizer, config, model, read_thresholds(folder), has_intensity_head(folder))
+        return cls(session, tokenizer, config, model, read_thresholds(folder), has_intensity_head(folder), precision,
+                   graph)
 
     def encode_query(self, text: str, span: Span = None) -> Encoded:
         """One text's semantic vector and emotion (pooled over the text, or a span and its clause)."""
@@ -83,3 +102,10 @@ def _threads_from_environment() -> int:
     if not value.isdigit():
         raise InputError(f"HYPERAMY_QUERY_THREADS must be a whole number of threads, not {value!r}")
     return int(value)
+
+
+def _precision_from_environment() -> str:
+    value = os.environ.get("HYPERAMY_QUERY_PRECISION") or PRECISIONS[0]
+    if value not in PRECISIONS:
+        raise InputError(f"HYPERAMY_QUERY_PRECISION must be one of {', '.join(PRECISIONS)}, not {value!r}")
+    return value

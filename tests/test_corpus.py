@@ -107,3 +107,29 @@ def test_json_arrays_compressed_files_and_stdin(tmp_path, monkeypatch):
     assert [r.id for r in read_records("-")] == ["a", "b"]
     with pytest.raises(DataFormatError, match=r"unknown corpus format '.parquet.gz'"):
         list(read_records(tmp_path / "c.parquet.gz"))
+
+
+@pytest.mark.parametrize("call", ["value", "rows", "copy_parquet"])
+def test_ctrl_c_while_duckdb_reads_a_file_is_a_keyboard_interrupt(call, tmp_path):
+    """DuckDB turns SIGINT into its own error; reading files must give Ctrl-C back, not call it a
+    file that cannot be read (count_records would have read it as 'no count' and gone on)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from hyperamy.store import files
+
+    slow = "SELECT sum(i * i) AS s FROM range(20000000000) t(i)"  # many seconds on one thread
+    run = {"value": lambda: files.value(slow),
+           "rows": lambda: list(files.rows(slow)),
+           "copy_parquet": lambda: files.copy_parquet(slow, [], tmp_path / "out.parquet", 1000)}[call]
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 5  # stopped by the interrupt, not run to the end

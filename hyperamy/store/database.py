@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from hyperamy.errors import CancelledError, IndexStateError, InputError
-from hyperamy.store.files import connect
+from hyperamy.store.files import connect, interrupted
 from hyperamy.store.sql import condition, literal
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class Store:
                 result = self.db.execute(sql, params or [])
                 return result.fetchall(), [d[0] for d in result.description]
             except (RuntimeError, duckdb.InterruptException) as exc:
-                if _ctrl_c(exc):  # Ctrl-C while DuckDB ran: the caller keeps what was committed, exit 130
+                if interrupted(exc):  # Ctrl-C while DuckDB ran: the caller keeps what was committed, exit 130
                     raise KeyboardInterrupt from None
                 raise
             except duckdb.Error as exc:
@@ -193,7 +193,7 @@ class Store:
             return cursor.execute(sql, params).fetchall()
         except (RuntimeError, duckdb.InterruptException) as exc:
             if not why:  # not our watcher: Ctrl-C, or another runtime failure
-                if _ctrl_c(exc):
+                if interrupted(exc):
                     raise KeyboardInterrupt from None
                 raise
             if why == ["cancelled"]:
@@ -261,9 +261,3 @@ def _filter_seconds() -> float:
     return seconds
 
 
-def _ctrl_c(exc: Exception) -> bool:
-    """Whether DuckDB stopped a query because the process got SIGINT (it says so with a
-    RuntimeError "Query interrupted" or an InterruptException, not a KeyboardInterrupt)."""
-    import duckdb
-
-    return isinstance(exc, duckdb.InterruptException) or str(exc).startswith("Query interrupted")

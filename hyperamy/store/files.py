@@ -23,6 +23,29 @@ class FileQueryError(Exception):
     """DuckDB could not read or write a file; str() is its first line."""
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Whether DuckDB stopped a query because the process got SIGINT. It says so with an
+    InterruptException (a duckdb.Error) or a RuntimeError "Query interrupted", and Python's
+    KeyboardInterrupt is gone by then: callers raise one again, so Ctrl-C is never read as a file
+    that cannot be read, nor lost."""
+    import duckdb
+
+    return isinstance(exc, duckdb.InterruptException) or (isinstance(exc, RuntimeError)
+                                                           and str(exc).startswith("Query interrupted"))
+
+
+def _failure(exc: Exception) -> BaseException:
+    """What to raise for an exception DuckDB raised: KeyboardInterrupt for Ctrl-C, FileQueryError
+    for its own errors, anything else as it was."""
+    import duckdb
+
+    if interrupted(exc):
+        return KeyboardInterrupt()
+    if isinstance(exc, duckdb.Error):
+        return FileQueryError(str(exc).splitlines()[0])
+    return exc
+
+
 def rows(sql: str, params: Sequence = (), chunk: int = 4096, threads: int | None = 1) -> Iterator[dict]:
     """Each row of a query, as {column: value}, fetched `chunk` at a time (large files stream);
     `threads` None lets DuckDB use every core.
@@ -40,8 +63,8 @@ def rows(sql: str, params: Sequence = (), chunk: int = 4096, threads: int | None
             while batch := result.fetchmany(chunk):
                 for values in batch:
                     yield dict(zip(columns, values))
-        except duckdb.Error as exc:
-            raise FileQueryError(str(exc).splitlines()[0]) from None
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _failure(exc) from None
     finally:
         connection.close()
 
@@ -71,7 +94,7 @@ def copy_parquet(sql: str, params: Sequence, target: Path, row_group: int) -> No
     try:
         connection.execute(f"COPY ({sql}) TO {literal(target)} (FORMAT parquet, ROW_GROUP_SIZE {int(row_group)}, "
                            "COMPRESSION zstd)", list(params))
-    except duckdb.Error as exc:
-        raise FileQueryError(str(exc).splitlines()[0]) from None
+    except (duckdb.Error, RuntimeError) as exc:
+        raise _failure(exc) from None
     finally:
         connection.close()

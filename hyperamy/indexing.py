@@ -218,7 +218,7 @@ def _same_text(view, todo: list[Record], mentions) -> dict[str, int]:
                for field in LENDING_FIELDS}
     if not view.segments or not any(grouped.values()):
         return {}  # no group to look in: no DuckDB (its start costs a commit 20-70 ms)
-    _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
+    fields = view.store.columns()
     by_text: dict[str, int] = {}
     for field, groups in grouped.items():
         column = metadata_column(field)

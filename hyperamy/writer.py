@@ -124,7 +124,7 @@ class IndexWriter:
 
         view = self.base
         column = metadata_column(field)
-        _, fields = view.store.query("SELECT * FROM documents LIMIT 0") if view.segments else ([], [])
+        fields = view.store.columns() if view.segments else []
         if column not in fields:
             return []
         found, _ = view.store.query(

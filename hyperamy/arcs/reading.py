@@ -133,7 +133,7 @@ def _ordered_rows(view: View, by: str | None, where: str | None) -> tuple[np.nda
     from hyperamy.segments import metadata_column
     from hyperamy.store import identifier
 
-    _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
+    fields = view.store.columns()
     column = metadata_column(by)
     if column not in fields or by == "_row":
         shown = ", ".join(f for f in fields if f != "_row")

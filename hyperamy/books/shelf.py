@@ -15,7 +15,7 @@ def books(view, top: int = 3) -> list[dict]:
     headings), characters, mean strength and the `top` emotions by mean intensity (0-1)."""
     if not view.segments:
         return []
-    _, fields = view.store.query("SELECT * FROM documents LIMIT 0")
+    fields = view.store.columns()
     source, chapter = metadata_column("source"), metadata_column("chapter")
     if source not in fields:
         raise InputError("this index holds no books: its documents have no `source` field (index .txt, .md, .html "

@@ -36,7 +36,7 @@ class Recency:
         field, _, life = spec.rpartition(":")
         if not field or not life:
             raise InputError(f"--recency {spec!r}: give FIELD:HALF_LIFE, e.g. published:30d or chapter:10")
-        _, names = view.store.query("SELECT * FROM documents LIMIT 0")
+        names = view.store.columns()
         if field not in names or field == "_row":
             raise InputError(f"--recency: {field!r} is not a field of this index; its fields are "
                              f"{', '.join(n for n in names if n != '_row')}")

@@ -112,6 +112,11 @@ class Store:
             if self._db is not None:
                 self._db.close()
 
+    def columns(self) -> list[str]:
+        """The documents view's column names: `_row`, id, text, the stored fields, the metadata."""
+        _, names = self.query("SELECT * FROM documents LIMIT 0")
+        return names
+
     def query(self, sql: str, params: list | None = None):
         """(rows, column names) of one of hyperamy's own queries (a user's condition goes through
         `filter_rows` or `select`)."""

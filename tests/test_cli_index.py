@@ -136,8 +136,11 @@ def test_ctrl_c_says_what_was_kept_and_the_first_commit_does_not_wait_for_commit
     big = write_corpus(tmp_path / "big.jsonl", [{"id": f"x{i}", "text": f"Passage number {i} about the sea and "
                                                  "the sailors who crossed it in the spring."} for i in range(3000)])
     # the default --commit-every (2048) would keep nothing for the whole first 2,048 documents
+    # SIGINT as a terminal gives it: a suite started in the background (`... &`) has SIGINT ignored,
+    # and a child would inherit that and never see the Ctrl-C this test sends
     process = subprocess.Popen([sys.executable, "-m", "hyperamy", "index", str(big), "--index", str(tmp_path / "idx")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     manifest = tmp_path / "idx" / "manifest.json"
     while time.time() < deadline and not (manifest.exists() and json.loads(manifest.read_text())["next_row"]):

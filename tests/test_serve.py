@@ -162,6 +162,15 @@ def test_a_non_local_address_needs_a_token(tmp_path):
     assert result.exit_code == 2 and "refusing to listen on 0.0.0.0 without a token" in result.stderr
 
 
+@pytest.mark.parametrize("name, value, message", [
+    ("HYPERAMY_QUERY_PRECISION", "fp16", "HYPERAMY_QUERY_PRECISION must be one of float32, int8, not 'fp16'"),
+    ("HYPERAMY_QUERY_THREADS", "two", "HYPERAMY_QUERY_THREADS must be a whole number of threads, not 'two'")])
+def test_a_bad_query_setting_stops_serve_before_it_starts(tmp_path, name, value, message):
+    result = CliRunner().invoke(main, ["serve", "--index", str(tmp_path), "--port", "0"], env={name: value})
+    assert result.exit_code == 2 and result.stderr.strip() == f"Error: {message}"
+    assert "loading" not in result.stderr  # refused before the index or the model
+
+
 def test_the_page_searches_in_a_real_browser(server):
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(p)), None)

@@ -45,6 +45,9 @@ def serve(index, host, port, workers, token, shards, ray_address, weights, quiet
                          "index; pass --token (or set HYPERAMY_TOKEN), or listen on 127.0.0.1")
     if shards and workers > 1:
         raise InputError("--shards serves from one process; leave --workers at 1")
+    from hyperamy.encoder.runtime import check_environment
+
+    check_environment()
     sock = listening_socket(host, port)  # a port in use fails now, before the model loads
     folder = index_path(index)
     click.echo(f"loading {folder} and the emotion model...", err=True)

@@ -97,6 +97,13 @@ class OnnxQueryEncoder:
         return Encoded(semantic, emotion, int(bool(encoding.overflowing)))
 
 
+def check_environment() -> None:
+    """Refuse now a bad $HYPERAMY_QUERY_PRECISION or $HYPERAMY_QUERY_THREADS, before anything
+    loads (a server would otherwise fail its first search, not its start)."""
+    _precision_from_environment()
+    _threads_from_environment()
+
+
 def _threads_from_environment() -> int:
     value = os.environ.get("HYPERAMY_QUERY_THREADS") or "0"
     if not value.isdigit():

@@ -125,9 +125,16 @@ def _records(head: list[str], rest, text_field: str, id_field: str | None) -> It
 
 
 def count_texts(path: str) -> int | None:
-    """How many texts a file holds (for the progress total), or None where that costs a full read."""
+    """How many texts a file holds (for the progress total), or None where that costs a full read.
+
+    Raises:
+        DataFormatError: the file does not exist (callers count before loading a model, so a typo
+            is named at once).
+    """
     if path == "-":
         return None
+    if not Path(path).is_file():
+        raise DataFormatError("file not found", path)
     if Path(path).suffix.lower() == ".txt":
         with open(path, encoding="utf-8") as handle:
             return sum(1 for line in handle if line.strip())

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
 from hyperamy.cli import main
 from hyperamy.cli.common import emit_json, weights_option
-from hyperamy.errors import DataFormatError, InputError
+from hyperamy.errors import InputError
 
 
 @main.command()
@@ -88,8 +87,7 @@ def _predict_file(corpus, output, out_format, text_field, id_field, label_names,
     from hyperamy.labelling import LabelView, Sink, count_texts, label_file, output_format
 
     kind = output_format(output, out_format)
-    if corpus != "-" and not Path(corpus).is_file():  # before torch and the model load: named at once
-        raise DataFormatError("file not found", corpus)
+    total = count_texts(corpus)  # before torch and the model load: a missing file is named at once
     from hyperamy.encoder import EmotionEncoder
 
     encoder = EmotionEncoder.load(weights)
@@ -97,7 +95,7 @@ def _predict_file(corpus, output, out_format, text_field, id_field, label_names,
     finished = False
     started = time.time()
     try:
-        with progress("labelling", count_texts(corpus), "text") as update:
+        with progress("labelling", total, "text") as update:
             done = label_file(encoder, corpus, sink, top, with_mu, text_field, id_field, on_chunk=update)
         finished = True
     finally:

@@ -48,20 +48,25 @@ def graph_folder(model_id: str) -> Path:
     return cache_folder() / f"{safe}-v{GRAPH_VERSION}"
 
 
+def _build_lock(folder: Path):
+    """The lock every build into a model's graph folder holds (the float32 export, the int8 copy)."""
+    from hyperamy.locking import exclusive
+
+    return exclusive(folder.parent / f"{folder.name}.lock")
+
+
 def ensure_graph(weights: str | Path | None, model_id: str) -> Path:
     """The cached graph file of a model, built (under a lock) when it is not there yet.
 
     It is built in a temporary folder beside the final one and renamed into place, so a folder
     under its final name is always complete.
     """
-    from hyperamy.locking import exclusive
-
     folder = graph_folder(model_id)
     path = folder / GRAPH_FILE
     if path.is_file():
         return path
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive(folder.parent / f"{folder.name}.lock"):
+    with _build_lock(folder):
         if path.is_file():  # another process built it while we waited
             return path
         for stale in folder.parent.glob(f".{folder.name}.*"):  # a killed build's (we hold the lock)
@@ -86,13 +91,11 @@ def ensure_graph(weights: str | Path | None, model_id: str) -> Path:
 def ensure_query_graph(weights: str | Path | None, model_id: str) -> Path:
     """The cached int8 graph of a model, quantized from its float32 graph (`ensure_graph`) when it
     is not there yet, under the same lock; written beside it under a temporary name, then renamed."""
-    from hyperamy.locking import exclusive
-
     source = ensure_graph(weights, model_id)
     path = source.parent / QUERY_GRAPH_FILE
     if path.is_file():
         return path
-    with exclusive(source.parent.parent / f"{source.parent.name}.lock"):
+    with _build_lock(source.parent):
         if path.is_file():
             return path
         for stale in source.parent.glob(f".{QUERY_GRAPH_FILE}.*"):  # a killed quantization's

@@ -124,5 +124,6 @@ def test_two_processes_share_one_int8_graph(tmp_path):
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert [out.strip() for out, _ in outputs] == ["joy", "joy"]
     assert not any("pre-processing" in err for _, err in outputs)  # the quantizer's advice is not the user's
+    assert sum("quantizing the query graph to int8 once" in err for _, err in outputs) == 1
     (folder,) = (tmp_path / "hyperamy" / "graphs").glob("*-v*[0-9]")
     assert sorted(p.name for p in folder.iterdir()) == ["encoder.int8.onnx", "encoder.onnx", "encoder.onnx.data"]

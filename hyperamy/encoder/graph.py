@@ -100,6 +100,7 @@ def ensure_query_graph(weights: str | Path | None, model_id: str) -> Path:
             return path
         for stale in source.parent.glob(f".{QUERY_GRAPH_FILE}.*"):  # a killed quantization's
             stale.unlink(missing_ok=True)
+        print(f"quantizing the query graph to int8 once, into {source.parent} (a few seconds)", file=sys.stderr)
         tmp = source.parent / f".{QUERY_GRAPH_FILE}.{os.getpid()}"
         try:
             _quantize(source, tmp)

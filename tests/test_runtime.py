@@ -87,6 +87,32 @@ def test_an_int8_graph_that_cannot_be_made_leaves_queries_in_float32(monkeypatch
     assert loaded.encode_query("I am so happy").emotion.top(0, 1)[0][0] == "joy"
 
 
+def test_a_damaged_cached_graph_is_named_and_searches_go_on_with_torch(tmp_path, monkeypatch, caplog):
+    import re
+    import shutil
+
+    from hyperamy import HyperAmy
+    from hyperamy.encoder.graph import QUERY_GRAPH_FILE, ensure_query_graph, graph_folder
+    from hyperamy.encoder.runtime import OnnxQueryEncoder
+    from hyperamy.encoder.weights import model_id
+    from hyperamy.errors import ExportError
+
+    source = ensure_query_graph(None, model_id()).parent  # the session's cache: copied, then damaged
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copy = graph_folder(model_id())
+    shutil.copytree(source, copy)
+    (copy / QUERY_GRAPH_FILE).write_bytes(b"not a graph")
+    monkeypatch.setenv("HYPERAMY_QUERY_PRECISION", "int8")
+    with pytest.raises(ExportError, match=re.escape(f"the cached query graph {copy / QUERY_GRAPH_FILE} cannot be "
+                                                    f"loaded (InvalidProtobuf); delete {copy} and it is built "
+                                                    "again on first use")):
+        OnnxQueryEncoder.load()
+    engine = HyperAmy.open(tmp_path / "idx", create=True)
+    engine.add([{"id": "a", "text": "The sailor wept with joy."}])
+    assert [h.id for h in engine.search("a joyful sailor", k=1)] == ["a"]  # torch encoded the query
+    assert "queries are encoded by the torch encoder instead" in caplog.text
+
+
 def test_a_search_process_imports_neither_torch_nor_transformers(runtime, tmp_path):
     from hyperamy import HyperAmy
 

@@ -49,8 +49,8 @@ class OnnxQueryEncoder:
 
         Raises:
             WeightsError: the weights folder is missing, incomplete or corrupt.
-            ExportError: the model cannot be exported (an int8 graph that cannot be made falls back
-                to float32, with a warning).
+            ExportError: the model cannot be exported, or its cached graph is damaged (an int8
+                graph that cannot be made falls back to float32, with a warning).
         """
         import onnxruntime
         from tokenizers import Tokenizer
@@ -73,7 +73,11 @@ class OnnxQueryEncoder:
         # 0: ONNX Runtime's default, one per core; a server runs one thread per request instead
         options.intra_op_num_threads = threads or _threads_from_environment()
         options.log_severity_level = 3  # errors only
-        session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        try:
+            session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ONNX Runtime's own kinds, e.g. InvalidProtobuf for a damaged cache file
+            raise ExportError(f"the cached query graph {graph} cannot be loaded ({type(exc).__name__}); delete "
+                              f"{graph.parent} and it is built again on first use") from exc
         tokenizer = Tokenizer.from_file(str(backbone / TOKENIZER_FILE))
         tokenizer.enable_truncation(config.max_length)
         tokenizer.no_padding()

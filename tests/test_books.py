@@ -119,9 +119,9 @@ def test_a_sentence_longer_than_a_passage_is_cut_between_words():
 
 def test_abbreviations_and_initials_do_not_end_sentences():
     text = "M. Morrel met Mrs. Bennet. J. R. wrote back. It rained."
-    from hyperamy.books.chunking import _sentences
+    from hyperamy.sentences import sentences
 
-    assert [text[a:b] for a, b in _sentences(text, 0, len(text))] == [
+    assert [text[a:b] for a, b in sentences(text)] == [
         "M. Morrel met Mrs. Bennet.", "J. R. wrote back.", "It rained."]
 
 

@@ -12,14 +12,10 @@ import functools
 import re
 
 from hyperamy.errors import InputError
+from hyperamy.sentences import sentences, trimmed
 
 DEFAULT_TOKENS = 128  # all-MiniLM-L6-v2 was trained on 128 word pieces; a passage reads as one feeling
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
-# A sentence ends at . ! ? or … (closing quotes and brackets kept with it), before white space.
-SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-# Words whose full stop does not end a sentence ("M. Morrel", "Mrs. Bennet", "e.g. this").
-ABBREVIATIONS = frozenset("mr mrs ms dr st m mme mlle mm messrs jr sr vs etc e.g i.e no vol ch fig rev gen col capt lt"
-                          .split())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +46,7 @@ class Chunking:
         """(start, end) character spans of the passages of text[start:end], in order, white space
         trimmed from each; none for text that is only white space."""
         end = len(text) if end is None else end
-        paragraphs = [_sentences(text, a, b) for a, b in _paragraphs(text, start, end)]
+        paragraphs = [sentences(text, a, b) for a, b in _paragraphs(text, start, end)]
         flat = [s for paragraph in paragraphs for s in paragraph]
         counts = iter(token_counts([text[a:b] for a, b in flat]))
         sized = [[(a, b, next(counts)) for a, b in paragraph] for paragraph in paragraphs]
@@ -126,29 +122,7 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
         spans.append((at, brk.start()))
         at = brk.end()
     spans.append((at, end))
-    return [t for t in (_trimmed(text, a, b) for a, b in spans) if t]
-
-
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans, at = [], start
-    for stop in SENTENCE_END.finditer(text, start, end):
-        word = re.search(r"([\w.]+)\.*$", text[max(start, stop.start() - 12):stop.start() + 1])
-        if text[stop.start()] == "." and word and (word.group(1).lower().rstrip(".") in ABBREVIATIONS
-                                                   or re.fullmatch(r"[A-Z]", word.group(1).rstrip("."))):
-            continue
-        spans.append((at, stop.end()))
-        at = stop.end()
-    spans.append((at, end))
-    return [t for t in (_trimmed(text, a, b) for a, b in spans) if t]
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
-    piece = text[start:end]
-    stripped = piece.lstrip()
-    if not stripped:
-        return None
-    start += len(piece) - len(stripped)
-    return start, start + len(stripped.rstrip())
+    return [t for t in (trimmed(text, a, b) for a, b in spans) if t]
 
 
 def token_counts(texts: list[str]) -> list[int]:

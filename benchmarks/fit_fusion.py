@@ -55,7 +55,7 @@ def engine_for(folder: Path, records: list[dict]):
 def candidates(engine, query: str, where: str | None):
     """Every candidate hyperamy's legs propose for the query (as a hybrid search finds them), and
     their features (rerank.features)."""
-    from hyperamy.rerank import asks_feeling
+    from hyperamy.rerank import asks_feeling, asks_question
     from hyperamy.search import Query, candidates as proposed
 
     view = engine.refresh()
@@ -69,10 +69,12 @@ def candidates(engine, query: str, where: str | None):
                      1, "hybrid", allowed)
     by_row = view.fetch(found.rows) if len(found.rows) else {}
     ids = [by_row[int(r)]["id"] for r in found.rows]
-    # what rerank.features is made of: (candidates, 7), what is said of the query repeated
+    # what rerank.features is made of: (candidates, 10), what is said of the query repeated
     return ids, np.stack([found.semantic, found.lexical, found.feeling,
                           np.full(len(ids), found.query_certainty), np.full(len(ids), found.semantic_share),
-                          np.nan_to_num(found.strength), np.full(len(ids), float(asks_feeling(query)))], axis=1)
+                          np.nan_to_num(found.strength), np.full(len(ids), float(asks_feeling(query))),
+                          found.together, found.together_pair, np.full(len(ids), float(asks_question(query)))],
+                         axis=1)
 
 
 def fairytaleqa(cache: Path):
@@ -116,7 +118,7 @@ def featured(raw: np.ndarray) -> np.ndarray:
     from hyperamy import rerank
 
     return rerank.features(raw[:, 0], raw[:, 1], raw[:, 2], float(raw[0, 3]), float(raw[0, 4]), raw[:, 5],
-                           bool(raw[0, 6]))
+                           bool(raw[0, 6]), raw[:, 7], raw[:, 8], bool(raw[0, 9]))
 
 
 def loss(weights, groups, penalty):
@@ -150,8 +152,16 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write hyperamy/fusion.json")
     parser.add_argument("--paraphrase-weight", type=float, default=1.0,
                         help="how much the paraphrase set weighs against each other set (1: the same)")
+    parser.add_argument("--drop", action="append", default=[], metavar="PREFIX",
+                        help="leave out the features whose names start with PREFIX, with or without question_ "
+                             "(repeatable; e.g. together, question_): what each group adds, held out")
     args = parser.parse_args()
     from hyperamy import rerank
+
+    if args.drop and args.write:
+        parser.error("--drop is for comparing; the shipped fusion is fitted on every feature")
+    kept = np.asarray([not (name.startswith(tuple(args.drop)) or name.removeprefix("question_").startswith(
+        tuple(args.drop))) for name in rerank.FEATURES]) if args.drop else None
 
     args.cache.mkdir(parents=True, exist_ok=True)
     sets = {}
@@ -165,7 +175,7 @@ def main() -> None:
             np.savez(saved, key=np.asarray([k for k, _, _ in sets[name]], object),
                      x=np.asarray([x for _, x, _ in sets[name]], object),
                      y=np.asarray([y for _, _, y in sets[name]], object))
-        sets[name] = [(k, featured(raw), y) for k, raw, y in sets[name]]
+        sets[name] = [(k, featured(raw) if kept is None else featured(raw) * kept, y) for k, raw, y in sets[name]]
         print(f"{name}: {len(sets[name])} queries with a relevant candidate", flush=True)
 
     def groups(chosen):

@@ -76,6 +76,12 @@ class Analyzer:
             found.update(self._finish(batch))
         return found
 
+    def term_of(self, found: list[str]) -> list[str | None]:
+        """The term each of some lower-cased words is counted as (None: a word it drops)."""
+        kept = [word for word in found if word not in self.dropped]
+        terms = iter(_stemmer().stemWords(kept) if self.stem and kept else kept)
+        return [None if word in self.dropped else next(terms) for word in found]
+
     def _finish(self, found: list[str]) -> list[str]:
         if self.dropped:
             found = [w for w in found if w not in self.dropped]

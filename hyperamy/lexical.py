@@ -126,15 +126,25 @@ class KeywordScorer:
             frequency = statistics["frequencies"][word] if statistics else sum(len(r) for r, _ in postings)
             if not frequency or not sum(len(r) for r, _ in postings):
                 continue
-            idf = math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+            weight = idf(documents, frequency)
             for found, part in postings:
                 found_rows.append(found)
-                found_scores.append((repeats * idf) * part)
+                found_scores.append((repeats * weight) * part)
         if not found_rows:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         rows, inverse = np.unique(np.concatenate(found_rows), return_inverse=True)
         scores = np.bincount(inverse, weights=np.concatenate(found_scores), minlength=len(rows))
         return rows, scores.astype(np.float32)
+
+
+def idf(documents: int, frequency: int) -> float:
+    """BM25's inverse document frequency of a term that `frequency` of `documents` hold."""
+    return math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+
+
+def term_weights(statistics: dict) -> dict[str, float]:
+    """{term: IDF} of the query terms that some document holds, from `statistics` (KeywordScorer.statistics)."""
+    return {word: idf(statistics["documents"], count) for word, count in statistics["frequencies"].items() if count}
 
 
 def combine(statistics: list[dict]) -> dict:

@@ -87,12 +87,21 @@ def contributions(mode: str, semantic: np.ndarray, lexical: np.ndarray, emotion:
 # The fitted fusion (hyperamy/fusion.json, written by benchmarks/fit_fusion.py): a weight per
 # feature below, so a score is still a sum of parts. Each feature belongs to one leg, the part of
 # the score `--explain` reports it in.
-FEATURES = ("meaning", "meaning_by_evidence", "meaning_calm", "meaning_best", "keywords", "keywords_by_evidence",
-            "keywords_calm", "keywords_best", "no_keyword", "emotion", "emotion_felt", "strength", "strength_asked")
-LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_calm": "semantic", "meaning_best": "semantic",
-       "keywords": "lexical", "keywords_by_evidence": "lexical", "keywords_calm": "lexical", "keywords_best": "lexical",
-       "no_keyword": "lexical", "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion",
-       "strength_asked": "emotion"}
+BASE_FEATURES = ("meaning", "meaning_by_evidence", "meaning_calm", "meaning_best", "keywords",
+                 "keywords_by_evidence", "keywords_calm", "keywords_best", "no_keyword", "together", "together_rank",
+                 "together_pair", "together_pair_rank", "emotion", "emotion_felt", "strength", "strength_asked")
+# A query asked as a question (asks_question) is scored by the question_ copies of these, any other
+# by the plain ones: a question wants the passage that answers it, a statement passages like it,
+# and one set of weights served both badly (see README.md, "How search scores").
+FEATURES = BASE_FEATURES + tuple(f"question_{name}" for name in BASE_FEATURES)
+_BASE_LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_calm": "semantic",
+             "meaning_best": "semantic", "keywords": "lexical", "keywords_by_evidence": "lexical",
+             "keywords_calm": "lexical", "keywords_best": "lexical", "no_keyword": "lexical", "together": "lexical",
+             "together_rank": "lexical", "together_pair": "lexical", "together_pair_rank": "lexical",
+             "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion", "strength_asked": "emotion"}
+LEG = {**_BASE_LEG, **{f"question_{name}": leg for name, leg in _BASE_LEG.items()}}
+# The first word of a query asked as a question (one that ends in "!" is an exclamation: "What a day!").
+QUESTION_WORDS = frozenset("what who whom whose which when where why how".split())
 # Words of a question that asks how someone feels ("How did the girl feel when ...?"): there the
 # passage where feeling is strongest is the likelier answer, whatever the question itself feels.
 ASKING_FEELING = frozenset({"feel", "feels", "felt", "feeling", "feelings", "emotion", "emotions", "mood"})
@@ -109,28 +118,46 @@ def asks_feeling(query: str) -> bool:
     return not ASKING_FEELING.isdisjoint(words(query))
 
 
+def asks_question(query: str) -> bool:
+    """Whether a query is asked as a question: its first word one of QUESTION_WORDS, and it does
+    not end in "!"."""
+    from hyperamy.analyzer import words
+
+    first = words(query[:100])
+    return bool(first) and first[0] in QUESTION_WORDS and not query.rstrip().endswith("!")
+
+
 def features(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
-             share: float, strength: np.ndarray, asked: bool = False) -> np.ndarray:
+             share: float, strength: np.ndarray, asked: bool = False, together: np.ndarray | None = None,
+             together_pair: np.ndarray | None = None, question: bool = False) -> np.ndarray:
     """(candidates, FEATURES) for one query: each leg standardised over the candidates, alone,
     weighted by its evidence share, and weighted by how little the query feels (1 - its certainty:
     a calm query leans on meaning and words, a felt one less); whether a candidate is a leg's best;
     whether it holds no query word; the emotion term with the query's certainty (the query feels
     something) and without (the document feels what the query leans to); how strongly the
-    document feels anything, and the same when the query asks how someone feels (`asked`)."""
+    document feels anything, and the same when the query asks how someone feels (`asked`); the
+    share of the query's words one sentence of the document holds, and two in a row (`together`,
+    `together_pair`: search/proximity.py), as they are and standardised. These fill the plain
+    columns, or with `question` (the query is asked as one: asks_question) the question_ ones;
+    the others are 0."""
     semantic, lexical = np.asarray(semantic, np.float64), np.asarray(lexical, np.float64)
     meaning, keywords = standardize(semantic), standardize(lexical)
+    single = np.zeros(len(semantic)) if together is None else np.asarray(together, np.float64)
+    pair = np.zeros(len(semantic)) if together_pair is None else np.asarray(together_pair, np.float64)
     best_keywords = (lexical == lexical.max()) & (lexical > 0) if len(lexical) else np.zeros(0, bool)
     columns = {
         "meaning": meaning, "meaning_by_evidence": share * meaning, "meaning_calm": (1.0 - query_certainty) * meaning,
         "meaning_best": (semantic == semantic.max()) if len(semantic) else np.zeros(0, bool),
         "keywords": keywords, "keywords_by_evidence": (1.0 - share) * keywords,
         "keywords_calm": (1.0 - query_certainty) * keywords, "keywords_best": best_keywords,
-        "no_keyword": lexical <= 0,
+        "no_keyword": lexical <= 0, "together": single, "together_rank": standardize(single),
+        "together_pair": pair, "together_pair_rank": standardize(pair),
         "emotion": query_certainty * np.asarray(feeling, np.float64), "emotion_felt": np.asarray(feeling, np.float64),
         "strength": np.nan_to_num(np.asarray(strength, np.float64)),
         "strength_asked": float(asked) * np.nan_to_num(np.asarray(strength, np.float64)),
     }
-    return np.stack([np.asarray(columns[name], np.float64) for name in FEATURES], axis=1)
+    base = np.stack([np.asarray(columns[name], np.float64) for name in BASE_FEATURES], axis=1)
+    return np.hstack([(1.0 - float(question)) * base, float(question) * base])
 
 
 DEFAULT_EMOTION_WEIGHT = 0.5  # the emotion_weight a fitted fusion's emotion parts are scaled against
@@ -146,11 +173,14 @@ def fitted_weights() -> dict[str, float]:
 
 
 def fitted_contributions(semantic: np.ndarray, lexical: np.ndarray, feeling: np.ndarray, query_certainty: float,
-                         share: float, strength: np.ndarray, asked: bool, emotion_weight: float) -> dict[str, np.ndarray]:
+                         share: float, strength: np.ndarray, asked: bool, emotion_weight: float,
+                         together: np.ndarray | None = None, together_pair: np.ndarray | None = None,
+                         question: bool = False) -> dict[str, np.ndarray]:
     """The fitted fusion's parts, feature by feature summed into the leg each belongs to
     (semantic, lexical, emotion); `emotion_weight` scales the emotion parts against its default."""
     weights = fitted_weights()
-    columns = features(semantic, lexical, feeling, query_certainty, share, strength, asked)
+    columns = features(semantic, lexical, feeling, query_certainty, share, strength, asked, together, together_pair,
+                       question)
     parts = {leg: np.zeros(len(columns)) for leg in ("semantic", "lexical", "emotion")}
     scale = {"semantic": 1.0, "lexical": 1.0, "emotion": emotion_weight / DEFAULT_EMOTION_WEIGHT}
     for j, name in enumerate(FEATURES):
@@ -158,7 +188,10 @@ def fitted_contributions(semantic: np.ndarray, lexical: np.ndarray, feeling: np.
     return parts
 
 
-def fitted_emotion_weight(query_certainty: float, emotion_weight: float) -> float:
-    """What the fitted fusion multiplies a document's emotion overlap by, for this query."""
+def fitted_emotion_weight(query_certainty: float, emotion_weight: float, question: bool = False) -> float:
+    """What the fitted fusion multiplies a document's emotion overlap by, for this query (asked
+    as a question or not)."""
     weights = fitted_weights()
-    return emotion_weight / DEFAULT_EMOTION_WEIGHT * (weights["emotion"] * query_certainty + weights["emotion_felt"])
+    prefix = "question_" if question else ""
+    return emotion_weight / DEFAULT_EMOTION_WEIGHT * (weights[f"{prefix}emotion"] * query_certainty
+                                                      + weights[f"{prefix}emotion_felt"])

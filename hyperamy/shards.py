@@ -152,10 +152,17 @@ class ShardedView:
 
 class _Keywords:
     def __init__(self, view: ShardedView):
+        from hyperamy.analyzer import BEFORE_ANALYZERS, analyzer
+
         self.view = view
+        self.analyzer = analyzer(view.manifest["config"].get("analyzer") or BEFORE_ANALYZERS)
+
+    def statistics(self, query: str) -> dict:
+        """KeywordScorer.statistics of the whole index, added up over its shards."""
+        return lexical.combine(self.view._all("statistics", query))
 
     def scores(self, query: str):
-        statistics = lexical.combine(self.view._all("statistics", query))
+        statistics = self.statistics(query)
         parts = self.view._all("keyword_scores", query, statistics)
         rows = np.concatenate([r for r, _ in parts])
         scores = np.concatenate([s for _, s in parts])

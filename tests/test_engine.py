@@ -340,3 +340,19 @@ def test_an_index_from_before_analyzers_keeps_reading_words_as_written(tmp_path,
         HyperAmy.open(old.folder, encoder=fake_encoder, config=IndexConfig(analyzer="english"))
     with pytest.raises(InputError, match="analyzer must be one of english, words, not 'french'"):
         IndexConfig(analyzer="french")
+
+
+def test_a_question_finds_the_passage_that_holds_its_words_in_one_sentence(tmp_path, fake_encoder):
+    """The same words either way (equal BM25, equal bag-of-words meaning): only where they stand differs."""
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add([Record("apart", "The miller sang. The storm came. Of the golden key lost.", {}),
+                Record("together", "The storm came. The miller sang of the lost golden key.", {}),
+                Record("other", "A fox ran into the wood.", {})])
+    asked = engine.search("Why was the golden key lost by the miller?", k=2)
+    assert ids(asked) == ["together", "apart"] and asked[0].fusion == "fitted"
+    assert asked[0].lexical == pytest.approx(asked[1].lexical) and asked[0].semantic == pytest.approx(asked[1].semantic)
+    assert asked[0].lexical_part > asked[1].lexical_part  # sentences are read by the keyword part
+    assert asked[0].semantic_part == pytest.approx(asked[1].semantic_part)
+    # the hand-set fusion does not read sentences: the two tie, and the first added comes first
+    assert ids(engine.search("Why was the golden key lost by the miller?", k=2, fusion="evidence")) == [
+        "apart", "together"]

@@ -170,8 +170,44 @@ def test_the_fitted_fusion_is_a_sum_of_weighted_features_grouped_by_leg():
     assert np.allclose(columns[:, at["emotion"]], 0.6 * feeling)
     assert np.allclose(columns[:, at["meaning_calm"]], 0.4 * standardize(semantic))
     assert np.allclose(columns[:, at["strength_asked"]], strength)
+    assert not columns[:, at["question_meaning"]:].any()  # not asked as a question: those columns are 0
+    single, pair = np.asarray([0.5, 0.0, 1.0]), np.asarray([1.0, 0.0, 1.0])
+    asked = features(semantic, lexical, feeling, 0.6, 0.4, strength, True, single, pair, question=True)
+    plain = features(semantic, lexical, feeling, 0.6, 0.4, strength, True, single, pair)
+    assert np.allclose(plain[:, at["together"]], single) and np.allclose(plain[:, at["together_pair_rank"]],
+                                                                          standardize(pair))
+    assert np.allclose(asked[:, at["question_meaning"]:], plain[:, :at["question_meaning"]])
+    assert not asked[:, :at["question_meaning"]].any() and not plain[:, at["question_meaning"]:].any()
     weights = fitted_weights()
-    parts = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 0.5)
-    assert np.allclose(sum(parts.values()), columns @ np.asarray([weights[f] for f in FEATURES]))
-    doubled = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 1.0)
-    assert np.allclose(doubled["emotion"], 2 * parts["emotion"]) and np.allclose(doubled["semantic"], parts["semantic"])
+    for question in (False, True):
+        shown = asked if question else plain
+        parts = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 0.5, single, pair,
+                                     question)
+        assert np.allclose(sum(parts.values()), shown @ np.asarray([weights[f] for f in FEATURES]))
+        doubled = fitted_contributions(semantic, lexical, feeling, 0.6, 0.4, strength, True, 1.0, single, pair,
+                                       question)
+        assert np.allclose(doubled["emotion"], 2 * parts["emotion"])
+        assert np.allclose(doubled["semantic"], parts["semantic"])
+
+
+@pytest.mark.parametrize("query, expected", [("How did the girl feel when the wolf came?", True),
+                                             ("where is she most afraid", True), ("What a day!", False),
+                                             ("so angry at the customer service", False),
+                                             ("the girl who cried", False), ("", False)])
+def test_questions_are_told_from_statements(query, expected):
+    from hyperamy.rerank import asks_question
+
+    assert asks_question(query) is expected
+
+
+def test_proximity_weighs_the_query_words_one_sentence_and_two_in_a_row_hold():
+    from hyperamy.analyzer import analyzer
+    from hyperamy.search.proximity import together
+
+    weights = {"wolf": 2.0, "girl": 1.0, "afraid": 1.0}  # {term: IDF}, english analyzer terms
+    texts = ["The wolf came. The girl was afraid.", "When the wolf came, the girl was afraid.",
+             "The girl slept. Nothing else. The wolf came.", "", "A wolf! " * 5000 + "girl afraid"]
+    single, pair = together(texts, weights, analyzer("english"))
+    assert single.tolist() == [0.5, 1.0, 0.5, 0.0, 0.5]  # the last: read up to proximity.READ characters
+    assert pair.tolist() == [1.0, 1.0, 0.5, 0.0, 0.5]
+    assert [v.tolist() for v in together(texts[:2], {}, analyzer("english"))] == [[0.0, 0.0], [0.0, 0.0]]

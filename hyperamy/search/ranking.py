@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hyperamy import lexical
-from hyperamy.rerank import (asks_feeling, certainty, contributions, emotion_similarity, fitted_contributions,
+from hyperamy.search.proximity import PROXIMITY_READ, together
+from hyperamy.rerank import (asks_feeling, asks_question, certainty, contributions, emotion_similarity, fitted_contributions,
                              fitted_emotion_weight, semantic_share)
 from hyperamy.view import View
 
@@ -82,6 +83,13 @@ class Candidates:
     query_certainty: float
     semantic_share: float  # from both legs' evidence (rerank.semantic_share), or the fixed setting
     mentions: np.ndarray | None = None  # with `about`: the mention each feeling was read from
+    together: np.ndarray | None = None  # with the fitted fusion: proximity.together's two readings
+    together_pair: np.ndarray | None = None
+
+
+def fitted(settings, mode: str) -> bool:
+    """Whether the fitted fusion ranks a search in `mode` with these settings (hybrid, and no fixed share)."""
+    return mode == "hybrid" and settings.fusion == "fitted" and settings.semantic_share is None
 
 
 def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
@@ -118,7 +126,18 @@ def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: s
     share = settings.semantic_share
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
-    return Candidates(rows, semantic, keyword, feeling, kappa, probs, strength, affect, query_certainty, share, chosen)
+    single = pair = None
+    if fitted(settings, mode) and len(rows):
+        single, pair = np.zeros(len(rows)), np.zeros(len(rows))
+        holding = np.argsort(-keyword, kind="stable")[:PROXIMITY_READ]  # those keywords rank first
+        holding = holding[keyword[holding] > 0]  # the others hold no query word: 0 both ways
+        if len(holding):
+            texts = view.fetch(rows[holding])
+            single[holding], pair[holding] = together(
+                [texts[int(r)]["text"] for r in rows[holding]],
+                lexical.term_weights(view.keyword.statistics(query.text)), view.keyword.analyzer)
+    return Candidates(rows, semantic, keyword, feeling, kappa, probs, strength, affect, query_certainty, share, chosen,
+                      single, pair)
 
 
 def rank(view: View, settings, alpha: float, query: Query, k: int, mode: str, allowed: np.ndarray | None,
@@ -128,13 +147,13 @@ def rank(view: View, settings, alpha: float, query: Query, k: int, mode: str, al
     With `fade`, each relevance (e^score) is multiplied by the document's decay: the score gains its log.
     """
     found = candidates(view, settings, alpha, query, k, mode, allowed, about)
-    fusion = "fitted" if mode == "hybrid" and settings.fusion == "fitted" and settings.semantic_share is None \
-        else "evidence"
+    fusion = "fitted" if fitted(settings, mode) else "evidence"
     if fusion == "fitted":
+        question = asks_question(query.text)
         parts = fitted_contributions(found.semantic, found.lexical, found.feeling, found.query_certainty,
                                      found.semantic_share, found.strength, asks_feeling(query.text),
-                                     settings.emotion_weight)
-        weight = fitted_emotion_weight(found.query_certainty, settings.emotion_weight)
+                                     settings.emotion_weight, found.together, found.together_pair, question)
+        weight = fitted_emotion_weight(found.query_certainty, settings.emotion_weight, question)
     else:
         parts, weight = contributions(mode, found.semantic, found.lexical, found.feeling, found.query_certainty,
                                       found.semantic_share, settings.emotion_weight)

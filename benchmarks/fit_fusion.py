@@ -137,9 +137,14 @@ def loss(weights, groups, penalty):
 
 
 def fit(groups, penalty, start):
+    """The weights minimising `loss`; those of rerank.NON_NEGATIVE features kept at 0 or above."""
     from scipy.optimize import minimize
 
-    return minimize(loss, start, args=(groups, penalty), jac=True, method="L-BFGS-B").x
+    from hyperamy import rerank
+
+    bounds = [(0.0, None) if name.removeprefix("question_") in rerank.NON_NEGATIVE else (None, None)
+              for name in rerank.FEATURES]
+    return minimize(loss, start, args=(groups, penalty), jac=True, method="L-BFGS-B", bounds=bounds).x
 
 
 def recall_at_1(weights, groups):

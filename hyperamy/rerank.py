@@ -100,6 +100,11 @@ _BASE_LEG = {"meaning": "semantic", "meaning_by_evidence": "semantic", "meaning_
              "together_rank": "lexical", "together_pair": "lexical", "together_pair_rank": "lexical",
              "emotion": "emotion", "emotion_felt": "emotion", "strength": "emotion", "strength_asked": "emotion"}
 LEG = {**_BASE_LEG, **{f"question_{name}": leg for name, leg in _BASE_LEG.items()}}
+# Features whose weight the fit keeps at 0 or above (in both sets): more of the query's words
+# together must never lower a score. Left free, the statement weights of the proximity columns
+# came out negative (GoEmotions rewards comments that share a feeling, not words), and of two
+# passages the one holding none of "despair in a cell" outranked the one holding both.
+NON_NEGATIVE = frozenset({"together", "together_rank", "together_pair", "together_pair_rank"})
 # The first word of a query asked as a question (one that ends in "!" is an exclamation: "What a day!").
 QUESTION_WORDS = frozenset("what who whom whose which when where why how".split())
 # Words of a question that asks how someone feels ("How did the girl feel when ...?"): there the

@@ -211,3 +211,12 @@ def test_proximity_weighs_the_query_words_one_sentence_and_two_in_a_row_hold():
     assert single.tolist() == [0.5, 1.0, 0.5, 0.0, 0.5]  # the last: read up to proximity.READ characters
     assert pair.tolist() == [1.0, 1.0, 0.5, 0.0, 0.5]
     assert [v.tolist() for v in together(texts[:2], {}, analyzer("english"))] == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_the_shipped_fusion_never_lowers_a_score_for_query_words_held_together():
+    from hyperamy.rerank import NON_NEGATIVE, fitted_weights
+
+    weights = fitted_weights()
+    assert {name: weights[name] for name in weights if name.removeprefix("question_") in NON_NEGATIVE
+            and weights[name] < 0} == {}
+    assert len([name for name in weights if name.removeprefix("question_") in NON_NEGATIVE]) == 8

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from hyperamy import lexical, persist
+from hyperamy.analyzer import analyzer
 from hyperamy.errors import HyperamyError, IndexStateError
 from hyperamy.segments.feelings import Feelings
 from hyperamy.vectors import best
@@ -103,9 +104,9 @@ class ShardedView:
 
     sharded = True
 
-    def __init__(self, ray, actors, manifest: dict):
+    def __init__(self, ray, actors, manifest: dict, reader):
         self.ray, self.actors, self.manifest = ray, actors, manifest
-        self.store, self.keyword = _Store(self), _Keywords(self)
+        self.store, self.keyword = _Store(self), _Keywords(self, reader)
         self.count = sum(self._all("count"))
 
     def __len__(self) -> int:
@@ -151,18 +152,16 @@ class ShardedView:
 
 
 class _Keywords:
-    def __init__(self, view: ShardedView):
-        from hyperamy.analyzer import BEFORE_ANALYZERS, analyzer
-
-        self.view = view
-        self.analyzer = analyzer(view.manifest["config"].get("analyzer") or BEFORE_ANALYZERS)
+    def __init__(self, view: ShardedView, reader):
+        self.view, self.analyzer = view, reader  # the index's analyzer.Analyzer, as each shard reads it
 
     def statistics(self, query: str) -> dict:
         """KeywordScorer.statistics of the whole index, added up over its shards."""
         return lexical.combine(self.view._all("statistics", query))
 
-    def scores(self, query: str):
-        statistics = self.statistics(query)
+    def scores(self, query: str, statistics: dict | None = None):
+        """KeywordScorer.scores over every shard, with the whole index's statistics (read here if not given)."""
+        statistics = self.statistics(query) if statistics is None else statistics
         parts = self.view._all("keyword_scores", query, statistics)
         rows = np.concatenate([r for r, _ in parts])
         scores = np.concatenate([s for _, s in parts])
@@ -214,7 +213,7 @@ def open_sharded(engine, shards: int, ray):
             raise IndexStateError(f"index {engine.folder} is empty")
         groups = assign(manifest, shards)
         actors = [actor.remote(str(engine.folder), names) for names in groups]
-        view = ShardedView(ray, actors, manifest)
+        view = ShardedView(ray, actors, manifest, analyzer(engine.stored_config.analyzer))
         states = view._all("state")
         if all(commit == manifest["commit"] and held == sorted(names)
                for (commit, held), names in zip(states, groups)) and len(view) == manifest["counts"]["documents"]:

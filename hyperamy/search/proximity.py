@@ -41,10 +41,10 @@ def together(texts, weights: dict[str, float], analyzer) -> tuple[np.ndarray, np
         held: dict[int, set] = {}
         for at, term in found:
             held.setdefault(bisect.bisect_right(stops, at), set()).add(term)
-        weight = {number: sum(weights[t] for t in terms) for number, terms in held.items()}
-        single[n] = max(weight.values()) / total
-        pair[n] = max([single[n] * total] + [sum(weights[t] for t in terms | held[number + 1])
-                                             for number, terms in held.items() if number + 1 in held]) / total
+        best = max(sum(weights[t] for t in terms) for terms in held.values())  # one sentence
+        pairs = [sum(weights[t] for t in terms | held[number + 1]) for number, terms in held.items()
+                 if number + 1 in held]
+        single[n], pair[n] = best / total, max([best, *pairs]) / total
     return single, pair
 
 

@@ -102,7 +102,9 @@ def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: s
     """
     wanted = max(settings.candidates, k)
     breadth = settings.hnsw_ef_search
-    keyword_rows, keyword_scores = view.keyword.scores(query.text)
+    # the fitted fusion weighs the query's words by their IDF too (proximity): read once, used twice
+    statistics = view.keyword.statistics(query.text) if fitted(settings, mode) else None
+    keyword_rows, keyword_scores = view.keyword.scores(query.text, statistics)
     query_certainty = float(certainty(query.kappa, alpha))
     legs, tops = [], {"semantic": np.zeros(0), "lexical": np.zeros(0)}
     if mode in ("hybrid", "semantic"):
@@ -127,7 +129,7 @@ def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: s
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")
     single = pair = None
-    if fitted(settings, mode) and len(rows):
+    if statistics is not None and len(rows):
         single, pair = np.zeros(len(rows)), np.zeros(len(rows))
         holding = np.argsort(-keyword, kind="stable")[:PROXIMITY_READ]  # those keywords rank first
         holding = holding[keyword[holding] > 0]  # the others hold no query word: 0 both ways
@@ -135,7 +137,7 @@ def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: s
             texts = view.fetch(rows[holding])
             single[holding], pair[holding] = together(
                 [texts[int(r)]["text"] for r in rows[holding]],
-                lexical.term_weights(view.keyword.statistics(query.text)), view.keyword.analyzer)
+                lexical.term_weights(statistics), view.keyword.analyzer)
     return Candidates(rows, semantic, keyword, feeling, kappa, probs, strength, affect, query_certainty, share, chosen,
                       single, pair)
 

@@ -18,6 +18,30 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def story_folds(stories, folds: int = 5) -> dict[str, int]:
+    """FairytaleQA train stories in cross-validation folds: every fit on FairytaleQA train folds its
+    stories the same way (fit_fusion.py's held-out questions are the ones fit_question_adapter.py's
+    fold maps never saw)."""
+    import random
+
+    order = sorted(set(stories))
+    random.Random(7).shuffle(order)
+    return {story: i % folds for i, story in enumerate(order)}
+
+
+def engine_for(folder: Path, records: list[dict]):
+    """The index at `folder` holding `records`, built there unless it already holds as many (a record
+    whose id comes again replaces the earlier one, as `add` does)."""
+    from hyperamy.engine import HyperAmy
+
+    engine = HyperAmy.open(folder, create=True)
+    if len(engine) != len({r["id"] for r in records}):
+        started = time.perf_counter()
+        engine.add(records)
+        print(f"indexed {len(records)} into {folder} in {time.perf_counter() - started:.0f}s", flush=True)
+    return engine
+
+
 def input_file(value: str) -> Path:
     """argparse type for a file the script reads: a missing one is a usage error (exit 2), not a traceback.
 

@@ -23,12 +23,11 @@ model is fitted on everything and written to hyperamy/fusion.json.
 from __future__ import annotations
 
 import argparse
-
+import hashlib
 import json
 import os
 import random
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,27 +35,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from common import DATA, SHARED  # noqa: E402
+from common import DATA, SHARED, engine_for, story_folds  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "hyperamy" / "fusion.json"
 
 
-def engine_for(folder: Path, records: list[dict]):
-    from hyperamy.engine import HyperAmy
-
-    engine = HyperAmy.open(folder, create=True)
-    if len(engine) != len(records):
-        started = time.perf_counter()
-        engine.add(records)
-        print(f"indexed {len(records)} into {folder} in {time.perf_counter() - started:.0f}s", flush=True)
-    return engine
-
-
-def candidates(engine, query: str, where: str | None):
+def candidates(engine, query: str, where: str | None, question_map: np.ndarray | None = None):
     """Every candidate hyperamy's legs propose for the query (as a hybrid search finds them), and
-    their features (rerank.features)."""
+    their features (rerank.features). A question's meaning is moved as search moves it
+    (search/question_meaning.py), by `question_map` where given instead of the shipped map."""
     from hyperamy.rerank import asks_feeling, asks_question
-    from hyperamy.search import Query, candidates as proposed
+    from hyperamy.search import Query, candidates as proposed, question_meaning
 
     view = engine.refresh()
     allowed = view.store.filter_rows(where, [])
@@ -64,8 +53,12 @@ def candidates(engine, query: str, where: str | None):
         allowed = view.alive(allowed)
     encoded = engine.query_encoder.encode_query(query, None)
     felt = encoded.emotion
+    meaning = encoded.semantic[0]
+    if asks_question(query):
+        meaning = (question_meaning.for_index(meaning, view.manifest["models"]["encoder"]) if question_map is None
+                   else question_meaning.moved(meaning, question_map))
     found = proposed(view, engine.settings, view.manifest["models"]["alpha"],
-                     Query(query, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0])),
+                     Query(query, meaning, felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                      1, "hybrid", allowed)
     by_row = view.fetch(found.rows) if len(found.rows) else {}
     ids = [by_row[int(r)]["id"] for r in found.rows]
@@ -77,6 +70,17 @@ def candidates(engine, query: str, where: str | None):
                          axis=1)
 
 
+def question_maps(cache: Path) -> list[np.ndarray]:
+    """The five fold maps of fit_question_adapter.py: fold k's questions are read through the map fitted
+    without them, so the fusion learns from the semantic scores an unseen question gets."""
+    from hyperamy.search import question_meaning
+
+    folder = cache / "question_meaning"
+    if not all((folder / f"fold{k}.safetensors").is_file() for k in range(5)):
+        sys.exit(f"no fold maps in {folder}: run python benchmarks/fit_question_adapter.py --cache {cache} first")
+    return [question_meaning.read(folder / f"fold{k}.safetensors")[1] for k in range(5)]
+
+
 def fairytaleqa(cache: Path):
     from hyperamy.store import literal
 
@@ -85,8 +89,9 @@ def fairytaleqa(cache: Path):
     questions = [json.loads(line) for line in (folder / "questions.jsonl").open(encoding="utf-8")]
     engine = engine_for(cache / "fairytaleqa_train", [{"id": s["id"], "text": s["text"], "story": s["story"],
                                                         "section": s["section"]} for s in sections])
+    maps, fold = question_maps(cache), story_folds(q["story"] for q in questions)
     for q in questions:
-        ids, x = candidates(engine, q["question"], f"story = {literal(q['story'])}")
+        ids, x = candidates(engine, q["question"], f"story = {literal(q['story'])}", maps[fold[q["story"]]])
         if ids:
             yield q["story"], x, np.asarray([i in set(q["gold_ids"]) for i in ids])
 
@@ -122,7 +127,8 @@ def featured(raw: np.ndarray) -> np.ndarray:
 
 
 def loss(weights, groups, penalty):
-    """Listwise softmax loss (each group's queries weigh 1 / its size) and its gradient."""
+    """Listwise softmax loss (each group's queries weigh 1 / its size) and its gradient; `penalty`, the
+    L2 penalty's factor, one for all weights or one per weight."""
     total, grad = 0.0, np.zeros_like(weights)
     for x, y, share in groups:
         s = x @ weights
@@ -133,7 +139,7 @@ def loss(weights, groups, penalty):
         q /= q.sum()
         total -= share * np.log(np.exp(s)[y].sum() / np.exp(s).sum())
         grad -= share * (x.T @ (q - p))
-    return total + penalty * weights @ weights, grad + 2 * penalty * weights
+    return total + (penalty * weights) @ weights, grad + 2 * penalty * weights
 
 
 def fit(groups, penalty, start):
@@ -169,62 +175,88 @@ def main() -> None:
         tuple(args.drop))) for name in rerank.FEATURES]) if args.drop else None
 
     args.cache.mkdir(parents=True, exist_ok=True)
+    from hyperamy.search import question_meaning
+
+    # the question maps the signals were read through: cached signals read through others are read again
+    maps = hashlib.sha256(b"".join(path.read_bytes() if path.is_file() else b"-" for path in [
+        question_meaning.SHIPPED, *(args.cache / "question_meaning" / f"fold{k}.safetensors" for k in range(5))])).hexdigest()
     sets = {}
     for name, make in (("fairytaleqa", fairytaleqa), ("paraphrase", paraphrases), ("goemotions", goemotions)):
         saved = args.cache / f"{name}_signals.npz"
-        if saved.exists():
-            data = np.load(saved, allow_pickle=True)
+        data = np.load(saved, allow_pickle=True) if saved.exists() else None
+        if data is not None and "maps" in data and str(data["maps"]) == maps:
             sets[name] = list(zip(data["key"], data["x"], data["y"]))
-        else:
+        else:  # none yet, or read through other question maps
             sets[name] = [(k, x, y) for k, x, y in make(args.cache) if y.any()]
-            np.savez(saved, key=np.asarray([k for k, _, _ in sets[name]], object),
+            np.savez(saved, maps=maps, key=np.asarray([k for k, _, _ in sets[name]], object),
                      x=np.asarray([x for _, x, _ in sets[name]], object),
                      y=np.asarray([y for _, _, y in sets[name]], object))
-        sets[name] = [(k, featured(raw) if kept is None else featured(raw) * kept, y) for k, raw, y in sets[name]]
-        print(f"{name}: {len(sets[name])} queries with a relevant candidate", flush=True)
+        # (key, features, relevant, a question?): a question's features fill only the question_ columns
+        sets[name] = [(k, featured(raw) if kept is None else featured(raw) * kept, y, bool(raw[0, 9]))
+                      for k, raw, y in sets[name]]
+        print(f"{name}: {len(sets[name])} queries with a relevant candidate, "
+              f"{sum(q for *_, q in sets[name])} of them questions", flush=True)
 
     def groups(chosen):
         weigh = {name: args.paraphrase_weight if name == "paraphrase" else 1.0 for name in chosen}
-        return [(x, y, weigh[name] / len(items)) for name, items in chosen.items() for _, x, y in items]
+        return [(x, y, weigh[name] / len(items)) for name, items in chosen.items() for _, x, y, _ in items]
 
     start = np.asarray([rerank.START.get(f, 0.0) for f in rerank.FEATURES])
-    stories = sorted({k for k, _, _ in sets["fairytaleqa"]})
-    random.Random(7).shuffle(stories)
-    fold_of = {story: i % 5 for i, story in enumerate(stories)}  # FairytaleQA by story, the others by query
+    asking = np.asarray([name.startswith("question_") for name in rerank.FEATURES])
+    fold_of = story_folds(k for k, *_ in sets["fairytaleqa"])  # FairytaleQA by story, the others by query
 
     def fold(name, n, key):
         return fold_of[key] if name == "fairytaleqa" else n % 5
 
-    choice = {}
-    for penalty in (0.001, 0.01, 0.1, 0.3, 1.0):
-        held = {name: [] for name in sets}
+    # A question's score uses only the question_ weights, a statement's only the others, and the L2
+    # penalty is a sum over weights: the fit is two separate fits. So each half gets its own penalty,
+    # and one fit per penalty and fold gives every pair's held-out R@1.
+    penalties = (0.001, 0.01, 0.1, 0.3, 1.0)
+    held = {}  # (penalty, set) -> [(a question?, found at 1)] over the held-out folds
+    for penalty in penalties:
         for part in range(5):
             train = {name: [t for n, t in enumerate(items) if fold(name, n, t[0]) != part]
                      for name, items in sets.items()}
             weights = fit(groups(train), penalty, start)
             for name, items in sets.items():
-                held[name] += [bool(y[int(np.argmax(x @ weights))]) for n, (k, x, y) in enumerate(items)
-                               if fold(name, n, k) == part]
-        per_set = {name: float(np.mean(found)) for name, found in held.items()}
-        choice[penalty] = {**per_set, "mean": float(np.mean(list(per_set.values())))}
-        print(f"penalty {penalty}: held-out R@1 " + ", ".join(f"{k} {v:.3f}" for k, v in choice[penalty].items()),
-              flush=True)
-    # each set weighs the same, as in the fit; of penalties within 0.005 of the best mean (one
-    # question in 200), the strongest, the simpler model
-    best = max(c["mean"] for c in choice.values())
-    penalty = max(p for p, c in choice.items() if c["mean"] >= best - 0.005)
-    weights = fit(groups(sets), penalty, start)
+                held.setdefault((penalty, name), []).extend(
+                    (q, bool(y[int(np.argmax(x @ weights))])) for n, (k, x, y, q) in enumerate(items)
+                    if fold(name, n, k) == part)
+
+    def share(penalty, questions):
+        """What one half's queries add to the mean over sets of held-out R@1 (each set weighs the same)."""
+        return float(np.mean([sum(found for q, found in held[(penalty, name)] if q == questions) / len(items)
+                              for name, items in sets.items()]))
+
+    chosen = {}
+    for questions in (False, True):
+        shares = {p: share(p, questions) for p in penalties}
+        print(("questions" if questions else "statements") + ": mean held-out R@1 added, by penalty: "
+              + ", ".join(f"{p} {v:.3f}" for p, v in shares.items()), flush=True)
+        # of penalties within 0.005 of the best (one question in 200), the strongest: the simpler model
+        chosen[questions] = max(p for p, v in shares.items() if v >= max(shares.values()) - 0.005)
+    choice = {}
     for name, items in sets.items():
-        print(f"{name}: R@1 {recall_at_1(weights, [(x, y, 1) for _, x, y in items]):.3f} fitted, "
-              f"{recall_at_1(start, [(x, y, 1) for _, x, y in items]):.3f} with the start weights")
+        choice[name] = float(np.mean([found for questions in (False, True)
+                                      for q, found in held[(chosen[questions], name)] if q == questions]))
+    choice["mean"] = float(np.mean(list(choice.values())))
+    print(f"penalty {chosen[False]} for statements, {chosen[True]} for questions: held-out R@1 "
+          + ", ".join(f"{k} {v:.3f}" for k, v in choice.items()), flush=True)
+    weights = fit(groups(sets), np.where(asking, chosen[True], chosen[False]), start)
+    for name, items in sets.items():
+        print(f"{name}: R@1 {recall_at_1(weights, [(x, y, 1) for _, x, y, _ in items]):.3f} fitted, "
+              f"{recall_at_1(start, [(x, y, 1) for _, x, y, _ in items]):.3f} with the start weights")
     print(json.dumps(dict(zip(rerank.FEATURES, np.round(weights, 4).tolist())), indent=1))
     if args.write:
         OUT.write_text(json.dumps({
             "features": list(rerank.FEATURES), "weights": [round(float(w), 6) for w in weights],
-            "penalty": penalty, "cross_validated_r1": choice, "paraphrase_weight": args.paraphrase_weight,
+            "penalty": {"statements": chosen[False], "questions": chosen[True]}, "cross_validated_r1": choice, "paraphrase_weight": args.paraphrase_weight,
             "chosen_on": "FairytaleQA train (8,548 questions, within their story), Monte Cristo paraphrases dev "
-                         "half, GoEmotions train comments as emotion queries; penalty by 5-fold CV (FairytaleQA "
-                         "by story, the others by query), the mean of the three sets' held-out R@1 (the strongest penalty within 0.005 of the best)", "script": "benchmarks/fit_fusion.py"}, indent=1) + "\n")
+                         "half, GoEmotions train comments as emotion queries; a penalty for the statement weights and one "
+                         "for the question weights, by 5-fold CV (FairytaleQA by story, the others by query), the mean of "
+                         "the three sets' held-out R@1 (for each, the strongest penalty within 0.005 of the best); "
+                         "questions read through the question map (search/question_meaning.py), FairytaleQA train's "
+                         "through the map of the folds that never saw them", "script": "benchmarks/fit_fusion.py"}, indent=1) + "\n")
         print(f"written to {OUT}")
 
 

@@ -12,9 +12,10 @@ from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy.analyzer import words
 from hyperamy.entities.names import name_pattern
-from hyperamy.rerank import MODES, certainty
+from hyperamy.rerank import MODES, asks_question, certainty
 from hyperamy.search.hit import Hit
-from hyperamy.search.ranking import Query, rank, single_threaded_blas
+from hyperamy.search import question_meaning
+from hyperamy.search.ranking import Query, fitted, rank, single_threaded_blas
 from hyperamy.search.recency import Recency
 from hyperamy.view import View
 
@@ -50,9 +51,12 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
         if asked != query:
             meaning = engine.query_encoder.encode_query(asked)
             encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
+    meaning = encoded.semantic[0]
+    if fitted(settings, mode) and asks_question(asked):  # as the fusion was fitted: question_meaning.py
+        meaning = question_meaning.for_index(meaning, view.manifest["models"]["encoder"])
     with single_threaded_blas():
         ranked = rank(view, settings, view.manifest["models"]["alpha"],
-                      Query(asked, encoded.semantic[0], query_emotion.mu[0], query_emotion.probs[0], float(query_emotion.kappa[0])),
+                      Query(asked, meaning, query_emotion.mu[0], query_emotion.probs[0], float(query_emotion.kappa[0])),
                       k, mode, allowed, entity, fade)
     stored = view.fetch(ranked.rows)
     warning = _feelingless(mode, query_emotion, view.manifest["models"]["alpha"])

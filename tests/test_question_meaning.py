@@ -43,10 +43,14 @@ def test_fitted_hybrid_search_reads_a_question_through_the_map_and_nothing_else(
     moved = question_meaning.moved(plain(question), question_meaning.shipped()[1])
     for hit in engine.search(question, k=2):
         assert hit.fusion == "fitted" and hit.semantic == pytest.approx(float(moved @ vectors[hit.id]), abs=1e-5)
+        assert hit.question_map and "the question's meaning moved toward answers" in hit.explain()
     for hit in engine.search(question, k=2, mode="semantic"):  # semantic mode is plain MiniLM
         assert hit.semantic == pytest.approx(float(plain(question) @ vectors[hit.id]), abs=1e-5)
+        assert not hit.question_map
     for hit in engine.search(question, k=2, fusion="evidence"):  # and so is the hand-set fusion
         assert hit.semantic == pytest.approx(float(plain(question) @ vectors[hit.id]), abs=1e-5)
+        assert not hit.question_map
     for hit in engine.search(statement, k=2):  # a statement is not moved
         assert hit.semantic == pytest.approx(float(plain(statement) @ vectors[hit.id]), abs=1e-5)
+        assert not hit.question_map and "moved" not in hit.explain()
     assert float(moved @ vectors["tailor"]) != pytest.approx(float(plain(question) @ vectors["tailor"]), abs=1e-3)

@@ -39,6 +39,7 @@ class Hit:
     age: float | None = None  # with `recency`: the document's age, in `age_unit`
     age_unit: str | None = None  # "days" (a date field), or how far below the field's largest value
     searched: str | None = None  # with `about`: the query without the entity's names, whose meaning and words ranked
+    question_map: bool = False  # the fitted fusion read the question's meaning through search/question_meaning.py
 
     @property
     def emotion(self) -> str:
@@ -57,7 +58,8 @@ class Hit:
         """How the score was made: each part with its weight; the printed parts add up to the score."""
         top = ", ".join(f"{name} {p:.2f}" for name, p in self.top_emotions)
         if self.mode == "hybrid" and self.fusion == "fitted":
-            how = (f"meaning {self.semantic_part:.4f} (the cosine {self.semantic:.3f}) + keywords "
+            moved = ", the question's meaning moved toward answers (question_meaning.py)" if self.question_map else ""
+            how = (f"meaning {self.semantic_part:.4f} (the cosine {self.semantic:.3f}{moved}) + keywords "
                    f"{self.lexical_part:.4f} (BM25 {self.lexical:.2f}) + emotion {self.emotion_part:.4f} "
                    f"({self.emotion_weight:.3f} x {self.emotion_match:.3f}, the overlap, and the document's "
                    "strength); each part a weighing of its signal against the other candidates, fitted on real "

@@ -51,9 +51,10 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
         if asked != query:
             meaning = engine.query_encoder.encode_query(asked)
             encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
-    meaning = encoded.semantic[0]
+    plain = meaning = encoded.semantic[0]
     if fitted(settings, mode) and asks_question(asked):  # as the fusion was fitted: question_meaning.py
-        meaning = question_meaning.for_index(meaning, view.manifest["models"]["encoder"])
+        meaning = question_meaning.for_index(plain, view.manifest["models"]["encoder"])
+    moved = meaning is not plain
     with single_threaded_blas():
         ranked = rank(view, settings, view.manifest["models"]["alpha"],
                       Query(asked, meaning, query_emotion.mu[0], query_emotion.probs[0], float(query_emotion.kappa[0])),
@@ -82,7 +83,7 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
                         recency_part=float(ranked.parts.get("recency", np.zeros(len(ranked.rows)))[i]),
                         age=None if fade is None or np.isnan(ranked.age[i]) else round(float(ranked.age[i]), 4),
                         age_unit=None if fade is None else fade.age_unit,
-                        searched=asked if asked != query else None))
+                        searched=asked if asked != query else None, question_map=moved))
     return hits
 
 

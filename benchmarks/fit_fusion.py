@@ -177,9 +177,14 @@ def main() -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
     from hyperamy.search import question_meaning
 
-    # the question maps the signals were read through: cached signals read through others are read again
+    # what the signals were read with (the question maps, the code that scores candidates): cached
+    # signals read with anything else are read again
+    from hyperamy import rerank as scoring
+    from hyperamy.search import proximity, ranking
+
     maps = hashlib.sha256(b"".join(path.read_bytes() if path.is_file() else b"-" for path in [
-        question_meaning.SHIPPED, *(args.cache / "question_meaning" / f"fold{k}.safetensors" for k in range(5))])).hexdigest()
+        question_meaning.SHIPPED, *(args.cache / "question_meaning" / f"fold{k}.safetensors" for k in range(5)),
+        *(Path(module.__file__) for module in (scoring, proximity, ranking))])).hexdigest()
     sets = {}
     for name, make in (("fairytaleqa", fairytaleqa), ("paraphrase", paraphrases), ("goemotions", goemotions)):
         saved = args.cache / f"{name}_signals.npz"

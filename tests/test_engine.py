@@ -69,9 +69,10 @@ def test_a_fixed_semantic_share_means_the_evidence_fusion_and_a_bad_fusion_is_re
 
 def test_hits_explain_their_scores(engine):
     hit = engine.search("the furious count", k=1, fusion="evidence")[0]
-    # same emotion axis (cosine 1) times the document's certainty (41 - 1) / 50
-    assert (hit.id, hit.emotion_match, hit.emotion_weight) == ("rage", pytest.approx(0.8), pytest.approx(WEIGHT * 0.8))
-    assert hit.emotion_part == pytest.approx(WEIGHT * 0.8 * 0.8)
+    # both read as anger 0.9 (and neutral 0.1, which matches nothing): 0.9 x 0.9; the weight is the
+    # query's certainty, (41 - 1) / 50
+    assert (hit.id, hit.emotion_match, hit.emotion_weight) == ("rage", pytest.approx(0.81), pytest.approx(WEIGHT * 0.8))
+    assert hit.emotion_part == pytest.approx(WEIGHT * 0.8 * 0.81)
     # "dark" is the cell's word too: the keyword leg has two matches (a lone one gets no share of its
     # own under the hand-set fusion, rerank.evidence), and the count's passage leads it
     top, *others = engine.search("the furious count in the dark", k=5, fusion="evidence")

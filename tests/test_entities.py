@@ -107,7 +107,7 @@ def test_about_ranks_by_how_the_entity_is_felt_not_the_whole_passage(engine):
     assert hits[0].mention["text"] == "Villefort" and hits[0].mention["top_emotions"][0]["label"] == "fear"
     b = next(h for h in hits if h.id == "b")
     assert b.mention["top_emotions"][0]["label"] == "joy" and b.top_emotions[0][0] == "fear"
-    assert hits[0].emotion_match == pytest.approx(0.8) and b.emotion_match == pytest.approx(0.08)  # fear vs joy, via neutral 0.1
+    assert hits[0].emotion_match == pytest.approx(0.81) and b.emotion_match == 0.0  # fear 0.9 x 0.9; fear vs joy: nothing (neutral matches nothing)
     assert "emotion read from the mention 'Villefort' of Villefort" in hits[0].explain()
     assert [h.id for h in engine.search("letter", about="Mercédès", where="chapter > 4")] == ["e"]
     with pytest.raises(InputError, match="no entity 'Nobody'"):

@@ -66,15 +66,18 @@ def test_the_semantic_share_follows_each_legs_evidence():
     assert semantic_share(semantic, np.zeros(0)) == 1.0 and semantic_share(np.zeros(0), np.zeros(0)) == 0.5
 
 
-def test_emotion_similarity_is_label_overlap_times_document_certainty():
+def test_emotion_similarity_is_the_chance_both_read_as_one_non_neutral_label():
     query = np.zeros(28)
     query[[0, 1]] = 0.5  # half admiration, half amusement
-    docs = np.zeros((3, 28))
-    docs[0, [0, 1]] = 0.5  # feels the same
+    docs = np.zeros((4, 28))
+    docs[0, 0] = 1.0  # admiration alone
     docs[1, 2] = 1.0  # feels something else
-    docs[2, [0, 1]] = 0.5  # feels the same, but vaguely
-    similarity = emotion_similarity(query, docs, np.array([51.0, 51.0, 26.0]), alpha=50.0)
-    assert similarity.tolist() == pytest.approx([1.0, 0.0, 0.5])
+    docs[2, [0, 1]] = 0.5  # the same halves
+    docs[3, [0, 27]] = 0.5  # half admiration, half neutral
+    assert emotion_similarity(query, docs).tolist() == pytest.approx([0.5, 0.0, 0.5, 0.25])
+    neutral = np.zeros(28)
+    neutral[27] = 1.0  # neutral matches nothing, not even neutral
+    assert emotion_similarity(neutral, np.stack([neutral, docs[0]])).tolist() == [0.0, 0.0]
 
 
 def test_certainty_and_emotion_weight_follow_the_query_kappa():

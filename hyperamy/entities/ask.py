@@ -157,9 +157,9 @@ class About:
 
     def best_mentions(self, candidates: np.ndarray, similarity) -> tuple[np.ndarray, np.ndarray]:
         """For each candidate document, its mention whose feeling best fits (index into this table,
-        -1 where it has none) and that fit (`similarity(probs, kappa)` of the mentions)."""
+        -1 where it has none) and that fit (`similarity(probs)` of the mentions' label probabilities)."""
         table = Feelings.of(self.feelings)
-        fit = similarity(table.probs, table.kappa)
+        fit = similarity(table.probs)
         chosen = np.full(len(candidates), -1, np.int64)
         value = np.zeros(len(candidates), np.float32)
         order = np.lexsort((-fit, self.rows))  # by document, best fit first

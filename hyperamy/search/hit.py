@@ -14,7 +14,7 @@ class Hit:
     score: float  # what the ranking sorted on
     semantic: float  # cosine of query and document meaning
     lexical: float  # BM25 keyword score
-    emotion_match: float  # label overlap of the two emotions times the document's certainty, 0 to 1
+    emotion_match: float  # the chance both read as the same non-neutral label (rerank.emotion_similarity), 0 to 1
     emotion_weight: float  # how much the emotion term counted (grows with the query's certainty)
     semantic_part: float  # what meaning added to the score (the three parts sum to it)
     lexical_part: float  # what keywords added
@@ -61,7 +61,7 @@ class Hit:
             moved = ", the question's meaning moved toward answers (question_meaning.py)" if self.question_map else ""
             how = (f"meaning {self.semantic_part:.4f} (the cosine {self.semantic:.3f}{moved}) + keywords "
                    f"{self.lexical_part:.4f} (BM25 {self.lexical:.2f}) + emotion {self.emotion_part:.4f} "
-                   f"({self.emotion_weight:.3f} x {self.emotion_match:.3f}, the overlap, and the document's "
+                   f"({self.emotion_weight:.3f} x {self.emotion_match:.3f}, the feelings' match, and the document's "
                    "strength); each part a weighing of its signal against the other candidates, fitted on real "
                    "questions (hyperamy/fusion.json)")
         elif self.mode == "hybrid":
@@ -74,7 +74,7 @@ class Hit:
                    f"({self.emotion_weight:.3f} x {self.emotion_match:.3f})")
         else:
             how = {"semantic": f"the cosine {self.semantic:.4f}", "lexical": f"BM25 {self.lexical:.4f}",
-                   "emotion": f"the certainty-weighted emotion overlap {self.emotion_match:.4f}"}[self.mode]
+                   "emotion": f"the feelings' match {self.emotion_match:.4f}"}[self.mode]
         strength = "" if self.strength is None else f", strength {self.strength:.2f}"
         if self.recency is not None:
             age = "the field is empty: not faded" if self.age is None else f"age {self.age:g} {self.age_unit}"

@@ -75,7 +75,7 @@ class Candidates:
     rows: np.ndarray
     semantic: np.ndarray  # cosine of query and document meaning
     lexical: np.ndarray  # BM25 (0 where no query word occurs)
-    feeling: np.ndarray  # rerank.emotion_similarity: label overlap times the document's certainty
+    feeling: np.ndarray  # rerank.emotion_similarity: the chance both read as the same non-neutral label
     kappa: np.ndarray
     probs: np.ndarray
     strength: np.ndarray
@@ -122,9 +122,9 @@ def candidates(view: View, settings, alpha: float, query: Query, k: int, mode: s
     keyword = lexical.lookup(keyword_rows, keyword_scores, rows)
     chosen = None
     if about is not None:
-        chosen, feeling = about.best_mentions(rows, lambda p, c: emotion_similarity(query.probs, p, c, alpha))
+        chosen, feeling = about.best_mentions(rows, lambda p: emotion_similarity(query.probs, p))
     else:
-        feeling = emotion_similarity(query.probs, probs, kappa, alpha)
+        feeling = emotion_similarity(query.probs, probs)
     share = settings.semantic_share
     if share is None:
         share = semantic_share(tops["semantic"], tops["lexical"]) if mode == "hybrid" else float(mode == "semantic")

@@ -357,3 +357,21 @@ def test_a_question_finds_the_passage_that_holds_its_words_in_one_sentence(tmp_p
     # the hand-set fusion does not read sentences: the two tie, and the first added comes first
     assert ids(engine.search("Why was the golden key lost by the miller?", k=2, fusion="evidence")) == [
         "apart", "together"]
+
+
+def test_emotion_mode_reads_ten_times_as_many_candidates_as_a_leg_of_hybrid(tmp_path, fake_encoder):
+    """Emotion mode has one leg, found by the reading's direction, which is not the match it ranks by."""
+    import dataclasses
+
+    from hyperamy.search import Query, candidates
+    from hyperamy.search.ranking import EMOTION_POOL
+
+    engine = HyperAmy.open(tmp_path / "idx", create=True, encoder=fake_encoder)
+    engine.add([Record(f"d{i}", f"a furious sailor, number {i}", {}) for i in range(30)])
+    view, settings = engine.refresh(), dataclasses.replace(engine.settings, candidates=2)
+    read = fake_encoder.encode_query("furious")
+    query = Query("furious", read.semantic[0], read.emotion.mu[0], read.emotion.probs[0], float(read.emotion.kappa[0]))
+    assert EMOTION_POOL == 10
+    assert len(candidates(view, settings, 50.0, query, 1, "emotion", None).rows) == 20
+    assert len(candidates(view, settings, 50.0, query, 1, "hybrid", None).rows) <= 6  # three legs of 2
+    assert len(engine.search("furious", k=25, mode="emotion", candidates=2)) == 25  # k is more than 2: 25 x 10

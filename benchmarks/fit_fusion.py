@@ -10,13 +10,15 @@ For each query, hyperamy's own candidates (every leg's top, as `search` finds th
 features (hyperamy/rerank.py FEATURES: each leg standardised over the candidates, the evidence-
 weighted legs, the emotion term with and without the query's certainty, ...). The model is a
 listwise softmax: maximise the probability of the relevant candidates among each query's
-candidates, with an L2 penalty; each training set weighs the same whatever its size
-(--paraphrase-weight changes the paraphrases' share: at 3, GoEmotions retrieval gained more but
-the Monte Cristo questions lost; see the closing note of issue 24). The penalty
-is chosen by 5-fold cross-validation (FairytaleQA folds by story, the other sets by query) on the
-mean of the three sets' held-out R@1, so each set weighs the same there as in the fit (the
-strongest penalty within 0.005 of the best mean); then the
-model is fitted on everything and written to hyperamy/fusion.json.
+candidates, with an L2 penalty; each training set weighs the same whatever its size, but the
+paraphrases' weight against GoEmotions is chosen (below; --paraphrase-weight fixes it). A question's
+score uses only the question_ weights and a statement's only the others, so the fit is two fits:
+questions (FairytaleQA) and statements (the paraphrases, GoEmotions). For each half, its penalty
+(and for the statements the paraphrases' weight: 1, 0.5, 0.25 or 0.1) is chosen by 5-fold
+cross-validation (FairytaleQA folds by story, the other sets by query) on what the half adds to
+the mean of the three sets' held-out R@1 (within 0.005 of the best, the strongest penalty, then
+the weight nearest 1); then each half is fitted on all its queries and the weights are written to
+hyperamy/fusion.json.
 
     python benchmarks/fit_fusion.py --cache runs/fusion      # features are cached there
 """
@@ -161,8 +163,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("runs/fusion"))
     parser.add_argument("--write", action="store_true", help="write hyperamy/fusion.json")
-    parser.add_argument("--paraphrase-weight", type=float, default=1.0,
-                        help="how much the paraphrase set weighs against each other set (1: the same)")
+    parser.add_argument("--paraphrase-weight", type=float, default=None,
+                        help="how much the paraphrase set weighs against each other set (1: the same); "
+                             "by default chosen by cross-validation among 1, 0.5, 0.25 and 0.1")
     parser.add_argument("--drop", action="append", default=[], metavar="PREFIX",
                         help="leave out the features whose names start with PREFIX, with or without question_ "
                              "(repeatable; e.g. together, question_): what each group adds, held out")
@@ -202,9 +205,11 @@ def main() -> None:
         print(f"{name}: {len(sets[name])} queries with a relevant candidate, "
               f"{sum(q for *_, q in sets[name])} of them questions", flush=True)
 
-    def groups(chosen):
-        weigh = {name: args.paraphrase_weight if name == "paraphrase" else 1.0 for name in chosen}
-        return [(x, y, weigh[name] / len(items)) for name, items in chosen.items() for _, x, y, _ in items]
+    def groups(chosen, weight, questions):
+        """One half's queries (questions or statements), each weighing 1 / its set's size, the
+        paraphrases `weight` times that."""
+        return [(x, y, (weight if name == "paraphrase" else 1.0) / len(items))
+                for name, items in chosen.items() for _, x, y, q in items if q == questions]
 
     start = np.asarray([rerank.START.get(f, 0.0) for f in rerank.FEATURES])
     asking = np.asarray([name.startswith("question_") for name in rerank.FEATURES])
@@ -214,40 +219,48 @@ def main() -> None:
         return fold_of[key] if name == "fairytaleqa" else n % 5
 
     # A question's score uses only the question_ weights, a statement's only the others, and the L2
-    # penalty is a sum over weights: the fit is two separate fits. So each half gets its own penalty,
-    # and one fit per penalty and fold gives every pair's held-out R@1.
+    # penalty is a sum over weights: the fit is two separate fits, one per half, each with its own
+    # penalty. The statements' half also chooses how much the paraphrases weigh against GoEmotions
+    # (the paraphrase set holds no question).
     penalties = (0.001, 0.01, 0.1, 0.3, 1.0)
-    held = {}  # (penalty, set) -> [(a question?, found at 1)] over the held-out folds
-    for penalty in penalties:
-        for part in range(5):
-            train = {name: [t for n, t in enumerate(items) if fold(name, n, t[0]) != part]
-                     for name, items in sets.items()}
-            weights = fit(groups(train), penalty, start)
-            for name, items in sets.items():
-                held.setdefault((penalty, name), []).extend(
-                    (q, bool(y[int(np.argmax(x @ weights))])) for n, (k, x, y, q) in enumerate(items)
-                    if fold(name, n, k) == part)
-
-    def share(penalty, questions):
-        """What one half's queries add to the mean over sets of held-out R@1 (each set weighs the same)."""
-        return float(np.mean([sum(found for q, found in held[(penalty, name)] if q == questions) / len(items)
-                              for name, items in sets.items()]))
-
-    chosen = {}
+    weighings = {False: (1.0, 0.5, 0.25, 0.1) if args.paraphrase_weight is None else (args.paraphrase_weight,),
+                 True: (1.0,)}
+    held = {}  # (a question?, penalty, weighing, set) -> found at 1, over the held-out folds
     for questions in (False, True):
-        shares = {p: share(p, questions) for p in penalties}
-        print(("questions" if questions else "statements") + ": mean held-out R@1 added, by penalty: "
-              + ", ".join(f"{p} {v:.3f}" for p, v in shares.items()), flush=True)
-        # of penalties within 0.005 of the best (one question in 200), the strongest: the simpler model
-        chosen[questions] = max(p for p, v in shares.items() if v >= max(shares.values()) - 0.005)
-    choice = {}
-    for name, items in sets.items():
-        choice[name] = float(np.mean([found for questions in (False, True)
-                                      for q, found in held[(chosen[questions], name)] if q == questions]))
+        for penalty in penalties:
+            for weight in weighings[questions]:
+                for part in range(5):
+                    train = {name: [t for n, t in enumerate(items) if fold(name, n, t[0]) != part]
+                             for name, items in sets.items()}
+                    weights = fit(groups(train, weight, questions), penalty, start)
+                    for name, items in sets.items():
+                        held.setdefault((questions, penalty, weight, name), []).extend(
+                            bool(y[int(np.argmax(x @ weights))]) for n, (k, x, y, q) in enumerate(items)
+                            if fold(name, n, k) == part and q == questions)
+
+    chosen, choice = {}, {name: 0.0 for name in sets}
+    for questions in (False, True):
+        # what the half's queries add to the mean over sets of held-out R@1 (each set weighs the same)
+        shares = {(p, w): float(np.mean([sum(held[(questions, p, w, name)]) / len(items)
+                                         for name, items in sets.items()]))
+                  for p in penalties for w in weighings[questions]}
+        print(("questions" if questions else "statements") + ": mean held-out R@1 added, by penalty"
+              + (" and the paraphrases' weight" if len(weighings[questions]) > 1 else "") + ": "
+              + ", ".join(f"{p}" + (f"/{w}" if len(weighings[questions]) > 1 else "") + f" {v:.3f}"
+                          for (p, w), v in shares.items()), flush=True)
+        # within 0.005 of the best (one question in 200): the strongest penalty (the simpler model),
+        # then the weighing nearest each set weighing the same
+        near = [key for key, v in shares.items() if v >= max(shares.values()) - 0.005]
+        strongest = max(p for p, _ in near)
+        chosen[questions] = min((key for key in near if key[0] == strongest), key=lambda key: abs(np.log(key[1])))
+        for name, items in sets.items():
+            choice[name] += sum(held[(questions, *chosen[questions], name)]) / len(items)
     choice["mean"] = float(np.mean(list(choice.values())))
-    print(f"penalty {chosen[False]} for statements, {chosen[True]} for questions: held-out R@1 "
-          + ", ".join(f"{k} {v:.3f}" for k, v in choice.items()), flush=True)
-    weights = fit(groups(sets), np.where(asking, chosen[True], chosen[False]), start)
+    (penalty, weight), question_penalty = chosen[False], chosen[True][0]
+    print(f"statements: penalty {penalty}, paraphrases weighing {weight}; questions: penalty {question_penalty}; "
+          "held-out R@1 " + ", ".join(f"{k} {v:.3f}" for k, v in choice.items()), flush=True)
+    weights = np.where(asking, fit(groups(sets, 1.0, True), question_penalty, start),
+                       fit(groups(sets, weight, False), penalty, start))
     for name, items in sets.items():
         print(f"{name}: R@1 {recall_at_1(weights, [(x, y, 1) for _, x, y, _ in items]):.3f} fitted, "
               f"{recall_at_1(start, [(x, y, 1) for _, x, y, _ in items]):.3f} with the start weights")
@@ -255,11 +268,13 @@ def main() -> None:
     if args.write:
         OUT.write_text(json.dumps({
             "features": list(rerank.FEATURES), "weights": [round(float(w), 6) for w in weights],
-            "penalty": {"statements": chosen[False], "questions": chosen[True]}, "cross_validated_r1": choice, "paraphrase_weight": args.paraphrase_weight,
+            "penalty": {"statements": penalty, "questions": question_penalty}, "cross_validated_r1": choice,
+            "paraphrase_weight": weight,
             "chosen_on": "FairytaleQA train (8,548 questions, within their story), Monte Cristo paraphrases dev "
                          "half, GoEmotions train comments as emotion queries; a penalty for the statement weights and one "
-                         "for the question weights, by 5-fold CV (FairytaleQA by story, the others by query), the mean of "
-                         "the three sets' held-out R@1 (for each, the strongest penalty within 0.005 of the best); "
+                         "for the question weights, and the paraphrases' weight against GoEmotions, by 5-fold CV "
+                         "(FairytaleQA by story, the others by query), what each half adds to the mean of the three "
+                         "sets' held-out R@1 (within 0.005 of the best, the strongest penalty, then the weight nearest 1); "
                          "questions read through the question map (search/question_meaning.py), FairytaleQA train's "
                          "through the map of the folds that never saw them", "script": "benchmarks/fit_fusion.py"}, indent=1) + "\n")
         print(f"written to {OUT}")

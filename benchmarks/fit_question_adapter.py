@@ -35,11 +35,16 @@ TEMPERATURE = 0.05  # the cosine's scale in the softmax (MiniLM cosines between 
 GRID = [(penalty, epochs) for penalty in (0.003, 0.01, 0.03, 0.1) for epochs in (3, 6)]
 
 
-def read(cache: Path):
-    """Question vectors, section vectors, and per question its story, its sections' rows and which answer it."""
+def read(cache: Path, stories: int | None = None):
+    """Question vectors, section vectors, and per question its story, its sections' rows and which
+    answer it; of the first `stories` stories by name, or all."""
     folder = DATA / "fairytaleqa" / "train"
     sections = [json.loads(line) for line in (folder / "sections.jsonl").open(encoding="utf-8")]
     questions = [json.loads(line) for line in (folder / "questions.jsonl").open(encoding="utf-8")]
+    if stories is not None:
+        kept = set(sorted({s["story"] for s in sections})[:stories])
+        sections = [s for s in sections if s["story"] in kept]
+        questions = [q for q in questions if q["story"] in kept]
     engine = engine_for(cache / "fairytaleqa_train", [{"id": s["id"], "text": s["text"], "story": s["story"],
                                                         "section": s["section"]} for s in sections])
     view = engine.refresh()
@@ -56,8 +61,10 @@ def read(cache: Path):
         np.save(stored, asked.astype(np.float32))
         print(f"encoded {len(questions)} questions in {time.perf_counter() - started:.0f}s", flush=True)
     by_story: dict[str, list[int]] = {}
-    for s in sections:
-        by_story.setdefault(s["story"], []).append(row_of[s["id"]])
+    for s in sections:  # an id given twice (one section in train is) is one row
+        own = by_story.setdefault(s["story"], [])
+        if row_of[s["id"]] not in own:
+            own.append(row_of[s["id"]])
     width = max(len(v) for v in by_story.values())
     stories, candidates, gold = [], np.full((len(questions), width), -1), np.zeros((len(questions), width), bool)
     for n, q in enumerate(questions):
@@ -107,9 +114,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("runs/fusion"))
     parser.add_argument("--write", action="store_true", help="write hyperamy/search/question_adapter.safetensors")
+    parser.add_argument("--stories", type=int, default=None,
+                        help="only the first N train stories (a smoke run; not with --write)")
     args = parser.parse_args()
+    if args.stories is not None and args.write:
+        parser.error("--stories is for a smoke run; the shipped map is fitted on every train story")
     args.cache.mkdir(parents=True, exist_ok=True)
-    asked, sections, stories, candidates, gold, backbone = read(args.cache)
+    asked, sections, stories, candidates, gold, backbone = read(args.cache, args.stories)
     keep = gold.any(1)
     asked, stories, candidates, gold = asked[keep], stories[keep], candidates[keep], gold[keep]
     fold = np.asarray([story_folds(stories)[s] for s in stories])

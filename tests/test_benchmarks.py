@@ -356,3 +356,23 @@ def test_document_precision_compares_bfloat16_with_float32_and_sentence_transfor
     assert abs(record["metrics"]["goemotions_macro_f1"]["float32"]
                - record["metrics"]["goemotions_macro_f1"]["bfloat16"]) < 0.05
     assert record["timings"]["ratio_to_sentence_transformers"]["sentence-transformers (float32, batch 64)"] == 1.0
+
+
+def test_fit_question_adapter_chooses_its_settings_by_story_folds_and_writes_the_fold_maps(tmp_path):
+    from hyperamy.search import question_meaning
+
+    output = run_script("fit_question_adapter.py", "--stories", 10, "--cache", tmp_path)
+    assert "dense R@1 within the story, unmoved:" in output and "chosen: penalty" in output
+    assert output.count(" epochs: held-out dense R@1") == 8  # four penalties, two epoch counts
+    for part in range(5):
+        backbone, weight = question_meaning.read(tmp_path / "question_meaning" / f"fold{part}.safetensors")
+        assert backbone == "all-MiniLM-L6-v2" and weight.shape == (384, 384) and abs(weight).sum() > 0
+
+
+def test_emotion_similarity_compares_ways_of_matching_feelings(tmp_path):
+    table = run_script("emotion_similarity.py", "--cache", tmp_path, "--corpus", 200, "--queries", 20)
+    assert "20 queries over 200 comments" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "way of matching" not in line]
+    assert len(rows) == 5 and rows[0].startswith("| shipped: the chance both read as one non-neutral label")
+    for row in rows:  # three P@10 figures, each a share
+        assert all(0.0 <= float(cell) <= 1.0 for cell in row.strip("| ").split(" | ")[1:])

@@ -55,10 +55,7 @@ def candidates(engine, query: str, where: str | None, question_map: np.ndarray |
         allowed = view.alive(allowed)
     encoded = engine.query_encoder.encode_query(query, None)
     felt = encoded.emotion
-    meaning = encoded.semantic[0]
-    if asks_question(query):
-        meaning = (question_meaning.for_index(meaning, view.manifest["models"]["encoder"]) if question_map is None
-                   else question_meaning.moved(meaning, question_map))
+    meaning = question_meaning.for_search(encoded.semantic[0], query, view.manifest["models"]["encoder"], question_map)
     found = proposed(view, engine.settings, view.manifest["models"]["alpha"],
                      Query(query, meaning, felt.mu[0], felt.probs[0], float(felt.kappa[0])),
                      1, "hybrid", allowed)
@@ -129,8 +126,7 @@ def featured(raw: np.ndarray) -> np.ndarray:
 
 
 def loss(weights, groups, penalty):
-    """Listwise softmax loss (each group's queries weigh 1 / its size) and its gradient; `penalty`, the
-    L2 penalty's factor, one for all weights or one per weight."""
+    """Listwise softmax loss (each group's queries weigh 1 / its size) and its gradient."""
     total, grad = 0.0, np.zeros_like(weights)
     for x, y, share in groups:
         s = x @ weights
@@ -141,7 +137,7 @@ def loss(weights, groups, penalty):
         q /= q.sum()
         total -= share * np.log(np.exp(s)[y].sum() / np.exp(s).sum())
         grad -= share * (x.T @ (q - p))
-    return total + (penalty * weights) @ weights, grad + 2 * penalty * weights
+    return total + penalty * weights @ weights, grad + 2 * penalty * weights
 
 
 def fit(groups, penalty, start):
@@ -185,18 +181,18 @@ def main() -> None:
     from hyperamy import rerank as scoring
     from hyperamy.search import proximity, ranking
 
-    maps = hashlib.sha256(b"".join(path.read_bytes() if path.is_file() else b"-" for path in [
+    read_with = hashlib.sha256(b"".join(path.read_bytes() if path.is_file() else b"-" for path in [
         question_meaning.SHIPPED, *(args.cache / "question_meaning" / f"fold{k}.safetensors" for k in range(5)),
         *(Path(module.__file__) for module in (scoring, proximity, ranking))])).hexdigest()
     sets = {}
     for name, make in (("fairytaleqa", fairytaleqa), ("paraphrase", paraphrases), ("goemotions", goemotions)):
         saved = args.cache / f"{name}_signals.npz"
         data = np.load(saved, allow_pickle=True) if saved.exists() else None
-        if data is not None and "maps" in data and str(data["maps"]) == maps:
+        if data is not None and "read_with" in data and str(data["read_with"]) == read_with:
             sets[name] = list(zip(data["key"], data["x"], data["y"]))
-        else:  # none yet, or read through other question maps
+        else:  # none yet, or read with other question maps or other scoring code
             sets[name] = [(k, x, y) for k, x, y in make(args.cache) if y.any()]
-            np.savez(saved, maps=maps, key=np.asarray([k for k, _, _ in sets[name]], object),
+            np.savez(saved, read_with=read_with, key=np.asarray([k for k, _, _ in sets[name]], object),
                      x=np.asarray([x for _, x, _ in sets[name]], object),
                      y=np.asarray([y for _, _, y in sets[name]], object))
         # (key, features, relevant, a question?): a question's features fill only the question_ columns

@@ -100,12 +100,15 @@ def train(asked, sections, candidates, gold, penalty: float, epochs: int) -> np.
     return weight.detach().numpy()
 
 
-def recall_at_1(asked, sections, candidates, gold, weight) -> float:
-    moved = asked + asked @ weight if weight is not None else asked
-    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+def found_at_1(asked, sections, candidates, gold, weight) -> np.ndarray:
+    """Whether each question's best section by cosine (its meaning moved by `weight`, as search
+    moves it, or as it is when None) answers it."""
+    from hyperamy.search import question_meaning
+
+    moved = asked if weight is None else np.stack([question_meaning.moved(v, weight) for v in asked])
     scores = np.einsum("bd,bsd->bs", moved, sections[np.maximum(candidates, 0)])
     scores[candidates < 0] = -np.inf
-    return float(gold[np.arange(len(gold)), scores.argmax(1)].mean())
+    return gold[np.arange(len(gold)), scores.argmax(1)]
 
 
 def main() -> None:
@@ -125,7 +128,7 @@ def main() -> None:
     asked, stories, candidates, gold = asked[keep], stories[keep], candidates[keep], gold[keep]
     fold = np.asarray([story_folds(stories)[s] for s in stories])
     print(f"{len(asked)} questions; dense R@1 within the story, unmoved: "
-          f"{recall_at_1(asked, sections, candidates, gold, None):.3f}", flush=True)
+          f"{found_at_1(asked, sections, candidates, gold, None).mean():.3f}", flush=True)
 
     def held_out(penalty, epochs):
         found, maps = np.zeros(len(asked), bool), []
@@ -133,11 +136,7 @@ def main() -> None:
             inside, out = fold != part, fold == part
             weight = train(asked[inside], sections, candidates[inside], gold[inside], penalty, epochs)
             maps.append(weight)
-            moved = asked[out] + asked[out] @ weight
-            moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-            scores = np.einsum("bd,bsd->bs", moved, sections[np.maximum(candidates[out], 0)])
-            scores[candidates[out] < 0] = -np.inf
-            found[out] = gold[out][np.arange(out.sum()), scores.argmax(1)]
+            found[out] = found_at_1(asked[out], sections, candidates[out], gold[out], weight)
         return float(found.mean()), maps
 
     results = {}

@@ -20,10 +20,12 @@ def test_the_shipped_map_moves_questions_only_in_its_own_backbones_space():
     assert backbone == "all-MiniLM-L6-v2" and weight.shape == (384, 384)
     vector = np.random.default_rng(0).normal(size=384).astype(np.float32)
     vector /= np.linalg.norm(vector)
-    moved = question_meaning.for_index(vector, "all-MiniLM-L6-v2+0123456789ab")
+    question = "Why did the king send for the tailor?"
+    moved = question_meaning.for_search(vector, question, "all-MiniLM-L6-v2+0123456789ab")
     assert np.allclose(moved, question_meaning.moved(vector, weight)) and np.linalg.norm(moved) == pytest.approx(1)
     assert float(moved @ vector) < 0.999  # it does move
-    assert question_meaning.for_index(vector, "some-other-backbone+0123456789ab") is vector
+    assert question_meaning.for_search(vector, question, "some-other-backbone+0123456789ab") is vector
+    assert question_meaning.for_search(vector, "The king sent for the tailor.", "all-MiniLM-L6-v2+0123456789ab") is vector
 
 
 @pytest.mark.model

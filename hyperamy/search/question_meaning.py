@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperamy.rerank import asks_question
+
 SHIPPED = Path(__file__).resolve().parent / "question_adapter.safetensors"
 
 
@@ -53,10 +55,16 @@ def moved(vector: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return (out / norm).astype(np.float32) if norm > 0 else vector
 
 
-def for_index(vector: np.ndarray, encoder: str) -> np.ndarray:
-    """The question's meaning vector for an index whose encoder is `encoder` (manifest models.encoder,
-    "backbone+weights"): moved by the shipped map when it was fitted in that backbone's space."""
-    found = shipped()
-    if found is None or encoder.split("+")[0] != found[0] or found[1].shape[0] != vector.shape[-1]:
+def for_search(vector: np.ndarray, text: str, encoder: str, weight: np.ndarray | None = None) -> np.ndarray:
+    """The meaning vector the fitted fusion ranks by for the query `text`: for a question
+    (rerank.asks_question), `vector` moved by `weight`, or by the shipped map when it was fitted in
+    the backbone of the index's encoder (`encoder`, manifest models.encoder: "backbone+weights");
+    for anything else, `vector` itself."""
+    if not asks_question(text):
         return vector
-    return moved(vector, found[1])
+    if weight is None:
+        found = shipped()
+        if found is None or encoder.split("+")[0] != found[0]:
+            return vector
+        weight = found[1]
+    return moved(vector, weight) if weight.shape[0] == vector.shape[-1] else vector

@@ -12,7 +12,7 @@ from hyperamy.encoder.intensity import by_label
 from hyperamy.errors import InputError
 from hyperamy.analyzer import words
 from hyperamy.entities.names import name_pattern
-from hyperamy.rerank import MODES, asks_question, certainty
+from hyperamy.rerank import MODES, certainty
 from hyperamy.search.hit import Hit
 from hyperamy.search import question_meaning
 from hyperamy.search.ranking import Query, fitted, rank, single_threaded_blas
@@ -52,8 +52,8 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
             meaning = engine.query_encoder.encode_query(asked)
             encoded = dataclasses.replace(encoded, semantic=meaning.semantic)  # the feeling stays the query's
     plain = meaning = encoded.semantic[0]
-    if fitted(settings, mode) and asks_question(asked):  # as the fusion was fitted: question_meaning.py
-        meaning = question_meaning.for_index(plain, view.manifest["models"]["encoder"])
+    if fitted(settings, mode):  # a question is read as the fusion was fitted: question_meaning.py
+        meaning = question_meaning.for_search(plain, asked, view.manifest["models"]["encoder"])
     moved = meaning is not plain
     with single_threaded_blas():
         ranked = rank(view, settings, view.manifest["models"]["alpha"],

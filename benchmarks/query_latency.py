@@ -42,7 +42,7 @@ def main() -> None:
     from hyperamy.corpus import read_records
     from hyperamy.encoder.runtime import OnnxQueryEncoder
     from hyperamy.engine import HyperAmy
-    from hyperamy.search import Query, rank, single_threaded_blas
+    from hyperamy.search import Query, rank, single_threaded
 
     folder = args.index or Path(tempfile.mkdtemp(prefix="hyperamy-latency-")) / "idx"
     engine = HyperAmy.open(folder, create=True)
@@ -58,7 +58,7 @@ def main() -> None:
         return Query(text, encoded.semantic[0], felt.mu[0], felt.probs[0], float(felt.kappa[0]))
 
     def ranked(query):
-        with single_threaded_blas():
+        with single_threaded():
             return rank(parts, engine.settings, alpha, query, 10, "hybrid", None)
 
     runtime = OnnxQueryEncoder.load()

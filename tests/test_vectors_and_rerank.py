@@ -40,6 +40,36 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     assert len(loaded) == 500
 
 
+def test_stored_vectors_are_found_by_id_in_new_and_old_files(tmp_path):
+    import faiss
+
+    rng = np.random.default_rng(3)
+    data = unit(rng, 6, 8)
+    ids = np.array([40, 10, 30, 20, 60, 50])  # added out of order: found through their sort order
+    index = VectorIndex(8)
+    index.add(ids, data)
+    assert np.array_equal(index.vectors(np.array([60, 10, 10, 30])), data[[4, 1, 1, 2]])
+    with pytest.raises(IndexStateError, match=r"not stored in this index: \[35, 70\]"):
+        index.vectors(np.array([10, 35, 70]))
+    index.add(np.array([5]), data[:1])  # what is added later is found too
+    assert np.array_equal(index.vectors(np.array([5, 40])), data[[0, 0]])
+    ordered = VectorIndex(8)
+    ordered.add(np.sort(ids), data)
+    ordered.save(tmp_path, "new")
+    assert type(faiss.read_index(str(tmp_path / "new.faiss"))).__name__ == "IndexIDMap"  # no hash map to build on open
+    old = faiss.IndexIDMap2(faiss.IndexFlatIP(8))  # what segments were written with before
+    old.add_with_ids(data, np.sort(ids))
+    faiss.write_index(old, str(tmp_path / "old.faiss"))
+    for name in ("new", "old"):
+        loaded = VectorIndex.read(tmp_path, name, IndexConfig())
+        assert np.array_equal(loaded.vectors(np.array([60, 20])), data[[5, 1]])
+        with pytest.raises(IndexStateError, match="not stored"):
+            loaded.vectors(np.array([61]))
+    assert len(VectorIndex(8).vectors(np.zeros(0, np.int64))) == 0
+    with pytest.raises(IndexStateError, match="not stored"):
+        VectorIndex(8).vectors(np.array([1]))
+
+
 def fused(semantic, lexical, emotion, query_certainty, share, weight):
     """Hybrid scores (the sum of the parts) and the emotion weight the query got."""
     parts, got = contributions("hybrid", semantic, lexical, emotion, query_certainty, share, weight)
@@ -223,3 +253,31 @@ def test_the_shipped_fusion_never_lowers_a_score_for_query_words_held_together()
     assert {name: weights[name] for name in weights if name.removeprefix("question_") in NON_NEGATIVE
             and weights[name] < 0} == {}
     assert len([name for name in weights if name.removeprefix("question_") in NON_NEGATIVE]) == 8
+
+
+def test_a_query_is_ranked_with_blas_and_openmp_on_one_thread_of_the_calling_thread_only():
+    import threading
+
+    import faiss
+
+    from hyperamy.search import single_threaded
+    from hyperamy.search.ranking import _thread_pools
+
+    pools = _thread_pools()  # the libraries loaded by the first search: FAISS's OpenMP, NumPy's and FAISS's BLAS
+    assert {"openmp", "openblas"} <= {p["internal_api"] for p in pools.info()}
+    faiss.omp_set_num_threads(2)
+    before = [p["num_threads"] for p in pools.info()]
+    seen_elsewhere = []
+
+    def another_thread():
+        other = threading.Thread(target=lambda: seen_elsewhere.append(faiss.omp_get_max_threads()))
+        other.start()
+        other.join()
+
+    another_thread()
+    with single_threaded():
+        assert {p["num_threads"] for p in pools.info()} == {1}
+        assert faiss.omp_get_max_threads() == 1
+        another_thread()
+    assert seen_elsewhere[1] == seen_elsewhere[0]  # another thread's OpenMP searches keep their threads
+    assert [p["num_threads"] for p in pools.info()] == before and faiss.omp_get_max_threads() == 2

@@ -51,21 +51,27 @@ class Ranked:
 
 
 @functools.lru_cache(maxsize=1)
-def _blas_controller():
+def _thread_pools():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
 
 
-def single_threaded_blas():
-    """NumPy's BLAS on one thread while a query is ranked.
+def single_threaded():
+    """NumPy's BLAS and every OpenMP runtime (FAISS's, torch's) on one thread while a query is ranked.
 
-    The products here are small (one query against at most the candidates, or 10k vectors);
-    a second BLAS thread gains nothing on them, but its spinning afterwards slows the next
-    query's encoder passes, which need both cores (search p50 at 10k docs: 70-90 ms with two
-    BLAS threads, 36-44 ms with one, on 2 cores).
+    The work here is one query's: small products (one query against the candidates, or 10k
+    vectors) and FAISS searches of one query, which FAISS gives to one of its OpenMP threads
+    anyway. A second thread gains nothing on them, but its spinning afterwards slows the next
+    query's encoder passes, which need both cores:
+    - BLAS: search p50 at 10k docs 70-90 ms with two threads, 36-44 ms with one, on 2 cores;
+    - OpenMP: at a million passages, in a process that has imported torch (a second OpenMP
+      runtime), hybrid p50 22.7 / 21.8 ms with FAISS on two threads against 20.3 / 18.2 ms on one
+      (two runs, 116 Monte Cristo questions x 2, alternating); without torch, no difference.
+    OpenMP's thread count is set for the calling thread only: other threads (an indexing one in
+    a server) keep theirs.
     """
-    return _blas_controller().limit(limits=1, user_api="blas")
+    return _thread_pools().limit(limits=1)
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from hyperamy.entities.names import name_pattern
 from hyperamy.rerank import MODES, certainty
 from hyperamy.search.hit import Hit
 from hyperamy.search import question_meaning
-from hyperamy.search.ranking import Query, fitted, rank, single_threaded_blas
+from hyperamy.search.ranking import Query, fitted, rank, single_threaded
 from hyperamy.search.recency import Recency
 from hyperamy.view import View
 
@@ -55,7 +55,7 @@ def search(engine, view: View, query: str, k: int, mode: str, where: str | None,
     if fitted(settings, mode):  # a question is read as the fusion was fitted: question_meaning.py
         meaning = question_meaning.for_search(plain, asked, view.manifest["models"]["encoder"])
     moved = meaning is not plain
-    with single_threaded_blas():
+    with single_threaded():
         ranked = rank(view, settings, view.manifest["models"]["alpha"],
                       Query(asked, meaning, query_emotion.mu[0], query_emotion.probs[0], float(query_emotion.kappa[0])),
                       k, mode, allowed, entity, fade)

@@ -7,6 +7,7 @@ progress keeps the snapshot it started with, whose segment folders stay pinned o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -38,7 +39,13 @@ class Snapshot:
     keyword: KeywordScorer
 
     def __len__(self) -> int:
-        return int(sum(live.sum() for live in self.live)) if self.segments else 0
+        return self._live_counts[0]
+
+    @functools.cached_property
+    def _live_counts(self) -> tuple[int, list[bool]]:
+        """(live documents, whether each segment has deleted ones): counted once, not per search
+        (a pass over every segment's mask: about 0.4 ms a million documents)."""
+        return int(sum(live.sum() for live in self.live)), [not live.all() for live in self.live]
 
     def close(self) -> None:
         """Close its DuckDB connection and unpin its segments (a snapshot others still hold
@@ -122,8 +129,9 @@ class Snapshot:
         """(scores, rows) of the k live documents nearest `query` among every segment's vectors;
         `breadth` is HNSW's efSearch (None: the index's stored one)."""
         scores, rows = [], []
-        for segment, live in zip(self.segments, self.live):
-            found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live, breadth)
+        for segment, live, deleted in zip(self.segments, self.live, self._live_counts[1]):
+            found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live if deleted else None,
+                                                                      breadth)
             scores.append(found_scores)
             rows.append(found_rows)
         if not rows:
@@ -184,9 +192,21 @@ def build(folder: Path, manifest: dict, config, previous: Snapshot, tombstones: 
     return built
 
 
+def live_mask(rows: np.ndarray, tombstones: np.ndarray) -> np.ndarray:
+    """Which of a segment's `rows` (ascending) are not among the sorted deleted rows: a binary
+    search of each tombstone, not a sort of the segment's rows (17 ms at a million)."""
+    live = np.ones(len(rows), bool)
+    if len(rows) and len(tombstones):
+        at = np.searchsorted(rows, tombstones)
+        inside = at < len(rows)
+        at, dead = at[inside], tombstones[inside]
+        live[at[rows[at] == dead]] = False
+    return live
+
+
 def _assemble(folder: Path, manifest: dict, seen, segments: list[Segment], tombstones: np.ndarray,
               reader: Analyzer, whole: bool = True) -> Snapshot:
-    live = [~np.isin(segment.rows, tombstones) for segment in segments]
+    live = [live_mask(segment.rows, tombstones) for segment in segments]
     count = int(sum(mask.sum() for mask in live))
     if whole and count != manifest["counts"]["documents"]:
         raise IndexStateError(f"index {folder} is inconsistent: the manifest says {manifest['counts']['documents']} "

@@ -26,11 +26,16 @@ class VectorIndex:
         if kind not in KINDS:
             raise IndexStateError(f"unknown vector index {kind!r}; choose one of {', '.join(KINDS)}")
         self.dimension, self.kind, self.hnsw_m, self.ef_search = dimension, kind, hnsw_m, ef_search
-        self.exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        # IndexIDMap, not IndexIDMap2: reading an IndexIDMap2 builds a hash map of every id (55-60 ms
+        # a million vectors, each time a process opens the index); stored vectors are found by id
+        # through the sorted ids instead (`vectors`). Files written before are IndexIDMap2 and read as such.
+        self.exact = faiss.IndexIDMap(faiss.IndexFlatIP(dimension))
         self._graph = None
         self._graph_reading: Future | None = None  # a graph file being read in the background (read())
         self._graph_stale = kind == "hnsw"
         self._ids: np.ndarray | None = None  # id of each stored vector, in storage order
+        self._ascending: bool | None = None  # whether the stored ids ascend (None: not looked at yet)
+        self._sorter: np.ndarray | None = None  # where they do not: the storage order by id
         self.mapped = False  # read from a file, memory-mapped: never added to
 
     def __len__(self) -> int:
@@ -63,7 +68,7 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         self.exact.add_with_ids(vectors, ids)
-        self._ids = None
+        self._ids = self._ascending = self._sorter = None
         if self.graph is not None and not self._graph_stale:
             self.graph.add_with_ids(vectors, ids)
 
@@ -76,11 +81,25 @@ class VectorIndex:
         return self._ids
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
-        """The stored vectors of some ids, in that order."""
+        """The stored vectors of some ids, in that order.
+
+        Raises:
+            IndexStateError: an id is not stored here.
+        """
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self.dimension), np.float32)
-        return self.exact.reconstruct_batch(ids)
+        stored = self.ids()
+        if self._ascending is None:
+            self._ascending = bool(np.all(stored[1:] > stored[:-1]))
+            self._sorter = None if self._ascending else np.argsort(stored, kind="stable")
+        at = np.minimum(np.searchsorted(stored, ids, sorter=self._sorter), max(len(stored) - 1, 0))
+        if self._sorter is not None:
+            at = self._sorter[at]
+        found = stored[at] == ids if len(stored) else np.zeros(len(ids), bool)
+        if not found.all():
+            raise IndexStateError(f"vector ids not stored in this index: {ids[~found][:5].tolist()}")
+        return self._stored()[at]
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
                live: np.ndarray | None = None, breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -172,8 +191,10 @@ class VectorIndex:
         except RuntimeError as exc:
             raise ValueError(f"{name}.faiss is not a FAISS index: {str(exc).splitlines()[0]}") from None
         index.dimension, index.mapped = index.exact.d, True
-        if np.any(np.diff(index.ids()) <= 0):
+        ids = index.ids()
+        if not np.all(ids[1:] > ids[:-1]):
             raise ValueError(f"{name}.faiss holds ids out of order")
+        index._ascending = True
         return index
 
 

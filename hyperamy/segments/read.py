@@ -134,7 +134,7 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
         check_file(folder / name, expected, name in unchecked)
     size = entry["documents"]
     try:
-        rows = np.load(folder / "rows.npy")
+        rows = np.load(folder / "rows.npy", mmap_mode="r")  # mapped, as every array here: opening reads no array
         feelings = widen_feelings(np.load(folder / "feelings.npy", mmap_mode="r"))  # older segments lack some columns
         semantic = VectorIndex.read(folder, "semantic", config)  # memory-mapped
         emotion = VectorIndex.read(folder, "emotion", config)
@@ -146,7 +146,7 @@ def load_segment(root: Path, entry: dict, config, verify: bool = True) -> Segmen
                               f"holds {len(rows)}, feelings.npy {len(feelings)}, FAISS {len(semantic)} and "
                               f"{len(emotion)}; run `hyperamy check --repair`")
     try:
-        offsets = np.load(folder / OFFSETS_FILE)
+        offsets = np.load(folder / OFFSETS_FILE, mmap_mode="r")
         with open(folder / HITS_FILE, "rb") as handle:
             hits = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
     except (KeyError, ValueError, OSError) as exc:

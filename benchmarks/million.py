@@ -16,7 +16,8 @@ At each size, after compaction into one segment (as a long-lived index is):
 - opening: `HyperAmy.open` in a fresh process, the first open (it checksums every file once) and
   the later ones (sizes and the manifest's checksum only), with the process's resident memory after
   the open and its peak; a whole `hyperamy search` process (start, open, encode, search, print);
-- API search p50 / p95, hybrid and semantic (the query encoder warm);
+- API search p50 / p95, hybrid and semantic (the query encoder warm), in a fresh process that has
+  not imported torch, as `hyperamy search` and serve answer queries;
 - with --vector-index hnsw: the graph's recall@10 against exact search over the same vectors;
 - add 1 passage, delete 1, `hyperamy check` (every checksum), compaction.
 Medians of --repeats; growth is read across sizes in one run.
@@ -62,6 +63,14 @@ searched = memory()
 print(json.dumps({"seconds": seconds, "rss_mb": opened["VmRSS"], "peak_mb": searched["VmHWM"],
                   "searched_rss_mb": searched["VmRSS"], "searched_anon_mb": searched["RssAnon"],
                   "searched_file_mb": searched["RssFile"], "documents": len(engine)}))
+"""
+
+
+SEARCHES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from million import searches
+print(json.dumps(searches(sys.argv[2], json.loads(sys.argv[3]), sys.argv[4] == "hnsw")))
 """
 
 
@@ -117,6 +126,25 @@ def latencies(engine, queries, mode: str) -> list[float]:
     return seconds
 
 
+def searches(folder: str, queries: list[str], hnsw: bool) -> dict:
+    """Search latencies through the API, hybrid and semantic, in this process: run by
+    `searches_in_process` in a fresh one, without torch, as `hyperamy search` and `hyperamy
+    serve` answer queries (a process that has imported torch searches more slowly: docs/scale.md)."""
+    from hyperamy.engine import HyperAmy
+
+    engine = HyperAmy.open(folder)  # queries through ONNX Runtime
+    latencies(engine, queries[:3], "hybrid")  # warm the query encoder
+    hybrid, semantic = latencies(engine, queries, "hybrid"), latencies(engine, queries, "semantic")
+    return {"hybrid": hybrid, "semantic": semantic, "recall": graph_recall(engine, queries) if hnsw else None,
+            "torch_imported": "torch" in sys.modules}
+
+
+def searches_in_process(folder: Path, queries: list[str], hnsw: bool) -> dict:
+    done = subprocess.run([sys.executable, "-c", SEARCHES, str(Path(__file__).resolve().parent), str(folder),
+                           json.dumps(queries), "hnsw" if hnsw else "flat"], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def graph_recall(engine, queries) -> float:
     """Recall@10 of the HNSW graph against exact inner products over the same stored vectors."""
     segment = engine.snapshot.segments[0]
@@ -169,7 +197,6 @@ def main() -> None:
     from hyperamy import file_checks
     from hyperamy.config import IndexConfig
     from hyperamy.corpus import read_records
-    from hyperamy.encoder.joint import SharedTrunkEncoder
     from hyperamy.engine import HyperAmy
 
     records = list(read_records(args.corpus))
@@ -182,6 +209,8 @@ def main() -> None:
     if args.measure_only:
         sizes = [len(HyperAmy.open(folder))]
     else:
+        from hyperamy.encoder.joint import SharedTrunkEncoder
+
         real = SharedTrunkEncoder.load()
         anchors = real.encode([r.text for r in records[:args.anchors]]).semantic  # the real neighbourhoods
     for size in sizes:
@@ -201,10 +230,12 @@ def main() -> None:
         # the first open checksums every file
         opens = [open_in_process(folder, queries[i % len(queries)]) for i in range(args.repeats + 1)]
         processes = [search_process(folder, queries[i % len(queries)]) for i in range(args.repeats)]
-        engine = HyperAmy.open(folder)  # queries through ONNX Runtime, as `hyperamy search` and serve have them
-        latencies(engine, queries[:3], "hybrid")  # warm the query encoder
-        hybrid, semantic = latencies(engine, queries, "hybrid"), latencies(engine, queries, "semantic")
-        recall = graph_recall(engine, queries) if args.vector_index == "hnsw" else None
+        timed = searches_in_process(folder, queries, args.vector_index == "hnsw")
+        if timed["torch_imported"]:
+            raise SystemExit("the searches were timed in a process that imported torch; they would be slower than "
+                             "`hyperamy search` and serve run them")
+        hybrid, semantic, recall = timed["hybrid"], timed["semantic"], timed["recall"]
+        engine = HyperAmy.open(folder)
         check = _timed(engine.check)
         add_1 = delete_1 = compact = None  # --measure-only: no writes
         if args.writes:  # on an index grown earlier: passages it lacks, synthetic ones it still holds

@@ -288,6 +288,17 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
                            capture_output=True, text=True)
     assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr
+    # the breadth of the graph's search, on that index: every breadth finds all 60 vectors' top 10
+    asked = tmp_path / "asked.jsonl"
+    asked.write_text("".join(json.dumps({"question": q}) + "\n" for q in ("Who wept for Edmond?", "A ship at noon")))
+    breadths = tmp_path / "b.jsonl"
+    table = run_script("hnsw_breadth.py", "--index", tmp_path / "idx", "--breadths", "16,64", "--choose", asked,
+                       "--report", asked, "--repeats", 1, "--out", breadths)
+    assert "| reporting (public) | 2 | 64 | 1.000 | 1.000 |" in table
+    swept = json.loads(breadths.read_text().splitlines()[-1])["metrics"]
+    assert sorted(swept) == sorted(f"{s} ef{b}" for s in ("choosing (paraphrase dev)", "reporting (public)")
+                                   for b in (16, 64))
+    assert all(m["recall_at_10"] == m["top10_in_100"] == 1.0 and m["questions"] == 2 for m in swept.values())
 
 
 def test_sentence_windows_compares_readings_of_a_section(tmp_path):

@@ -29,6 +29,10 @@ def test_vector_search_matches_numpy_brute_force(kind, tmp_path):
     index.save(tmp_path, "v")
     loaded = VectorIndex.read(tmp_path, "v", IndexConfig(vector_index=kind))  # memory-mapped
     assert loaded.mapped and (loaded.graph is not None) == (kind == "hnsw")
+    if kind == "hnsw":  # built with vectors.BUILD_BREADTH, not FAISS's 40
+        import faiss
+
+        assert faiss.downcast_index(loaded.graph.index).hnsw.efConstruction == 100
     assert loaded.search(query, 8, live=live)[1].tolist() == expected[2:10].tolist()
     assert np.allclose(loaded.vectors(np.array([1003, 1004])), data[3:5])
     both = np.isin(allowed, expected[:2]).any()

@@ -39,13 +39,17 @@ class Snapshot:
     keyword: KeywordScorer
 
     def __len__(self) -> int:
-        return self._live_counts[0]
+        return self._live_count
+
+    # Counted once, not per search: a pass over every segment's mask is about 0.4 ms a million documents.
+    @functools.cached_property
+    def _live_count(self) -> int:
+        return int(sum(live.sum() for live in self.live))
 
     @functools.cached_property
-    def _live_counts(self) -> tuple[int, list[bool]]:
-        """(live documents, whether each segment has deleted ones): counted once, not per search
-        (a pass over every segment's mask: about 0.4 ms a million documents)."""
-        return int(sum(live.sum() for live in self.live)), [not live.all() for live in self.live]
+    def _has_deleted(self) -> list[bool]:
+        """Whether each segment holds deleted documents."""
+        return [not live.all() for live in self.live]
 
     def close(self) -> None:
         """Close its DuckDB connection and unpin its segments (a snapshot others still hold
@@ -129,7 +133,7 @@ class Snapshot:
         """(scores, rows) of the k live documents nearest `query` among every segment's vectors;
         `breadth` is HNSW's efSearch (None: the index's stored one)."""
         scores, rows = [], []
-        for segment, live, deleted in zip(self.segments, self.live, self._live_counts[1]):
+        for segment, live, deleted in zip(self.segments, self.live, self._has_deleted):
             found_scores, found_rows = getattr(segment, which).search(query, k, allowed, live if deleted else None,
                                                                       breadth)
             scores.append(found_scores)

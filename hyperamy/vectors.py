@@ -16,6 +16,7 @@ KINDS = ("flat", "hnsw")
 # 0.950 with 100; the graph takes 2.2x as long to build (198 s against 90 on 2 cores). The public
 # questions, read after: 0.938 -> 0.980 (docs/scale.md).
 BUILD_BREADTH = 100
+_UNKNOWN = object()  # VectorIndex._sorter before the stored ids were looked at
 
 
 class VectorIndex:
@@ -40,8 +41,7 @@ class VectorIndex:
         self._graph_reading: Future | None = None  # a graph file being read in the background (read())
         self._graph_stale = kind == "hnsw"
         self._ids: np.ndarray | None = None  # id of each stored vector, in storage order
-        self._ascending: bool | None = None  # whether the stored ids ascend (None: not looked at yet)
-        self._sorter: np.ndarray | None = None  # where they do not: the storage order by id
+        self._sorter = _UNKNOWN  # the storage order by id, None where the ids ascend (`_by_id`)
         self.mapped = False  # read from a file, memory-mapped: never added to
 
     def __len__(self) -> int:
@@ -74,7 +74,7 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         self.exact.add_with_ids(vectors, ids)
-        self._ids = self._ascending = self._sorter = None
+        self._ids, self._sorter = None, _UNKNOWN
         if self.graph is not None and not self._graph_stale:
             self.graph.add_with_ids(vectors, ids)
 
@@ -95,17 +95,21 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if not len(ids):
             return np.zeros((0, self.dimension), np.float32)
-        stored = self.ids()
-        if self._ascending is None:
-            self._ascending = bool(np.all(stored[1:] > stored[:-1]))
-            self._sorter = None if self._ascending else np.argsort(stored, kind="stable")
-        at = np.minimum(np.searchsorted(stored, ids, sorter=self._sorter), max(len(stored) - 1, 0))
-        if self._sorter is not None:
-            at = self._sorter[at]
+        stored, sorter = self.ids(), self._by_id()
+        at = np.minimum(np.searchsorted(stored, ids, sorter=sorter), max(len(stored) - 1, 0))
+        if sorter is not None:
+            at = sorter[at]
         found = stored[at] == ids if len(stored) else np.zeros(len(ids), bool)
         if not found.all():
             raise IndexStateError(f"vector ids not stored in this index: {ids[~found][:5].tolist()}")
         return self._stored()[at]
+
+    def _by_id(self) -> np.ndarray | None:
+        """The storage order sorted by id; None where the stored ids ascend (every file written does)."""
+        if self._sorter is _UNKNOWN:
+            stored = self.ids()
+            self._sorter = None if np.all(stored[1:] > stored[:-1]) else np.argsort(stored, kind="stable")
+        return self._sorter
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
                live: np.ndarray | None = None, breadth: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +169,7 @@ class VectorIndex:
         graph = faiss.IndexIDMap(hnsw)
         ids = self.ids()
         if len(ids):
-            graph.add_with_ids(self.vectors(ids), ids)
+            graph.add_with_ids(self._stored(), ids)  # in storage order, as ids() gives them: no copy
         self.graph, self._graph_stale = graph, False
 
     def save(self, folder: Path, name: str) -> None:
@@ -199,10 +203,8 @@ class VectorIndex:
         except RuntimeError as exc:
             raise ValueError(f"{name}.faiss is not a FAISS index: {str(exc).splitlines()[0]}") from None
         index.dimension, index.mapped = index.exact.d, True
-        ids = index.ids()
-        if not np.all(ids[1:] > ids[:-1]):
+        if index._by_id() is not None:
             raise ValueError(f"{name}.faiss holds ids out of order")
-        index._ascending = True
         return index
 
 

@@ -43,7 +43,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed passes over each set")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/hnsw_breadth.jsonl)")
     args = parser.parse_args()
-    breadths = [int(b) for b in args.breadths.split(",")]
+    try:
+        breadths = [int(b) for b in args.breadths.split(",")]
+    except ValueError:
+        parser.error(f"--breadths must be whole numbers, comma-separated, not {args.breadths!r}")
+    if min(breadths) < 1 or args.repeats < 1:
+        parser.error("--breadths and --repeats must be at least 1")
     if not (args.index / "manifest.json").is_file():
         parser.error(f"no index at {args.index}")
 

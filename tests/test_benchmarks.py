@@ -299,6 +299,12 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     assert sorted(swept) == sorted(f"{s} ef{b}" for s in ("choosing (paraphrase dev)", "reporting (public)")
                                    for b in (16, 64))
     assert all(m["recall_at_10"] == m["top10_in_100"] == 1.0 and m["questions"] == 2 for m in swept.values())
+    for bad, said in ((["--breadths", "wide"], "whole numbers"), (["--breadths", "0,64"], "at least 1"),
+                      (["--repeats", "0"], "at least 1")):
+        refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hnsw_breadth.py"), "--index",
+                                  str(tmp_path / "idx"), "--out", str(breadths), *bad], capture_output=True, text=True)
+        assert refused.returncode == 2 and said in refused.stderr
+    assert len(breadths.read_text().splitlines()) == 1  # nothing recorded for them
 
 
 def test_sentence_windows_compares_readings_of_a_section(tmp_path):

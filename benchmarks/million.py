@@ -184,11 +184,14 @@ def main() -> None:
                              "1 synthetic one it holds, --repeats times each (no compaction)")
     parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/million.jsonl)")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes must be whole numbers, comma-separated, not {args.sizes!r}")
     if sizes != sorted(sizes) or sizes[0] <= 0:
         parser.error("--sizes must be positive and ascending")
-    if args.anchors < 1:
-        parser.error("--anchors must be at least 1")
+    if min(args.anchors, args.queries, args.repeats) < 1:
+        parser.error("--anchors, --queries and --repeats must be at least 1")
     if args.measure_only and (args.index is None or not (args.index / "manifest.json").is_file()):
         parser.error("--measure-only needs --index naming an existing index")
     if args.writes and not args.measure_only:

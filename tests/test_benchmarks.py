@@ -288,6 +288,11 @@ def test_million_grows_one_index_and_times_it_at_each_size(tmp_path):
     usage = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), "--sizes", "60,30"],
                            capture_output=True, text=True)
     assert usage.returncode == 2 and "--sizes must be positive and ascending" in usage.stderr
+    for bad, said in ((["--sizes", "10,x"], "whole numbers"), (["--queries", "0"], "at least 1"),
+                      (["--repeats", "0"], "at least 1")):
+        refused = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "million.py"), *bad, "--index",
+                                  str(tmp_path / "never")], capture_output=True, text=True)
+        assert refused.returncode == 2 and said in refused.stderr and not (tmp_path / "never").exists()
     # the breadth of the graph's search, on that index: every breadth finds all 60 vectors' top 10
     asked = tmp_path / "asked.jsonl"
     asked.write_text("".join(json.dumps({"question": q}) + "\n" for q in ("Who wept for Edmond?", "A ship at noon")))
